@@ -1,0 +1,7 @@
+// Package ent holds the generated data layer; only schema/, entc.go and
+// this file are written by hand.
+package ent
+
+// ent first (it writes graph/ent.graphqls), then gqlgen, which reads it.
+//go:generate go run -mod=mod entc.go
+//go:generate sh -c "cd .. && go tool gqlgen generate --config gqlgen.yml"

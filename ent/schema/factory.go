@@ -1,0 +1,52 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// Factory is a sprocket factory: the owner of a production series.
+type Factory struct {
+	ent.Schema
+}
+
+// Fields of the Factory.
+func (Factory) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").
+			NotEmpty().
+			MaxLen(200).
+			Annotations(entgql.OrderField("NAME")).
+			Comment(`Display name; "Factory N" when a /v1 client gives none.`),
+	}
+}
+
+// Mixin of the Factory.
+func (Factory) Mixin() []ent.Mixin {
+	return []ent.Mixin{TimeMixin{}}
+}
+
+// Edges of the Factory.
+func (Factory) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("points", ChartData.Type).
+			Annotations(
+				entsql.OnDelete(entsql.Cascade),
+				entgql.Skip(entgql.SkipAll),
+			).
+			Comment("The production series, one row per point."),
+	}
+}
+
+// Annotations of the Factory.
+func (Factory) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.QueryField(),
+		entgql.RelayConnection(),
+		entgql.MultiOrder(),
+	}
+}

@@ -1,0 +1,3 @@
+// Package model holds the GraphQL models that are not ent types; gqlgen
+// writes models_gen.go here.
+package model

@@ -1,0 +1,98 @@
+// Package core holds the domain operations that GraphQL resolvers and REST
+// handlers share: validation, transactions and queries live here once.
+// Transports decode input, call a Service method and encode its result.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/internal/apperr"
+)
+
+// Service is the application core over one ent client.
+type Service struct {
+	client *ent.Client
+}
+
+// New returns a Service that uses client.
+func New(client *ent.Client) *Service {
+	return &Service{client: client}
+}
+
+// Client returns the ent client for ctx: the one of the transaction that
+// travels in ctx, if any, so that core operations compose inside a caller's
+// transaction (a GraphQL mutation's, for instance).
+func (s *Service) Client(ctx context.Context) *ent.Client {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return tx.Client()
+	}
+	return s.client
+}
+
+// InTx runs fn in a transaction: the caller's when ctx carries one, a new
+// one otherwise, committed when fn returns nil and rolled back when it
+// fails or panics.
+func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if ent.TxFromContext(ctx) != nil {
+		return fn(ctx)
+	}
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return translate(err, "")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(ent.NewTxContext(ctx, tx)); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return translate(err, "")
+	}
+	return nil
+}
+
+// translate turns an ent or driver error into an application error once,
+// with ent's own predicates. notFound is the message for a missing row.
+func translate(err error, notFound string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	switch {
+	case ent.IsNotFound(err) && notFound != "":
+		return &apperr.Error{Code: apperr.NotFound, Message: notFound, Err: err}
+	case ent.IsValidationError(err):
+		return &apperr.Error{Code: apperr.Invalid, Message: "Invalid input.", Err: err}
+	case ent.IsConstraintError(err):
+		return &apperr.Error{Code: apperr.Conflict, Message: "The change conflicts with existing data.", Err: err}
+	case errors.Is(err, context.DeadlineExceeded) || isUnavailable(err):
+		return &apperr.Error{Code: apperr.Unavailable, Message: "The database is unavailable; try again shortly.", Err: err}
+	}
+	return fmt.Errorf("core: %w", err)
+}
+
+// IsEmpty reports whether the database holds no factory and no sprocket.
+func (s *Service) IsEmpty(ctx context.Context) (bool, error) {
+	c := s.Client(ctx)
+	nf, err := c.Factory.Query().Exist(ctx)
+	if err != nil {
+		return false, translate(err, "")
+	}
+	ns, err := c.Sprocket.Query().Exist(ctx)
+	if err != nil {
+		return false, translate(err, "")
+	}
+	return !nf && !ns, nil
+}

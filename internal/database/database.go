@@ -1,0 +1,150 @@
+// Package database opens the two supported databases from a DATABASE_URL
+// and applies the committed versioned migrations.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"           // PostgreSQL driver
+	_ "github.com/mattn/go-sqlite3" // SQLite driver (cgo)
+
+	"entgo.io/ent/dialect"
+	"github.com/sprocketapi/sprocket/ent"
+)
+
+// DB is an open database with the dialect it speaks.
+type DB struct {
+	SQL     *sql.DB
+	Dialect string // dialect.Postgres or dialect.SQLite
+}
+
+// Options tune the connection pool.
+type Options struct {
+	MaxConns int
+}
+
+// Target is a parsed DATABASE_URL: the driver, its data source name and a
+// description that is safe to log (no password).
+type Target struct {
+	Dialect string
+	DSN     string
+	Safe    string
+	Memory  bool
+}
+
+var memCounter atomic.Int64
+
+// Parse interprets a DATABASE_URL: postgres:// or postgresql:// URLs go to
+// lib/pq; a plain file path, a file: or sqlite:// URL, or :memory: go to
+// SQLite with foreign keys on, WAL, a busy timeout and immediate write
+// transactions (so that concurrent writers queue instead of failing).
+func Parse(raw string) (Target, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Target{}, fmt.Errorf("empty database URL")
+	}
+	lower := strings.ToLower(raw)
+	switch {
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("invalid PostgreSQL URL")
+		}
+		return Target{Dialect: dialect.Postgres, DSN: raw, Safe: u.Redacted()}, nil
+	case raw == ":memory:":
+		name := fmt.Sprintf("file:sprocket-mem-%d?mode=memory&cache=shared", memCounter.Add(1))
+		return Target{Dialect: dialect.SQLite, DSN: sqliteDSN(name, true), Safe: ":memory:", Memory: true}, nil
+	case strings.HasPrefix(lower, "sqlite://"), strings.HasPrefix(lower, "sqlite3://"):
+		rest := raw[strings.Index(raw, "://")+3:]
+		if rest == "" {
+			return Target{}, fmt.Errorf("sqlite URL has no file path")
+		}
+		if rest == ":memory:" {
+			return Parse(":memory:")
+		}
+		return Target{Dialect: dialect.SQLite, DSN: sqliteDSN("file:"+rest, false), Safe: raw}, nil
+	case strings.Contains(lower, "://"):
+		return Target{}, fmt.Errorf("unsupported database URL scheme (use postgres://, postgresql://, sqlite://, file: or a path)")
+	case strings.HasPrefix(lower, "file:"):
+		return Target{Dialect: dialect.SQLite, DSN: sqliteDSN(raw, false), Safe: raw}, nil
+	default:
+		return Target{Dialect: dialect.SQLite, DSN: sqliteDSN("file:"+raw, false), Safe: raw}, nil
+	}
+}
+
+// sqliteDSN adds the connection options we rely on unless the URL sets
+// them itself.
+func sqliteDSN(name string, memory bool) string {
+	path, query, _ := strings.Cut(name, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		q = url.Values{}
+	}
+	set := func(k, v string) {
+		if q.Get(k) == "" {
+			q.Set(k, v)
+		}
+	}
+	set("_fk", "1")
+	set("_busy_timeout", "10000")
+	set("_txlock", "immediate")
+	if !memory {
+		set("_journal_mode", "WAL")
+		set("_synchronous", "NORMAL")
+	}
+	return path + "?" + q.Encode()
+}
+
+// Open connects to the database that rawURL names and checks that it
+// answers.
+func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
+	t, err := Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	driver := "postgres"
+	if t.Dialect == dialect.SQLite {
+		driver = "sqlite3"
+	}
+	db, err := sql.Open(driver, t.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
+	}
+	maxConns := opts.MaxConns
+	if maxConns <= 0 {
+		maxConns = 16
+	}
+	if t.Memory {
+		// Every connection to a shared-cache memory database shares one
+		// lock; one connection avoids SQLITE_LOCKED, which busy_timeout
+		// does not cover.
+		maxConns = 1
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connecting to %s: %w", t.Safe, err)
+	}
+	return &DB{SQL: db, Dialect: t.Dialect}, nil
+}
+
+// Client returns an ent client over the database.
+func (db *DB) Client(opts ...ent.Option) *ent.Client {
+	drv := entsql.OpenDB(db.Dialect, db.SQL)
+	return ent.NewClient(append([]ent.Option{ent.Driver(drv)}, opts...)...)
+}
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.SQL.Close() }

@@ -1,0 +1,125 @@
+package database
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"entgo.io/ent/dialect"
+)
+
+// Migrations holds the versioned migrations, one directory a dialect,
+// generated from the ent schema by `go run ./internal/database/gen` and
+// committed; atlas.sum guards them against edits.
+//
+//go:embed migrations
+var Migrations embed.FS
+
+// MigrationDir returns the directory of the dialect's migrations within
+// Migrations.
+func MigrationDir(d string) string {
+	if d == dialect.Postgres {
+		return "migrations/postgres"
+	}
+	return "migrations/sqlite"
+}
+
+// migrationLockID is the PostgreSQL advisory lock that serialises replicas
+// migrating at the same time ("sprock" in ASCII).
+const migrationLockID = 0x737072_6f636b
+
+// Migrate applies, in order and each in its own transaction, the migrations
+// that the database has not recorded yet, and returns their versions.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	files, err := migrationFiles(db.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if db.Dialect == dialect.Postgres {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+			return nil, fmt.Errorf("migrate: taking the migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID) //nolint:errcheck
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version VARCHAR(255) PRIMARY KEY,
+		applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return nil, fmt.Errorf("migrate: creating schema_migrations: %w", err)
+	}
+	done := map[string]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: reading schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		done[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	insert := "INSERT INTO schema_migrations (version) VALUES (?)"
+	if db.Dialect == dialect.Postgres {
+		insert = "INSERT INTO schema_migrations (version) VALUES ($1)"
+	}
+	var applied []string
+	for _, f := range files {
+		version := strings.TrimSuffix(path.Base(f), ".up.sql")
+		if done[version] {
+			continue
+		}
+		body, err := Migrations.ReadFile(f)
+		if err != nil {
+			return applied, fmt.Errorf("migrate: %w", err)
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return applied, fmt.Errorf("migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			_ = tx.Rollback()
+			return applied, fmt.Errorf("migrate: applying %s: %w", version, err)
+		}
+		if _, err := tx.ExecContext(ctx, insert, version); err != nil {
+			_ = tx.Rollback()
+			return applied, fmt.Errorf("migrate: recording %s: %w", version, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return applied, fmt.Errorf("migrate: committing %s: %w", version, err)
+		}
+		applied = append(applied, version)
+	}
+	return applied, nil
+}
+
+// migrationFiles lists the dialect's forward (.up.sql) files in version
+// order; the .down.sql files are there for operators who roll back by hand.
+func migrationFiles(d string) ([]string, error) {
+	dir := MigrationDir(d)
+	entries, err := fs.ReadDir(Migrations, dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".up.sql") {
+			files = append(files, path.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}

@@ -1,0 +1,164 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
+)
+
+// errUnsupportedMedia is answered 415.
+var errUnsupportedMedia = errors.New("unsupported media type")
+
+// isJSONMediaType accepts application/json and the application/*+json
+// family (with any parameters), as the legacy service did.
+func isJSONMediaType(header string) bool {
+	mt, _, err := mime.ParseMediaType(header)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// readJSON checks the content type and reads and parses the whole body as
+// one JSON value; numbers stay json.Number so that nothing is rounded
+// before validation.
+func readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
+	if !isJSONMediaType(r.Header.Get("Content-Type")) {
+		return nil, errUnsupportedMedia
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, apperr.Errorf(apperr.TooLarge, "Request body is larger than the limit of %d bytes.", tooBig.Limit)
+		}
+		return nil, apperr.Errorf(apperr.Invalid, "Could not read the request body.")
+	}
+	return parseJSON(body)
+}
+
+// parseJSON parses exactly one JSON value. NaN and Infinity are not JSON
+// and are refused here, as is anything after the value.
+func parseJSON(body []byte) (any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, apperr.Errorf(apperr.Invalid, "Request body is empty; send a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: unexpected data after the JSON value.")
+	}
+	return v, nil
+}
+
+func malformed(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: %s (at byte %d).", syn.Error(), syn.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: it ends too early.")
+	}
+	return apperr.Errorf(apperr.Invalid, "Request body is not valid JSON.")
+}
+
+// numberFrom reads a JSON number or, when allowString, a string holding one
+// (the legacy service took "4.5" for a sprocket's 4.5, so clients may send
+// it). It refuses everything else, and values that are not finite.
+func numberFrom(v any, name string, allowString bool) (float64, error) {
+	var text string
+	switch x := v.(type) {
+	case json.Number:
+		text = string(x)
+	case string:
+		if !allowString {
+			return 0, apperr.InvalidField(name, "%s must be a number, not a string.", name)
+		}
+		text = strings.TrimSpace(x)
+		if !looksNumeric(text) {
+			return 0, apperr.InvalidField(name, "%s must be a number.", name)
+		}
+	default:
+		return 0, apperr.InvalidField(name, "%s must be a number, not %s.", name, kindOf(v))
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, apperr.InvalidField(name, "%s is out of range: it must be a finite number.", name)
+	}
+	return f, nil
+}
+
+// wholeFrom reads a whole number in [lo, hi]: a JSON integer, an integral
+// number such as 20.0, or a string holding one.
+func wholeFrom(v any, name string, lo, hi int64, allowString bool) (int64, error) {
+	f, err := numberFrom(v, name, allowString)
+	if err != nil {
+		if e, ok := apperr.As(err); ok && strings.HasSuffix(e.Message, "must be a number.") {
+			e.Message = name + " must be a whole number."
+		}
+		return 0, err
+	}
+	text := ""
+	switch x := v.(type) {
+	case json.Number:
+		text = string(x)
+	case string:
+		text = strings.TrimSpace(x)
+	}
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		if n < lo || n > hi {
+			return 0, apperr.InvalidField(name, "%s must be a whole number from %d to %d.", name, lo, hi)
+		}
+		return n, nil
+	}
+	if f != math.Trunc(f) {
+		return 0, apperr.InvalidField(name, "%s must be a whole number.", name)
+	}
+	// float64(math.MaxInt64) is 2^63, one past the range.
+	if f < float64(lo) || f > float64(hi) || f >= float64(math.MaxInt64) {
+		return 0, apperr.InvalidField(name, "%s must be a whole number from %d to %d.", name, lo, hi)
+	}
+	return int64(f), nil
+}
+
+// looksNumeric accepts the decimal forms JSON allows (with an optional
+// leading +), so that strconv's extras (inf, nan, hex, underscores) are
+// not taken from a string.
+func looksNumeric(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if s == "" {
+		return false
+	}
+	return json.Valid([]byte(s)) && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9'))
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}

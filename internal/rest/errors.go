@@ -1,0 +1,49 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
+)
+
+// statusOf is the one table from application error codes to HTTP statuses.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.Internal:        http.StatusInternalServerError,
+}
+
+// WriteMessage sends {"message": msg} with status, the shape of every /v1
+// answer that is not data.
+func WriteMessage(w http.ResponseWriter, status int, msg string) {
+	b := append([]byte(`{"message":`), appendString(nil, msg)...)
+	writeRaw(w, status, append(b, "}\n"...))
+}
+
+// WriteError sends err as a /v1 JSON message with the status of its code.
+// Internal errors are logged here, once, and answered with a generic text.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	code := apperr.CodeOf(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody is listening for an answer.
+		return
+	case status >= 500:
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	WriteMessage(w, status, apperr.MessageOf(err))
+}

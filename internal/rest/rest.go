@@ -1,0 +1,78 @@
+// Package rest serves the legacy /v1 API: a compatibility skin over the
+// core that speaks the Flask service's wire format byte for byte, and
+// answers every bad request with a JSON message and a 4xx instead of the
+// HTML pages and 500s the legacy service gave.
+package rest
+
+import (
+	"net/http"
+	"unicode"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sprocketapi/sprocket/internal/core"
+)
+
+type handler struct {
+	svc *core.Service
+}
+
+// Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
+// HEAD too; OPTIONS, 404 and 405 are answered by the server's router.
+func Routes(svc *core.Service) chi.Router {
+	h := &handler{svc: svc}
+	r := chi.NewRouter()
+	r.Get("/factories", h.listFactories)
+	r.Head("/factories", h.listFactories)
+	r.Post("/factories", h.createFactory)
+	r.Get("/factories/{id}", h.getFactory)
+	r.Head("/factories/{id}", h.getFactory)
+	r.Get("/sprockets", h.listSprockets)
+	r.Head("/sprockets", h.listSprockets)
+	r.Post("/sprockets", h.createSprocket)
+	r.Get("/sprockets/{id}", h.getSprocket)
+	r.Head("/sprockets/{id}", h.getSprocket)
+	r.Put("/sprockets/{id}", h.updateSprocket)
+	return r
+}
+
+// parseID reads the {id} of the URL as the legacy service's int converter
+// did: one or more decimal digits of any script ("01" and "١" are 1), no
+// sign. It reports false for anything else and for ids beyond int range,
+// which then answer 404 like any unknown id.
+func parseID(r *http.Request) (int, bool) {
+	s := chi.URLParam(r, "id")
+	if s == "" {
+		return 0, false
+	}
+	const maxID = 1<<53 - 1 // ids are JavaScript-safe; larger ones exist nowhere
+	n := 0
+	for _, c := range s {
+		d, ok := digitValue(c)
+		if !ok {
+			return 0, false
+		}
+		n = n*10 + d
+		if n > maxID {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// digitValue returns the value of a Unicode decimal digit (category Nd).
+// Nd digits come in contiguous runs of whole 0-9 blocks, so the value is
+// the distance from the start of the run, modulo 10.
+func digitValue(c rune) (int, bool) {
+	if c >= '0' && c <= '9' {
+		return int(c - '0'), true
+	}
+	if !unicode.IsDigit(c) {
+		return 0, false
+	}
+	start := c
+	for start > 0 && unicode.IsDigit(start-1) {
+		start--
+	}
+	return int(c-start) % 10, true
+}

@@ -1,0 +1,188 @@
+// Package server assembles the HTTP surface of sprocketd: the /v1 REST
+// routes, GraphQL, health endpoints and the middleware every route shares.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sprocketapi/sprocket/internal/config"
+	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/rest"
+)
+
+// Deps is what the server is built from.
+type Deps struct {
+	Config  config.Config
+	Service *core.Service
+	// GraphQL serves /graphql; nil leaves the route out.
+	GraphQL http.Handler
+	// Ping checks that the database answers, for /readyz.
+	Ping func(ctx context.Context) error
+}
+
+// methods that routes may answer, in the order Allow lists them.
+var methods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPatch, http.MethodPost, http.MethodPut}
+
+// New returns the root handler.
+func New(d Deps) http.Handler {
+	r := chi.NewRouter()
+	r.Use(recoverer)
+	r.Use(limitBody(d.Config.MaxBody))
+	r.Use(cors(d.Config.CORSOrigins))
+	r.Use(options(r))
+
+	r.Mount("/v1", rest.Routes(d.Service))
+	if d.GraphQL != nil {
+		r.Handle("/graphql", d.GraphQL)
+	}
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		rest.WriteMessage(w, http.StatusOK, "ok")
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if d.Ping != nil {
+			if err := d.Ping(ctx); err != nil {
+				w.Header().Set("Retry-After", "5")
+				rest.WriteMessage(w, http.StatusServiceUnavailable, "The database is not reachable.")
+				return
+			}
+		}
+		rest.WriteMessage(w, http.StatusOK, "ready")
+	})
+
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowed(r, req.URL.Path), ", "))
+		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+	})
+	return r
+}
+
+// allowed lists the methods that path answers (OPTIONS whenever any).
+func allowed(mux *chi.Mux, path string) []string {
+	var out []string
+	for _, m := range methods {
+		if m == http.MethodOptions || !mux.Match(chi.NewRouteContext(), m, path) {
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(out) > 0 {
+		out = append(out, http.MethodOptions)
+		sort.Strings(out)
+	}
+	return out
+}
+
+// options answers OPTIONS for every route, preflight or not, with Allow
+// (the legacy service did the same); cors has already added the CORS
+// headers. A path with no route is left to the 404 handler.
+func options(mux *chi.Mux) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodOptions {
+				next.ServeHTTP(w, r)
+				return
+			}
+			allow := allowed(mux, r.URL.Path)
+			if len(allow) == 0 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			if r.Header.Get("Origin") != "" && w.Header().Get("Access-Control-Allow-Origin") != "" &&
+				r.Header.Get("Access-Control-Request-Method") != "" {
+				w.Header().Set("Access-Control-Allow-Methods", strings.Join(allow, ", "))
+				if h := r.Header.Get("Access-Control-Request-Headers"); h != "" {
+					w.Header().Set("Access-Control-Allow-Headers", h)
+				}
+				w.Header().Set("Access-Control-Max-Age", "600")
+			}
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+		})
+	}
+}
+
+// cors answers browsers from the configured origins. A request without an
+// Origin header gets the first configured origin, as the legacy service
+// (flask-cors) sent it; browsers always send Origin, so this only keeps
+// the bytes the same for other clients.
+func cors(origins []string) func(http.Handler) http.Handler {
+	allowAll := false
+	set := map[string]bool{}
+	for _, o := range origins {
+		if o == "*" {
+			allowAll = true
+		}
+		set[o] = true
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			origin := r.Header.Get("Origin")
+			switch {
+			case allowAll:
+				h.Set("Access-Control-Allow-Origin", "*")
+			case origin == "" && len(origins) > 0:
+				h.Set("Access-Control-Allow-Origin", origins[0])
+				h.Add("Vary", "Origin")
+			case set[origin]:
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Add("Vary", "Origin")
+			default:
+				h.Add("Vary", "Origin")
+			}
+			if h.Get("Access-Control-Allow-Origin") != "" {
+				h.Set("Access-Control-Expose-Headers", "Location, X-Request-ID, Retry-After")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limitBody caps every request body; readers then see *http.MaxBytesError
+// and answer 413.
+func limitBody(limit int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > limit {
+				rest.WriteMessage(w, http.StatusRequestEntityTooLarge,
+					fmt.Sprintf("Request body is larger than the limit of %d bytes.", limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// recoverer turns a panic into a 500 JSON answer that says nothing
+// internal, and logs it with its stack.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				slog.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				rest.WriteMessage(w, http.StatusInternalServerError, "Internal server error.")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
