@@ -1,0 +1,54 @@
+package database_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	atlas "ariga.io/atlas/sql/migrate"
+
+	"github.com/sprocketapi/sprocket/internal/database"
+	"github.com/sprocketapi/sprocket/internal/testdb"
+)
+
+// TestMigrationsMatchSchema applies the committed migrations to an empty
+// database and asks ent what it would still change to reach the schema:
+// nothing, or the schema and the migrations disagree (run
+// `go run ./internal/database/gen -name <change>`).
+func TestMigrationsMatchSchema(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			db := testdb.Open(t, d)
+			ctx := context.Background()
+			var buf bytes.Buffer
+			if err := db.Client().Schema.WriteTo(ctx, &buf); err != nil {
+				t.Fatal(err)
+			}
+			stmts := regexp.MustCompile(`(?m)^\s*(CREATE|ALTER|DROP|INSERT|UPDATE)\b`).FindAllString(buf.String(), -1)
+			if len(stmts) > 0 {
+				t.Errorf("the ent schema differs from the migrations; it would run:\n%s", buf.String())
+			}
+			// Migrating again applies nothing.
+			again, err := db.Migrate(ctx)
+			if err != nil || len(again) != 0 {
+				t.Errorf("second migration: %v %v", again, err)
+			}
+		})
+	}
+}
+
+// TestMigrationFilesAreUnedited: atlas.sum pins every migration file, so
+// a schema change must be a new file.
+func TestMigrationFilesAreUnedited(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		dir, err := atlas.NewLocalDir(filepath.Join(database.MigrationDir(d)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := atlas.Validate(dir); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+}
