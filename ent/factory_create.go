@@ -57,6 +57,12 @@ func (_c *FactoryCreate) SetName(v string) *FactoryCreate {
 	return _c
 }
 
+// SetID sets the "id" field.
+func (_c *FactoryCreate) SetID(v int) *FactoryCreate {
+	_c.mutation.SetID(v)
+	return _c
+}
+
 // AddPointIDs adds the "points" edge to the ChartData entity by IDs.
 func (_c *FactoryCreate) AddPointIDs(ids ...int) *FactoryCreate {
 	_c.mutation.AddPointIDs(ids...)
@@ -133,6 +139,11 @@ func (_c *FactoryCreate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Factory.name": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.ID(); ok {
+		if err := factory.IDValidator(v); err != nil {
+			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Factory.id": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -147,8 +158,10 @@ func (_c *FactoryCreate) sqlSave(ctx context.Context) (*Factory, error) {
 		}
 		return nil, err
 	}
-	id := _spec.ID.Value.(int64)
-	_node.ID = int(id)
+	if _spec.ID.Value != _node.ID {
+		id := _spec.ID.Value.(int64)
+		_node.ID = int(id)
+	}
 	_c.mutation.id = &_node.ID
 	_c.mutation.done = true
 	return _node, nil
@@ -160,6 +173,10 @@ func (_c *FactoryCreate) createSpec() (*Factory, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(factory.Table, sqlgraph.NewFieldSpec(factory.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
+	if id, ok := _c.mutation.ID(); ok {
+		_node.ID = id
+		_spec.ID.Value = id
+	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(factory.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
@@ -264,17 +281,23 @@ func (u *FactoryUpsert) UpdateName() *FactoryUpsert {
 	return u
 }
 
-// UpdateNewValues updates the mutable fields using the new values that were set on create.
+// UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
 //	client.Factory.Create().
 //		OnConflict(
 //			sql.ResolveWithNewValues(),
+//			sql.ResolveWith(func(u *sql.UpdateSet) {
+//				u.SetIgnore(factory.FieldID)
+//			}),
 //		).
 //		Exec(ctx)
 func (u *FactoryUpsertOne) UpdateNewValues() *FactoryUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		if _, exists := u.create.mutation.ID(); exists {
+			s.SetIgnore(factory.FieldID)
+		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(factory.FieldCreatedAt)
 		}
@@ -417,7 +440,7 @@ func (_c *FactoryCreateBulk) Save(ctx context.Context) ([]*Factory, error) {
 					return nil, err
 				}
 				mutation.id = &nodes[i].ID
-				if specs[i].ID.Value != nil {
+				if specs[i].ID.Value != nil && nodes[i].ID == 0 {
 					id := specs[i].ID.Value.(int64)
 					nodes[i].ID = int(id)
 				}
@@ -507,12 +530,18 @@ type FactoryUpsertBulk struct {
 //	client.Factory.Create().
 //		OnConflict(
 //			sql.ResolveWithNewValues(),
+//			sql.ResolveWith(func(u *sql.UpdateSet) {
+//				u.SetIgnore(factory.FieldID)
+//			}),
 //		).
 //		Exec(ctx)
 func (u *FactoryUpsertBulk) UpdateNewValues() *FactoryUpsertBulk {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		for _, b := range u.create.builders {
+			if _, exists := b.mutation.ID(); exists {
+				s.SetIgnore(factory.FieldID)
+			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(factory.FieldCreatedAt)
 			}

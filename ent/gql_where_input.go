@@ -19,16 +19,6 @@ type FactoryWhereInput struct {
 	Or         []*FactoryWhereInput `json:"or,omitempty"`
 	And        []*FactoryWhereInput `json:"and,omitempty"`
 
-	// "id" field predicates.
-	ID      *int  `json:"id,omitempty"`
-	IDNEQ   *int  `json:"idNEQ,omitempty"`
-	IDIn    []int `json:"idIn,omitempty"`
-	IDNotIn []int `json:"idNotIn,omitempty"`
-	IDGT    *int  `json:"idGT,omitempty"`
-	IDGTE   *int  `json:"idGTE,omitempty"`
-	IDLT    *int  `json:"idLT,omitempty"`
-	IDLTE   *int  `json:"idLTE,omitempty"`
-
 	// "created_at" field predicates.
 	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
 	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
@@ -136,30 +126,6 @@ func (i *FactoryWhereInput) P() (predicate.Factory, error) {
 		predicates = append(predicates, factory.And(and...))
 	}
 	predicates = append(predicates, i.Predicates...)
-	if i.ID != nil {
-		predicates = append(predicates, factory.IDEQ(*i.ID))
-	}
-	if i.IDNEQ != nil {
-		predicates = append(predicates, factory.IDNEQ(*i.IDNEQ))
-	}
-	if len(i.IDIn) > 0 {
-		predicates = append(predicates, factory.IDIn(i.IDIn...))
-	}
-	if len(i.IDNotIn) > 0 {
-		predicates = append(predicates, factory.IDNotIn(i.IDNotIn...))
-	}
-	if i.IDGT != nil {
-		predicates = append(predicates, factory.IDGT(*i.IDGT))
-	}
-	if i.IDGTE != nil {
-		predicates = append(predicates, factory.IDGTE(*i.IDGTE))
-	}
-	if i.IDLT != nil {
-		predicates = append(predicates, factory.IDLT(*i.IDLT))
-	}
-	if i.IDLTE != nil {
-		predicates = append(predicates, factory.IDLTE(*i.IDLTE))
-	}
 	if i.CreatedAt != nil {
 		predicates = append(predicates, factory.CreatedAtEQ(*i.CreatedAt))
 	}
@@ -264,16 +230,6 @@ type SprocketWhereInput struct {
 	Not        *SprocketWhereInput   `json:"not,omitempty"`
 	Or         []*SprocketWhereInput `json:"or,omitempty"`
 	And        []*SprocketWhereInput `json:"and,omitempty"`
-
-	// "id" field predicates.
-	ID      *int  `json:"id,omitempty"`
-	IDNEQ   *int  `json:"idNEQ,omitempty"`
-	IDIn    []int `json:"idIn,omitempty"`
-	IDNotIn []int `json:"idNotIn,omitempty"`
-	IDGT    *int  `json:"idGT,omitempty"`
-	IDGTE   *int  `json:"idGTE,omitempty"`
-	IDLT    *int  `json:"idLT,omitempty"`
-	IDLTE   *int  `json:"idLTE,omitempty"`
 
 	// "created_at" field predicates.
 	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
@@ -407,30 +363,6 @@ func (i *SprocketWhereInput) P() (predicate.Sprocket, error) {
 		predicates = append(predicates, sprocket.And(and...))
 	}
 	predicates = append(predicates, i.Predicates...)
-	if i.ID != nil {
-		predicates = append(predicates, sprocket.IDEQ(*i.ID))
-	}
-	if i.IDNEQ != nil {
-		predicates = append(predicates, sprocket.IDNEQ(*i.IDNEQ))
-	}
-	if len(i.IDIn) > 0 {
-		predicates = append(predicates, sprocket.IDIn(i.IDIn...))
-	}
-	if len(i.IDNotIn) > 0 {
-		predicates = append(predicates, sprocket.IDNotIn(i.IDNotIn...))
-	}
-	if i.IDGT != nil {
-		predicates = append(predicates, sprocket.IDGT(*i.IDGT))
-	}
-	if i.IDGTE != nil {
-		predicates = append(predicates, sprocket.IDGTE(*i.IDGTE))
-	}
-	if i.IDLT != nil {
-		predicates = append(predicates, sprocket.IDLT(*i.IDLT))
-	}
-	if i.IDLTE != nil {
-		predicates = append(predicates, sprocket.IDLTE(*i.IDLTE))
-	}
 	if i.CreatedAt != nil {
 		predicates = append(predicates, sprocket.CreatedAtEQ(*i.CreatedAt))
 	}

@@ -30,7 +30,7 @@ func init() {
 	// factory.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	factory.UpdateDefaultUpdatedAt = factoryDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// factoryDescName is the schema descriptor for name field.
-	factoryDescName := factoryFields[0].Descriptor()
+	factoryDescName := factoryFields[1].Descriptor()
 	// factory.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	factory.NameValidator = func() func(string) error {
 		validators := factoryDescName.Validators
@@ -47,6 +47,10 @@ func init() {
 			return nil
 		}
 	}()
+	// factoryDescID is the schema descriptor for id field.
+	factoryDescID := factoryFields[0].Descriptor()
+	// factory.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	factory.IDValidator = factoryDescID.Validators[0].(func(int) error)
 	sprocketMixin := schema.Sprocket{}.Mixin()
 	sprocketMixinFields0 := sprocketMixin[0].Fields()
 	_ = sprocketMixinFields0
@@ -63,7 +67,11 @@ func init() {
 	// sprocket.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	sprocket.UpdateDefaultUpdatedAt = sprocketDescUpdatedAt.UpdateDefault.(func() time.Time)
 	// sprocketDescTeeth is the schema descriptor for teeth field.
-	sprocketDescTeeth := sprocketFields[0].Descriptor()
+	sprocketDescTeeth := sprocketFields[1].Descriptor()
 	// sprocket.TeethValidator is a validator for the "teeth" field. It is called by the builders before save.
 	sprocket.TeethValidator = sprocketDescTeeth.Validators[0].(func(int) error)
+	// sprocketDescID is the schema descriptor for id field.
+	sprocketDescID := sprocketFields[0].Descriptor()
+	// sprocket.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	sprocket.IDValidator = sprocketDescID.Validators[0].(func(int) error)
 }

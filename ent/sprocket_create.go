@@ -74,6 +74,12 @@ func (_c *SprocketCreate) SetPitch(v float64) *SprocketCreate {
 	return _c
 }
 
+// SetID sets the "id" field.
+func (_c *SprocketCreate) SetID(v int) *SprocketCreate {
+	_c.mutation.SetID(v)
+	return _c
+}
+
 // Mutation returns the SprocketMutation object of the builder.
 func (_c *SprocketCreate) Mutation() *SprocketMutation {
 	return _c.mutation
@@ -144,6 +150,11 @@ func (_c *SprocketCreate) check() error {
 	if _, ok := _c.mutation.Pitch(); !ok {
 		return &ValidationError{Name: "pitch", err: errors.New(`ent: missing required field "Sprocket.pitch"`)}
 	}
+	if v, ok := _c.mutation.ID(); ok {
+		if err := sprocket.IDValidator(v); err != nil {
+			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "Sprocket.id": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -158,8 +169,10 @@ func (_c *SprocketCreate) sqlSave(ctx context.Context) (*Sprocket, error) {
 		}
 		return nil, err
 	}
-	id := _spec.ID.Value.(int64)
-	_node.ID = int(id)
+	if _spec.ID.Value != _node.ID {
+		id := _spec.ID.Value.(int64)
+		_node.ID = int(id)
+	}
 	_c.mutation.id = &_node.ID
 	_c.mutation.done = true
 	return _node, nil
@@ -171,6 +184,10 @@ func (_c *SprocketCreate) createSpec() (*Sprocket, *sqlgraph.CreateSpec) {
 		_spec = sqlgraph.NewCreateSpec(sprocket.Table, sqlgraph.NewFieldSpec(sprocket.FieldID, field.TypeInt))
 	)
 	_spec.OnConflict = _c.conflict
+	if id, ok := _c.mutation.ID(); ok {
+		_node.ID = id
+		_spec.ID.Value = id
+	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(sprocket.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
@@ -331,17 +348,23 @@ func (u *SprocketUpsert) AddPitch(v float64) *SprocketUpsert {
 	return u
 }
 
-// UpdateNewValues updates the mutable fields using the new values that were set on create.
+// UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
 //	client.Sprocket.Create().
 //		OnConflict(
 //			sql.ResolveWithNewValues(),
+//			sql.ResolveWith(func(u *sql.UpdateSet) {
+//				u.SetIgnore(sprocket.FieldID)
+//			}),
 //		).
 //		Exec(ctx)
 func (u *SprocketUpsertOne) UpdateNewValues() *SprocketUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
+		if _, exists := u.create.mutation.ID(); exists {
+			s.SetIgnore(sprocket.FieldID)
+		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(sprocket.FieldCreatedAt)
 		}
@@ -554,7 +577,7 @@ func (_c *SprocketCreateBulk) Save(ctx context.Context) ([]*Sprocket, error) {
 					return nil, err
 				}
 				mutation.id = &nodes[i].ID
-				if specs[i].ID.Value != nil {
+				if specs[i].ID.Value != nil && nodes[i].ID == 0 {
 					id := specs[i].ID.Value.(int64)
 					nodes[i].ID = int(id)
 				}
@@ -644,12 +667,18 @@ type SprocketUpsertBulk struct {
 //	client.Sprocket.Create().
 //		OnConflict(
 //			sql.ResolveWithNewValues(),
+//			sql.ResolveWith(func(u *sql.UpdateSet) {
+//				u.SetIgnore(sprocket.FieldID)
+//			}),
 //		).
 //		Exec(ctx)
 func (u *SprocketUpsertBulk) UpdateNewValues() *SprocketUpsertBulk {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWithNewValues())
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		for _, b := range u.create.builders {
+			if _, exists := b.mutation.ID(); exists {
+				s.SetIgnore(sprocket.FieldID)
+			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(sprocket.FieldCreatedAt)
 			}

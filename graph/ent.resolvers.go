@@ -11,31 +11,74 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/graph/generated"
+	"github.com/sprocketapi/sprocket/graph/gid"
 )
 
+// ID is the resolver for the id field.
+func (r *factoryResolver) ID(ctx context.Context, obj *ent.Factory) (*gid.ID, error) {
+	id := gid.New(gid.Factory, obj.ID)
+	return &id, nil
+}
+
 // Node is the resolver for the node field.
-func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
-	return r.Client.Noder(ctx, id)
+func (r *queryResolver) Node(ctx context.Context, id gid.ID) (ent.Noder, error) {
+	return r.node(ctx, id)
 }
 
 // Nodes is the resolver for the nodes field.
-func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
-	return r.Client.Noders(ctx, ids)
+func (r *queryResolver) Nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error) {
+	out := make([]ent.Noder, len(ids))
+	for i, id := range ids {
+		n, err := r.node(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 // Factories is the resolver for the factories field.
-func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.FactoryOrder, where *ent.FactoryWhereInput) (*ent.FactoryConnection, error) {
+func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.FactoryOrder, where *ent.FactoryWhereInput) (*ent.FactoryConnection, error) {
+	if err := pageSize(first, last); err != nil {
+		return nil, err
+	}
+	if first == nil && last == nil {
+		first = &defaultPage
+	}
 	return r.Client.Factory.Query().Paginate(ctx, after, first, before, last,
-		ent.WithFactoryOrder(orderBy), ent.WithFactoryFilter(where.Filter))
+		ent.WithFactoryOrder(ptrs(orderBy)), ent.WithFactoryFilter(where.Filter))
 }
 
 // Sprockets is the resolver for the sprockets field.
-func (r *queryResolver) Sprockets(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SprocketOrder, where *ent.SprocketWhereInput) (*ent.SprocketConnection, error) {
+func (r *queryResolver) Sprockets(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.SprocketOrder, where *ent.SprocketWhereInput) (*ent.SprocketConnection, error) {
+	if err := pageSize(first, last); err != nil {
+		return nil, err
+	}
+	if first == nil && last == nil {
+		first = &defaultPage
+	}
 	return r.Client.Sprocket.Query().Paginate(ctx, after, first, before, last,
-		ent.WithSprocketOrder(orderBy), ent.WithSprocketFilter(where.Filter))
+		ent.WithSprocketOrder(ptrs(orderBy)), ent.WithSprocketFilter(where.Filter))
 }
+
+// ID is the resolver for the id field.
+func (r *sprocketResolver) ID(ctx context.Context, obj *ent.Sprocket) (*gid.ID, error) {
+	id := gid.New(gid.Sprocket, obj.ID)
+	return &id, nil
+}
+
+// Factory returns generated.FactoryResolver implementation.
+func (r *Resolver) Factory() generated.FactoryResolver { return &factoryResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Sprocket returns generated.SprocketResolver implementation.
+func (r *Resolver) Sprocket() generated.SprocketResolver { return &sprocketResolver{r} }
+
+type (
+	factoryResolver  struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+	sprocketResolver struct{ *Resolver }
+)

@@ -4,6 +4,8 @@
 package graph
 
 import (
+	"context"
+
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/core"
 )
@@ -12,4 +14,13 @@ import (
 type Resolver struct {
 	Client  *ent.Client
 	Service *core.Service
+	// Live serves subscriptions; nil refuses them.
+	Live Live
+}
+
+// Live delivers recorded points to subscribers.
+type Live interface {
+	// Subscribe returns the points recorded for the factory from now on,
+	// until ctx ends (then the channel is closed).
+	Subscribe(ctx context.Context, factoryID int) (<-chan core.Point, error)
 }

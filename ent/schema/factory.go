@@ -17,6 +17,12 @@ type Factory struct {
 // Fields of the Factory.
 func (Factory) Fields() []ent.Field {
 	return []ent.Field{
+		// Declared to keep raw ids out of the GraphQL where inputs: GraphQL
+		// clients see opaque global ids, and rowId for the /v1 id.
+		field.Int("id").
+			Positive().
+			Immutable().
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.String("name").
 			NotEmpty().
 			MaxLen(200).

@@ -17,6 +17,12 @@ type Sprocket struct {
 // Fields of the Sprocket.
 func (Sprocket) Fields() []ent.Field {
 	return []ent.Field{
+		// Declared to keep raw ids out of the GraphQL where inputs: GraphQL
+		// clients see opaque global ids, and rowId for the /v1 id.
+		field.Int("id").
+			Positive().
+			Immutable().
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.Int("teeth").
 			Range(1, math.MaxInt32).
 			Annotations(entgql.OrderField("TEETH")),

@@ -59,6 +59,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// TeethValidator is a validator for the "teeth" field. It is called by the builders before save.
 	TeethValidator func(int) error
+	// IDValidator is a validator for the "id" field. It is called by the builders before save.
+	IDValidator func(int) error
 )
 
 // OrderOption defines the ordering options for the Sprocket queries.

@@ -15,21 +15,160 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/graph/gid"
+	"github.com/sprocketapi/sprocket/graph/model"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // region    ************************** generated!.gotpl **************************
 
+type FactoryResolver interface {
+	ID(ctx context.Context, obj *ent.Factory) (*gid.ID, error)
+
+	RowID(ctx context.Context, obj *ent.Factory) (int64, error)
+	Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*model.PointConnection, error)
+	Series(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, maxDataPoints *int, interval *int64, aggregate *model.Aggregate) (*model.Series, error)
+	Summary(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time) (*model.Summary, error)
+}
 type QueryResolver interface {
-	Node(ctx context.Context, id int) (ent.Noder, error)
-	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
-	Factories(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.FactoryOrder, where *ent.FactoryWhereInput) (*ent.FactoryConnection, error)
-	Sprockets(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SprocketOrder, where *ent.SprocketWhereInput) (*ent.SprocketConnection, error)
+	Node(ctx context.Context, id gid.ID) (ent.Noder, error)
+	Nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
+	Factories(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.FactoryOrder, where *ent.FactoryWhereInput) (*ent.FactoryConnection, error)
+	Sprockets(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.SprocketOrder, where *ent.SprocketWhereInput) (*ent.SprocketConnection, error)
+	FactoryByRowID(ctx context.Context, rowID int64) (*ent.Factory, error)
+	SprocketByRowID(ctx context.Context, rowID int64) (*ent.Sprocket, error)
+}
+type SprocketResolver interface {
+	ID(ctx context.Context, obj *ent.Sprocket) (*gid.ID, error)
+
+	RowID(ctx context.Context, obj *ent.Sprocket) (int64, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Factory_points_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Factory_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxDataPoints",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxDataPoints"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "interval",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["interval"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "aggregate",
+		func(ctx context.Context, v any) (*model.Aggregate, error) {
+			return ec.unmarshalOAggregate2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐAggregate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["aggregate"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Factory_summary_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -81,8 +220,8 @@ func (ec *executionContext) field_Query_factories_args(ctx context.Context, rawA
 	}
 	args["last"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) ([]*ent.FactoryOrder, error) {
-			return ec.unmarshalOFactoryOrder2ᚕᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrderᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]ent.FactoryOrder, error) {
+			return ec.unmarshalOFactoryOrder2ᚕgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -99,12 +238,26 @@ func (ec *executionContext) field_Query_factories_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_factoryByRowId_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rowId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rowId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
-		func(ctx context.Context, v any) (int, error) {
-			return ec.unmarshalNID2int(ctx, v)
+		func(ctx context.Context, v any) (gid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋgidᚐID(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -117,13 +270,27 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
-		func(ctx context.Context, v any) ([]int, error) {
-			return ec.unmarshalNID2ᚕintᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]gid.ID, error) {
+			return ec.unmarshalNID2ᚕgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋgidᚐIDᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_sprocketByRowId_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rowId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNInt642int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rowId"] = arg0
 	return args, nil
 }
 
@@ -163,8 +330,8 @@ func (ec *executionContext) field_Query_sprockets_args(ctx context.Context, rawA
 	}
 	args["last"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) ([]*ent.SprocketOrder, error) {
-			return ec.unmarshalOSprocketOrder2ᚕᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrderᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]ent.SprocketOrder, error) {
+			return ec.unmarshalOSprocketOrder2ᚕgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrderᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -194,18 +361,18 @@ func (ec *executionContext) _Factory_id(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Factory_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.Factory().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalNID2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋgidᚐID(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Factory_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Factory", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("Factory", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Factory_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Factory) (ret graphql.Marshaler) {
@@ -275,6 +442,161 @@ func (ec *executionContext) _Factory_name(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Factory_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Factory", field, false, false, "String")
+}
+
+func (ec *executionContext) _Factory_rowId(ctx context.Context, field graphql.CollectedField, obj *ent.Factory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Factory_rowId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Factory().RowID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Factory_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Factory", field, true, true, "Int64")
+}
+
+func (ec *executionContext) _Factory_points(ctx context.Context, field graphql.CollectedField, obj *ent.Factory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Factory_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Factory().Points(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PointConnection) graphql.Marshaler {
+			return ec.marshalNPointConnection2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Factory_points(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Factory",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PointConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Factory_points_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Factory_series(ctx context.Context, field graphql.CollectedField, obj *ent.Factory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Factory_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Factory().Series(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["maxDataPoints"].(*int), fc.Args["interval"].(*int64), fc.Args["aggregate"].(*model.Aggregate))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Series) graphql.Marshaler {
+			return ec.marshalNSeries2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐSeries(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Factory_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Factory",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Series(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Factory_series_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Factory_summary(ctx context.Context, field graphql.CollectedField, obj *ent.Factory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Factory_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Factory().Summary(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Summary) graphql.Marshaler {
+			return ec.marshalNSummary2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Factory_summary(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Factory",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Summary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Factory_summary_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _FactoryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.FactoryConnection) (ret graphql.Marshaler) {
@@ -521,7 +843,7 @@ func (ec *executionContext) _Query_node(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(int))
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(gid.ID))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v ent.Noder) graphql.Marshaler {
@@ -565,7 +887,7 @@ func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]int))
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]gid.ID))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
@@ -609,7 +931,7 @@ func (ec *executionContext) _Query_factories(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Factories(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.FactoryOrder), fc.Args["where"].(*ent.FactoryWhereInput))
+			return ec.Resolvers.Query().Factories(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]ent.FactoryOrder), fc.Args["where"].(*ent.FactoryWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.FactoryConnection) graphql.Marshaler {
@@ -653,7 +975,7 @@ func (ec *executionContext) _Query_sprockets(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Sprockets(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]*ent.SprocketOrder), fc.Args["where"].(*ent.SprocketWhereInput))
+			return ec.Resolvers.Query().Sprockets(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].([]ent.SprocketOrder), fc.Args["where"].(*ent.SprocketWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SprocketConnection) graphql.Marshaler {
@@ -681,6 +1003,94 @@ func (ec *executionContext) fieldContext_Query_sprockets(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_sprockets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_factoryByRowId(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_factoryByRowId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FactoryByRowID(ctx, fc.Args["rowId"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Factory) graphql.Marshaler {
+			return ec.marshalOFactory2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_factoryByRowId(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Factory(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_factoryByRowId_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_sprocketByRowId(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sprocketByRowId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SprocketByRowID(ctx, fc.Args["rowId"].(int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Sprocket) graphql.Marshaler {
+			return ec.marshalOSprocket2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sprocketByRowId(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sprocket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_sprocketByRowId_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -772,18 +1182,18 @@ func (ec *executionContext) _Sprocket_id(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Sprocket_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return ec.Resolvers.Sprocket().ID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNID2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *gid.ID) graphql.Marshaler {
+			return ec.marshalNID2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋgidᚐID(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Sprocket_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Sprocket", field, false, false, "ID")
+	return graphql.NewScalarFieldContext("Sprocket", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Sprocket_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Sprocket) (ret graphql.Marshaler) {
@@ -922,6 +1332,29 @@ func (ec *executionContext) _Sprocket_pitch(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Sprocket_pitch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Sprocket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Sprocket_rowId(ctx context.Context, field graphql.CollectedField, obj *ent.Sprocket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sprocket_rowId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Sprocket().RowID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sprocket_rowId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sprocket", field, true, true, "Int64")
 }
 
 func (ec *executionContext) _SprocketConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SprocketConnection) (ret graphql.Marshaler) {
@@ -1134,7 +1567,7 @@ func (ec *executionContext) unmarshalInputFactoryWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold"}
+	fieldsInOrder := [...]string{"not", "and", "or", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1162,62 +1595,6 @@ func (ec *executionContext) unmarshalInputFactoryWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.Or = data
-		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ID = data
-		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNEQ = data
-		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDIn = data
-		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNotIn = data
-		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGT = data
-		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGTE = data
-		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLT = data
-		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -1502,7 +1879,7 @@ func (ec *executionContext) unmarshalInputSprocketWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "teeth", "teethNEQ", "teethIn", "teethNotIn", "teethGT", "teethGTE", "teethLT", "teethLTE", "pitchDiameter", "pitchDiameterNEQ", "pitchDiameterIn", "pitchDiameterNotIn", "pitchDiameterGT", "pitchDiameterGTE", "pitchDiameterLT", "pitchDiameterLTE", "outsideDiameter", "outsideDiameterNEQ", "outsideDiameterIn", "outsideDiameterNotIn", "outsideDiameterGT", "outsideDiameterGTE", "outsideDiameterLT", "outsideDiameterLTE", "pitch", "pitchNEQ", "pitchIn", "pitchNotIn", "pitchGT", "pitchGTE", "pitchLT", "pitchLTE"}
+	fieldsInOrder := [...]string{"not", "and", "or", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "teeth", "teethNEQ", "teethIn", "teethNotIn", "teethGT", "teethGTE", "teethLT", "teethLTE", "pitchDiameter", "pitchDiameterNEQ", "pitchDiameterIn", "pitchDiameterNotIn", "pitchDiameterGT", "pitchDiameterGTE", "pitchDiameterLT", "pitchDiameterLTE", "outsideDiameter", "outsideDiameterNEQ", "outsideDiameterIn", "outsideDiameterNotIn", "outsideDiameterGT", "outsideDiameterGTE", "outsideDiameterLT", "outsideDiameterLTE", "pitch", "pitchNEQ", "pitchIn", "pitchNotIn", "pitchGT", "pitchGTE", "pitchLT", "pitchLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1530,62 +1907,6 @@ func (ec *executionContext) unmarshalInputSprocketWhereInput(ctx context.Context
 				return it, err
 			}
 			it.Or = data
-		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ID = data
-		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNEQ = data
-		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDIn = data
-		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
-			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDNotIn = data
-		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGT = data
-		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDGTE = data
-		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLT = data
-		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
-			data, err := ec.unmarshalOID2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.IDLTE = data
 		case "createdAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -1982,25 +2303,50 @@ func (ec *executionContext) _Factory(ctx context.Context, sel ast.SelectionSet, 
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Factory")
 		case "id":
-			out.Values[i] = ec._Factory_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Factory_id(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Factory_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Factory_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Factory_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "rowId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Factory_rowId(ctx, field, obj)
+				})
+		case "points":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Factory_points(ctx, field, obj)
+				})
+		case "series":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Factory_series(ctx, field, obj)
+				})
+		case "summary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Factory_summary(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2190,6 +2536,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sprockets(ctx, field)
 				})
+		case "factoryByRowId":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_factoryByRowId(ctx, field)
+				})
+		case "sprocketByRowId":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sprocketByRowId(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -2233,40 +2591,47 @@ func (ec *executionContext) _Sprocket(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Sprocket")
 		case "id":
-			out.Values[i] = ec._Sprocket_id(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Sprocket_id(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Sprocket_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Sprocket_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "teeth":
 			out.Values[i] = ec._Sprocket_teeth(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pitchDiameter":
 			out.Values[i] = ec._Sprocket_pitchDiameter(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "outsideDiameter":
 			out.Values[i] = ec._Sprocket_outsideDiameter(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pitch":
 			out.Values[i] = ec._Sprocket_pitch(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "rowId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Sprocket_rowId(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2379,6 +2744,14 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) marshalNFactory2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactory(ctx context.Context, sel ast.SelectionSet, v *ent.Factory) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Factory!")
+		return graphql.Null
+	}
+	return ec._Factory(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFactoryConnection2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryConnection(ctx context.Context, sel ast.SelectionSet, v *ent.FactoryConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FactoryConnection!")
@@ -2387,9 +2760,9 @@ func (ec *executionContext) marshalNFactoryConnection2ᚖgithubᚗcomᚋsprocket
 	return ec._FactoryConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNFactoryOrder2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrder(ctx context.Context, v any) (*ent.FactoryOrder, error) {
+func (ec *executionContext) unmarshalNFactoryOrder2githubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrder(ctx context.Context, v any) (ent.FactoryOrder, error) {
 	res, err := ec.unmarshalInputFactoryOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNFactoryOrderField2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrderField(ctx context.Context, v any) (*ent.FactoryOrderField, error) {
@@ -2435,6 +2808,14 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNSprocket2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocket(ctx context.Context, sel ast.SelectionSet, v *ent.Sprocket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Sprocket!")
+		return graphql.Null
+	}
+	return ec._Sprocket(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSprocketConnection2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SprocketConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SprocketConnection!")
@@ -2443,9 +2824,9 @@ func (ec *executionContext) marshalNSprocketConnection2ᚖgithubᚗcomᚋsprocke
 	return ec._SprocketConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNSprocketOrder2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrder(ctx context.Context, v any) (*ent.SprocketOrder, error) {
+func (ec *executionContext) unmarshalNSprocketOrder2githubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrder(ctx context.Context, v any) (ent.SprocketOrder, error) {
 	res, err := ec.unmarshalInputSprocketOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSprocketOrderField2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrderField(ctx context.Context, v any) (*ent.SprocketOrderField, error) {
@@ -2479,6 +2860,35 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]time.Time, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTime2timeᚐTime(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNTime2ᚕtimeᚐTimeᚄ(ctx context.Context, sel ast.SelectionSet, v []time.Time) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNTime2timeᚐTime(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[int], error) {
@@ -2524,16 +2934,16 @@ func (ec *executionContext) marshalOFactoryEdge2ᚖgithubᚗcomᚋsprocketapiᚋ
 	return ec._FactoryEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOFactoryOrder2ᚕᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrderᚄ(ctx context.Context, v any) ([]*ent.FactoryOrder, error) {
+func (ec *executionContext) unmarshalOFactoryOrder2ᚕgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrderᚄ(ctx context.Context, v any) ([]ent.FactoryOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*ent.FactoryOrder, len(vSlice))
+	res := make([]ent.FactoryOrder, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNFactoryOrder2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrder(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNFactoryOrder2githubᚗcomᚋsprocketapiᚋsprocketᚋentᚐFactoryOrder(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -2600,16 +3010,16 @@ func (ec *executionContext) marshalOSprocketEdge2ᚖgithubᚗcomᚋsprocketapi�
 	return ec._SprocketEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOSprocketOrder2ᚕᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrderᚄ(ctx context.Context, v any) ([]*ent.SprocketOrder, error) {
+func (ec *executionContext) unmarshalOSprocketOrder2ᚕgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrderᚄ(ctx context.Context, v any) ([]ent.SprocketOrder, error) {
 	if v == nil {
 		return nil, nil
 	}
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]*ent.SprocketOrder, len(vSlice))
+	res := make([]ent.SprocketOrder, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNSprocketOrder2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrder(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNSprocketOrder2githubᚗcomᚋsprocketapiᚋsprocketᚋentᚐSprocketOrder(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}

@@ -7,10 +7,13 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/graph/gid"
+	"github.com/sprocketapi/sprocket/graph/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -23,7 +26,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Factory() FactoryResolver
+	Mutation() MutationResolver
+	PointConnection() PointConnectionResolver
 	Query() QueryResolver
+	Sprocket() SprocketResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -34,6 +42,10 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Name      func(childComplexity int) int
+		Points    func(childComplexity int, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
+		RowID     func(childComplexity int) int
+		Series    func(childComplexity int, from *time.Time, to *time.Time, maxDataPoints *int, interval *int64, aggregate *model.Aggregate) int
+		Summary   func(childComplexity int, from *time.Time, to *time.Time) int
 		UpdatedAt func(childComplexity int) int
 	}
 
@@ -48,6 +60,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Mutation struct {
+		CreateFactory    func(childComplexity int, input model.CreateFactoryInput) int
+		CreateSprocket   func(childComplexity int, input model.SprocketInput) int
+		DeleteFactory    func(childComplexity int, id gid.ID) int
+		DeleteSprocket   func(childComplexity int, id gid.ID) int
+		RecordProduction func(childComplexity int, factoryID gid.ID, points []model.PointInput, mode *model.RecordMode) int
+		UpdateFactory    func(childComplexity int, id gid.ID, input model.UpdateFactoryInput) int
+		UpdateSprocket   func(childComplexity int, id gid.ID, input model.SprocketPatch) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -55,11 +77,49 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Point struct {
+		Actual func(childComplexity int) int
+		Epoch  func(childComplexity int) int
+		Goal   func(childComplexity int) int
+		Time   func(childComplexity int) int
+	}
+
+	PointConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PointEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Query struct {
-		Factories func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.FactoryOrder, where *ent.FactoryWhereInput) int
-		Node      func(childComplexity int, id int) int
-		Nodes     func(childComplexity int, ids []int) int
-		Sprockets func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []*ent.SprocketOrder, where *ent.SprocketWhereInput) int
+		Factories       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.FactoryOrder, where *ent.FactoryWhereInput) int
+		FactoryByRowID  func(childComplexity int, rowID int64) int
+		Node            func(childComplexity int, id gid.ID) int
+		Nodes           func(childComplexity int, ids []gid.ID) int
+		SprocketByRowID func(childComplexity int, rowID int64) int
+		Sprockets       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.SprocketOrder, where *ent.SprocketWhereInput) int
+	}
+
+	RecordProductionPayload struct {
+		Factory  func(childComplexity int) int
+		Inserted func(childComplexity int) int
+		Updated  func(childComplexity int) int
+	}
+
+	Series struct {
+		Actual    func(childComplexity int) int
+		Aggregate func(childComplexity int) int
+		Counts    func(childComplexity int) int
+		Epochs    func(childComplexity int) int
+		From      func(childComplexity int) int
+		Goal      func(childComplexity int) int
+		Interval  func(childComplexity int) int
+		Times     func(childComplexity int) int
+		To        func(childComplexity int) int
 	}
 
 	Sprocket struct {
@@ -68,6 +128,7 @@ type ComplexityRoot struct {
 		OutsideDiameter func(childComplexity int) int
 		Pitch           func(childComplexity int) int
 		PitchDiameter   func(childComplexity int) int
+		RowID           func(childComplexity int) int
 		Teeth           func(childComplexity int) int
 		UpdatedAt       func(childComplexity int) int
 	}
@@ -81,6 +142,23 @@ type ComplexityRoot struct {
 	SprocketEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Subscription struct {
+		ProductionRecorded func(childComplexity int, factoryID gid.ID) int
+	}
+
+	Summary struct {
+		Attainment  func(childComplexity int) int
+		Count       func(childComplexity int) int
+		FirstTime   func(childComplexity int) int
+		LastTime    func(childComplexity int) int
+		MaxActual   func(childComplexity int) int
+		MaxGoal     func(childComplexity int) int
+		MinActual   func(childComplexity int) int
+		MinGoal     func(childComplexity int) int
+		TotalActual func(childComplexity int) int
+		TotalGoal   func(childComplexity int) int
 	}
 }
 
@@ -116,6 +194,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Factory.Name(childComplexity), true
+	case "Factory.points":
+		if e.ComplexityRoot.Factory.Points == nil {
+			break
+		}
+
+		args, err := ec.field_Factory_points_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Factory.Points(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
+	case "Factory.rowId":
+		if e.ComplexityRoot.Factory.RowID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Factory.RowID(childComplexity), true
+	case "Factory.series":
+		if e.ComplexityRoot.Factory.Series == nil {
+			break
+		}
+
+		args, err := ec.field_Factory_series_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Factory.Series(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["maxDataPoints"].(*int), args["interval"].(*int64), args["aggregate"].(*model.Aggregate)), true
+	case "Factory.summary":
+		if e.ComplexityRoot.Factory.Summary == nil {
+			break
+		}
+
+		args, err := ec.field_Factory_summary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Factory.Summary(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Factory.updatedAt":
 		if e.ComplexityRoot.Factory.UpdatedAt == nil {
 			break
@@ -155,6 +272,84 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FactoryEdge.Node(childComplexity), true
 
+	case "Mutation.createFactory":
+		if e.ComplexityRoot.Mutation.CreateFactory == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createFactory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateFactory(childComplexity, args["input"].(model.CreateFactoryInput)), true
+	case "Mutation.createSprocket":
+		if e.ComplexityRoot.Mutation.CreateSprocket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSprocket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSprocket(childComplexity, args["input"].(model.SprocketInput)), true
+	case "Mutation.deleteFactory":
+		if e.ComplexityRoot.Mutation.DeleteFactory == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteFactory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteFactory(childComplexity, args["id"].(gid.ID)), true
+	case "Mutation.deleteSprocket":
+		if e.ComplexityRoot.Mutation.DeleteSprocket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSprocket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSprocket(childComplexity, args["id"].(gid.ID)), true
+	case "Mutation.recordProduction":
+		if e.ComplexityRoot.Mutation.RecordProduction == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordProduction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordProduction(childComplexity, args["factoryId"].(gid.ID), args["points"].([]model.PointInput), args["mode"].(*model.RecordMode)), true
+	case "Mutation.updateFactory":
+		if e.ComplexityRoot.Mutation.UpdateFactory == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateFactory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateFactory(childComplexity, args["id"].(gid.ID), args["input"].(model.UpdateFactoryInput)), true
+	case "Mutation.updateSprocket":
+		if e.ComplexityRoot.Mutation.UpdateSprocket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSprocket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSprocket(childComplexity, args["id"].(gid.ID), args["input"].(model.SprocketPatch)), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -180,6 +375,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Point.actual":
+		if e.ComplexityRoot.Point.Actual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Point.Actual(childComplexity), true
+	case "Point.epoch":
+		if e.ComplexityRoot.Point.Epoch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Point.Epoch(childComplexity), true
+	case "Point.goal":
+		if e.ComplexityRoot.Point.Goal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Point.Goal(childComplexity), true
+	case "Point.time":
+		if e.ComplexityRoot.Point.Time == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Point.Time(childComplexity), true
+
+	case "PointConnection.edges":
+		if e.ComplexityRoot.PointConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointConnection.Edges(childComplexity), true
+	case "PointConnection.pageInfo":
+		if e.ComplexityRoot.PointConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointConnection.PageInfo(childComplexity), true
+	case "PointConnection.totalCount":
+		if e.ComplexityRoot.PointConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointConnection.TotalCount(childComplexity), true
+
+	case "PointEdge.cursor":
+		if e.ComplexityRoot.PointEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointEdge.Cursor(childComplexity), true
+	case "PointEdge.node":
+		if e.ComplexityRoot.PointEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PointEdge.Node(childComplexity), true
+
 	case "Query.factories":
 		if e.ComplexityRoot.Query.Factories == nil {
 			break
@@ -190,7 +442,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Factories(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.FactoryOrder), args["where"].(*ent.FactoryWhereInput)), true
+		return e.ComplexityRoot.Query.Factories(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]ent.FactoryOrder), args["where"].(*ent.FactoryWhereInput)), true
+	case "Query.factoryByRowId":
+		if e.ComplexityRoot.Query.FactoryByRowID == nil {
+			break
+		}
+
+		args, err := ec.field_Query_factoryByRowId_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FactoryByRowID(childComplexity, args["rowId"].(int64)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -202,7 +465,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(int)), true
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(gid.ID)), true
 	case "Query.nodes":
 		if e.ComplexityRoot.Query.Nodes == nil {
 			break
@@ -213,7 +476,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]gid.ID)), true
+	case "Query.sprocketByRowId":
+		if e.ComplexityRoot.Query.SprocketByRowID == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sprocketByRowId_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SprocketByRowID(childComplexity, args["rowId"].(int64)), true
 	case "Query.sprockets":
 		if e.ComplexityRoot.Query.Sprockets == nil {
 			break
@@ -224,7 +498,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Sprockets(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]*ent.SprocketOrder), args["where"].(*ent.SprocketWhereInput)), true
+		return e.ComplexityRoot.Query.Sprockets(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].([]ent.SprocketOrder), args["where"].(*ent.SprocketWhereInput)), true
+
+	case "RecordProductionPayload.factory":
+		if e.ComplexityRoot.RecordProductionPayload.Factory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordProductionPayload.Factory(childComplexity), true
+	case "RecordProductionPayload.inserted":
+		if e.ComplexityRoot.RecordProductionPayload.Inserted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordProductionPayload.Inserted(childComplexity), true
+	case "RecordProductionPayload.updated":
+		if e.ComplexityRoot.RecordProductionPayload.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordProductionPayload.Updated(childComplexity), true
+
+	case "Series.actual":
+		if e.ComplexityRoot.Series.Actual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Actual(childComplexity), true
+	case "Series.aggregate":
+		if e.ComplexityRoot.Series.Aggregate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Aggregate(childComplexity), true
+	case "Series.counts":
+		if e.ComplexityRoot.Series.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Counts(childComplexity), true
+	case "Series.epochs":
+		if e.ComplexityRoot.Series.Epochs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Epochs(childComplexity), true
+	case "Series.from":
+		if e.ComplexityRoot.Series.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.From(childComplexity), true
+	case "Series.goal":
+		if e.ComplexityRoot.Series.Goal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Goal(childComplexity), true
+	case "Series.interval":
+		if e.ComplexityRoot.Series.Interval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Interval(childComplexity), true
+	case "Series.times":
+		if e.ComplexityRoot.Series.Times == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.Times(childComplexity), true
+	case "Series.to":
+		if e.ComplexityRoot.Series.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Series.To(childComplexity), true
 
 	case "Sprocket.createdAt":
 		if e.ComplexityRoot.Sprocket.CreatedAt == nil {
@@ -256,6 +604,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Sprocket.PitchDiameter(childComplexity), true
+	case "Sprocket.rowId":
+		if e.ComplexityRoot.Sprocket.RowID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sprocket.RowID(childComplexity), true
 	case "Sprocket.teeth":
 		if e.ComplexityRoot.Sprocket.Teeth == nil {
 			break
@@ -301,6 +655,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SprocketEdge.Node(childComplexity), true
 
+	case "Subscription.productionRecorded":
+		if e.ComplexityRoot.Subscription.ProductionRecorded == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_productionRecorded_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ProductionRecorded(childComplexity, args["factoryId"].(gid.ID)), true
+
+	case "Summary.attainment":
+		if e.ComplexityRoot.Summary.Attainment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.Attainment(childComplexity), true
+	case "Summary.count":
+		if e.ComplexityRoot.Summary.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.Count(childComplexity), true
+	case "Summary.firstTime":
+		if e.ComplexityRoot.Summary.FirstTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.FirstTime(childComplexity), true
+	case "Summary.lastTime":
+		if e.ComplexityRoot.Summary.LastTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.LastTime(childComplexity), true
+	case "Summary.maxActual":
+		if e.ComplexityRoot.Summary.MaxActual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.MaxActual(childComplexity), true
+	case "Summary.maxGoal":
+		if e.ComplexityRoot.Summary.MaxGoal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.MaxGoal(childComplexity), true
+	case "Summary.minActual":
+		if e.ComplexityRoot.Summary.MinActual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.MinActual(childComplexity), true
+	case "Summary.minGoal":
+		if e.ComplexityRoot.Summary.MinGoal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.MinGoal(childComplexity), true
+	case "Summary.totalActual":
+		if e.ComplexityRoot.Summary.TotalActual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.TotalActual(childComplexity), true
+	case "Summary.totalGoal":
+		if e.ComplexityRoot.Summary.TotalGoal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Summary.TotalGoal(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -310,10 +737,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("CreateFactoryInput", ec.unmarshalInputCreateFactoryInput),
 			graphql.NewInputUnmarshaler("FactoryOrder", ec.unmarshalInputFactoryOrder),
 			graphql.NewInputUnmarshaler("FactoryWhereInput", ec.unmarshalInputFactoryWhereInput),
+			graphql.NewInputUnmarshaler("PointInput", ec.unmarshalInputPointInput),
+			graphql.NewInputUnmarshaler("SprocketInput", ec.unmarshalInputSprocketInput),
 			graphql.NewInputUnmarshaler("SprocketOrder", ec.unmarshalInputSprocketOrder),
+			graphql.NewInputUnmarshaler("SprocketPatch", ec.unmarshalInputSprocketPatch),
 			graphql.NewInputUnmarshaler("SprocketWhereInput", ec.unmarshalInputSprocketWhereInput),
+			graphql.NewInputUnmarshaler("UpdateFactoryInput", ec.unmarshalInputUpdateFactoryInput),
 		)
 	}
 	first := true
@@ -348,6 +780,38 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -450,17 +914,6 @@ input FactoryWhereInput {
   not: FactoryWhereInput
   and: [FactoryWhereInput!]
   or: [FactoryWhereInput!]
-  """
-  id field predicates
-  """
-  id: ID
-  idNEQ: ID
-  idIn: [ID!]
-  idNotIn: [ID!]
-  idGT: ID
-  idGTE: ID
-  idLT: ID
-  idLTE: ID
   """
   created_at field predicates
   """
@@ -699,17 +1152,6 @@ input SprocketWhereInput {
   and: [SprocketWhereInput!]
   or: [SprocketWhereInput!]
   """
-  id field predicates
-  """
-  id: ID
-  idNEQ: ID
-  idIn: [ID!]
-  idNotIn: [ID!]
-  idGT: ID
-  idGTE: ID
-  idLT: ID
-  idLTE: ID
-  """
   created_at field predicates
   """
   createdAt: Time
@@ -781,6 +1223,196 @@ The builtin Time type
 """
 scalar Time
 `, BuiltIn: false},
+	{Name: "../schema.graphqls", Input: `# Hand-written part of the schema; graph/ent.graphqls is generated by entgql
+# from ent/schema.
+
+"""
+A 64-bit integer, written as a JSON number. Used for every value that can
+exceed 32 bits (GraphQL's Int is 32-bit).
+"""
+scalar Int64
+
+extend type Query {
+  "A factory by its /v1 id."
+  factoryByRowId(rowId: Int64!): Factory
+  "A sprocket by its /v1 id."
+  sprocketByRowId(rowId: Int64!): Sprocket
+}
+
+extend type Factory {
+  "The factory's /v1 id."
+  rowId: Int64!
+  """
+  Raw production points in the window [from, to), ordered by time, as a
+  cursor connection (at most 1000 a page, 100 by default).
+  """
+  points(from: Time, to: Time, first: Int, after: Cursor, last: Int, before: Cursor): PointConnection!
+  """
+  The production series over [from, to), downsampled in the database to at
+  most maxDataPoints values (default 1000, at most 10000), or cut into
+  buckets of interval seconds. Columnar: times, actual and goal are parallel
+  arrays, ready for a chart library. Without from/to the window is the
+  factory's whole series. Buckets are aligned to multiples of the interval
+  since the epoch, and empty buckets are left out.
+  """
+  series(from: Time, to: Time, maxDataPoints: Int, interval: Int64, aggregate: Aggregate = AVG): Series!
+  "Totals and extremes over [from, to) (the whole series without a window)."
+  summary(from: Time, to: Time): Summary!
+}
+
+extend type Sprocket {
+  "The sprocket's /v1 id."
+  rowId: Int64!
+}
+
+"One production record."
+type Point {
+  "When, as an RFC 3339 UTC time."
+  time: Time!
+  "When, in seconds since the Unix epoch."
+  epoch: Int64!
+  "Sprockets made."
+  actual: Float!
+  "Sprockets planned."
+  goal: Float!
+}
+
+type PointConnection {
+  edges: [PointEdge!]!
+  pageInfo: PageInfo!
+  "The number of points in the window; counted only when asked for."
+  totalCount: Int64!
+}
+
+type PointEdge {
+  node: Point!
+  cursor: Cursor!
+}
+
+"How the points of one bucket become one value (M4: up to four points)."
+enum Aggregate {
+  "Mean of the bucket."
+  AVG
+  MIN
+  MAX
+  SUM
+  "The bucket's earliest point."
+  FIRST
+  "The bucket's latest point."
+  LAST
+  """
+  Shape-keeping line-chart downsampling: for each bucket the first and last
+  points and those with the smallest and largest actual, at their own times
+  (so a line drawn through them has the same pixels as one through every
+  point). Up to maxDataPoints points; buckets are four times wider.
+  """
+  M4
+}
+
+"A downsampled series in columns: times[i], actual[i] and goal[i] belong together."
+type Series {
+  "Start of the window (inclusive); null when there is no data and no window was given."
+  from: Time
+  "End of the window (exclusive)."
+  to: Time
+  "The bucket width used, in seconds."
+  interval: Int64!
+  aggregate: Aggregate!
+  "Bucket start times (M4: the points' own times)."
+  times: [Time!]!
+  "The same instants in epoch seconds."
+  epochs: [Int64!]!
+  actual: [Float!]!
+  goal: [Float!]!
+  "Raw points behind each value (M4: 1)."
+  counts: [Int64!]!
+}
+
+type Summary {
+  count: Int64!
+  totalActual: Float!
+  totalGoal: Float!
+  "totalActual / totalGoal; null when totalGoal is 0."
+  attainment: Float
+  firstTime: Time
+  lastTime: Time
+  minActual: Float
+  maxActual: Float
+  minGoal: Float
+  maxGoal: Float
+}
+
+input SprocketInput {
+  "A whole number from 1 to 2147483647."
+  teeth: Int!
+  "Greater than 0."
+  pitchDiameter: Float!
+  "Greater than 0."
+  outsideDiameter: Float!
+  "Greater than 0."
+  pitch: Float!
+}
+
+"The fields to change; the others keep their values."
+input SprocketPatch {
+  teeth: Int
+  pitchDiameter: Float
+  outsideDiameter: Float
+  pitch: Float
+}
+
+input PointInput {
+  "A whole second."
+  time: Time!
+  actual: Float!
+  goal: Float!
+}
+
+input CreateFactoryInput {
+  "At most 200 characters; \"Factory N\" when left out."
+  name: String
+  "Initial points; times must not repeat."
+  points: [PointInput!]
+}
+
+input UpdateFactoryInput {
+  name: String!
+}
+
+enum RecordMode {
+  "Only new times: a time the factory already has fails the whole batch."
+  APPEND
+  "New times are added, existing ones replaced."
+  UPSERT
+}
+
+type RecordProductionPayload {
+  factory: Factory!
+  inserted: Int!
+  updated: Int!
+}
+
+type Mutation {
+  createSprocket(input: SprocketInput!): Sprocket!
+  updateSprocket(id: ID!, input: SprocketPatch!): Sprocket!
+  "Returns the id of the deleted sprocket."
+  deleteSprocket(id: ID!): ID!
+  createFactory(input: CreateFactoryInput!): Factory!
+  updateFactory(id: ID!, input: UpdateFactoryInput!): Factory!
+  "Deletes the factory and its points; returns its id."
+  deleteFactory(id: ID!): ID!
+  """
+  Adds a batch of points to a factory, in one transaction: all or nothing.
+  At most 100000 points a call.
+  """
+  recordProduction(factoryId: ID!, points: [PointInput!]!, mode: RecordMode = APPEND): RecordProductionPayload!
+}
+
+type Subscription {
+  "Every point recorded for the factory from now on, as it is committed."
+  productionRecorded(factoryId: ID!): Point!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -798,6 +1430,14 @@ func (ec *executionContext) childFields_Factory(ctx context.Context, field graph
 		return ec.fieldContext_Factory_updatedAt(ctx, field)
 	case "name":
 		return ec.fieldContext_Factory_name(ctx, field)
+	case "rowId":
+		return ec.fieldContext_Factory_rowId(ctx, field)
+	case "points":
+		return ec.fieldContext_Factory_points(ctx, field)
+	case "series":
+		return ec.fieldContext_Factory_series(ctx, field)
+	case "summary":
+		return ec.fieldContext_Factory_summary(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Factory", field.Name)
 }
@@ -838,6 +1478,78 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Point(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "time":
+		return ec.fieldContext_Point_time(ctx, field)
+	case "epoch":
+		return ec.fieldContext_Point_epoch(ctx, field)
+	case "actual":
+		return ec.fieldContext_Point_actual(ctx, field)
+	case "goal":
+		return ec.fieldContext_Point_goal(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Point", field.Name)
+}
+
+func (ec *executionContext) childFields_PointConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PointConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PointConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PointConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PointConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PointEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PointEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PointEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PointEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordProductionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "factory":
+		return ec.fieldContext_RecordProductionPayload_factory(ctx, field)
+	case "inserted":
+		return ec.fieldContext_RecordProductionPayload_inserted(ctx, field)
+	case "updated":
+		return ec.fieldContext_RecordProductionPayload_updated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordProductionPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Series(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Series_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Series_to(ctx, field)
+	case "interval":
+		return ec.fieldContext_Series_interval(ctx, field)
+	case "aggregate":
+		return ec.fieldContext_Series_aggregate(ctx, field)
+	case "times":
+		return ec.fieldContext_Series_times(ctx, field)
+	case "epochs":
+		return ec.fieldContext_Series_epochs(ctx, field)
+	case "actual":
+		return ec.fieldContext_Series_actual(ctx, field)
+	case "goal":
+		return ec.fieldContext_Series_goal(ctx, field)
+	case "counts":
+		return ec.fieldContext_Series_counts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Series", field.Name)
+}
+
 func (ec *executionContext) childFields_Sprocket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -854,6 +1566,8 @@ func (ec *executionContext) childFields_Sprocket(ctx context.Context, field grap
 		return ec.fieldContext_Sprocket_outsideDiameter(ctx, field)
 	case "pitch":
 		return ec.fieldContext_Sprocket_pitch(ctx, field)
+	case "rowId":
+		return ec.fieldContext_Sprocket_rowId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Sprocket", field.Name)
 }
@@ -878,6 +1592,32 @@ func (ec *executionContext) childFields_SprocketEdge(ctx context.Context, field 
 		return ec.fieldContext_SprocketEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SprocketEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Summary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_Summary_count(ctx, field)
+	case "totalActual":
+		return ec.fieldContext_Summary_totalActual(ctx, field)
+	case "totalGoal":
+		return ec.fieldContext_Summary_totalGoal(ctx, field)
+	case "attainment":
+		return ec.fieldContext_Summary_attainment(ctx, field)
+	case "firstTime":
+		return ec.fieldContext_Summary_firstTime(ctx, field)
+	case "lastTime":
+		return ec.fieldContext_Summary_lastTime(ctx, field)
+	case "minActual":
+		return ec.fieldContext_Summary_minActual(ctx, field)
+	case "maxActual":
+		return ec.fieldContext_Summary_maxActual(ctx, field)
+	case "minGoal":
+		return ec.fieldContext_Summary_minGoal(ctx, field)
+	case "maxGoal":
+		return ec.fieldContext_Summary_maxGoal(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Summary", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -14,7 +14,8 @@ import (
 
 // Service is the application core over one ent client.
 type Service struct {
-	client *ent.Client
+	client   *ent.Client
+	notifier Notifier
 }
 
 // New returns a Service that uses client.

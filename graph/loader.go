@@ -1,0 +1,117 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/sprocketapi/sprocket/ent"
+)
+
+// Chart fields (series, summary) are computed for every factory of a
+// result at once, so that a dashboard query for 50 factories costs the
+// same statements as one for a single factory. The first sibling to
+// resolve a field with given arguments loads it for all of them; the
+// others read the result. The siblings are found in the result of the
+// enclosing list field, which gqlgen keeps in the field context.
+
+type loadersKey struct{}
+
+// batches is the per-operation cache of batched loads.
+type batches struct {
+	mu sync.Mutex
+	m  map[string]*batch
+}
+
+type batch struct {
+	once sync.Once
+	ids  map[int]bool
+	res  any
+	err  error
+}
+
+// Loaders is the gqlgen extension that gives each operation its cache.
+type Loaders struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = Loaders{}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (Loaders) ExtensionName() string { return "ChartLoaders" }
+
+// Validate implements graphql.HandlerExtension.
+func (Loaders) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation implements graphql.OperationInterceptor.
+func (Loaders) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, loadersKey{}, &batches{m: map[string]*batch{}}))
+}
+
+// siblingFactories returns the ids of the factories resolved together with
+// f: those of the nearest enclosing list, or f alone.
+func siblingFactories(ctx context.Context, f *ent.Factory) []int {
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		var ids []int
+		switch r := fc.Result.(type) {
+		case *ent.FactoryConnection:
+			for _, e := range r.Edges {
+				ids = append(ids, e.Node.ID)
+			}
+		case []*ent.FactoryEdge:
+			for _, e := range r {
+				ids = append(ids, e.Node.ID)
+			}
+		case []*ent.Factory:
+			for _, x := range r {
+				ids = append(ids, x.ID)
+			}
+		case []ent.Noder:
+			for _, n := range r {
+				if x, ok := n.(*ent.Factory); ok {
+					ids = append(ids, x.ID)
+				}
+			}
+		default:
+			continue
+		}
+		for _, id := range ids {
+			if id == f.ID {
+				return ids
+			}
+		}
+		break
+	}
+	return []int{f.ID}
+}
+
+// loadFor returns load's result for f, calling load once per operation
+// for all of f's siblings with the same field and arguments.
+func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(ids []int) (map[int]T, error)) (T, error) {
+	var zero T
+	ids := siblingFactories(ctx, f)
+	bs, _ := ctx.Value(loadersKey{}).(*batches)
+	if bs == nil {
+		res, err := load([]int{f.ID})
+		return res[f.ID], err
+	}
+	key = fmt.Sprintf("%s|%v", key, ids)
+	bs.mu.Lock()
+	b, ok := bs.m[key]
+	if !ok {
+		b = &batch{ids: map[int]bool{}}
+		for _, id := range ids {
+			b.ids[id] = true
+		}
+		bs.m[key] = b
+	}
+	bs.mu.Unlock()
+	b.once.Do(func() { b.res, b.err = load(ids) })
+	if b.err != nil {
+		return zero, b.err
+	}
+	return b.res.(map[int]T)[f.ID], nil
+}

@@ -1,0 +1,476 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/ent/chartdata"
+	"github.com/sprocketapi/sprocket/internal/apperr"
+)
+
+// The raw SQL here is written once for both databases: "$n" placeholders
+// (lib/pq needs them; SQLite reads them as parameters bound in order of
+// first use, so each query introduces them in ascending order), "time"
+// quoted, and every integer parameter cast to BIGINT so that SQLite divides
+// integers as integers.
+
+// Window is a half-open interval of epoch seconds [From, To); a nil bound
+// is open.
+type Window struct {
+	From, To *int64
+}
+
+// Validate checks that the window is not inverted.
+func (w Window) Validate() error {
+	if w.From != nil && w.To != nil && *w.To <= *w.From {
+		return apperr.InvalidField("to", "to must be after from.")
+	}
+	return nil
+}
+
+// Aggregate says how the points of a bucket become one value.
+type Aggregate string
+
+// The aggregates.
+const (
+	AggAvg   Aggregate = "AVG"
+	AggMin   Aggregate = "MIN"
+	AggMax   Aggregate = "MAX"
+	AggSum   Aggregate = "SUM"
+	AggFirst Aggregate = "FIRST"
+	AggLast  Aggregate = "LAST"
+	AggM4    Aggregate = "M4"
+)
+
+// Series limits.
+const (
+	DefaultDataPoints = 1000
+	MaxDataPoints     = 10000
+)
+
+// SeriesQuery asks for a downsampled series: at most MaxDataPoints values,
+// or buckets of Interval seconds when Interval is set.
+type SeriesQuery struct {
+	Window
+	MaxDataPoints int
+	Interval      int64
+	Aggregate     Aggregate
+}
+
+// SeriesResult is a downsampled series in columns.
+type SeriesResult struct {
+	// HasWindow is false when the series is empty and no window was given.
+	HasWindow bool
+	From, To  int64
+	Interval  int64
+	Aggregate Aggregate
+	Epochs    []int64
+	Actual    []float64
+	Goal      []float64
+	Counts    []int64
+}
+
+// Summary is the totals and extremes of a window.
+type Summary struct {
+	Count                int64
+	TotalActual          float64
+	TotalGoal            float64
+	FirstTime, LastTime  *int64
+	MinActual, MaxActual *float64
+	MinGoal, MaxGoal     *float64
+	Attainment           *float64
+}
+
+func (q *SeriesQuery) normalize() error {
+	if err := q.Window.Validate(); err != nil {
+		return err
+	}
+	if q.Aggregate == "" {
+		q.Aggregate = AggAvg
+	}
+	switch q.Aggregate {
+	case AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4:
+	default:
+		return apperr.InvalidField("aggregate", "unknown aggregate %q", q.Aggregate)
+	}
+	if q.Interval != 0 && q.MaxDataPoints != 0 {
+		return apperr.InvalidField("interval", "give maxDataPoints or interval, not both.")
+	}
+	if q.Interval < 0 {
+		return apperr.InvalidField("interval", "interval must be at least 1 second.")
+	}
+	if q.Interval == 0 {
+		if q.MaxDataPoints == 0 {
+			q.MaxDataPoints = DefaultDataPoints
+		}
+		if q.MaxDataPoints < 2 || q.MaxDataPoints > MaxDataPoints {
+			return apperr.InvalidField("maxDataPoints", "maxDataPoints must be from 2 to %d.", MaxDataPoints)
+		}
+	}
+	return nil
+}
+
+// floorDiv divides rounding toward minus infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// bucketing returns the aligned bucket origin and the interval for one
+// factory's window [from, to).
+func (q SeriesQuery) bucketing(from, to int64) (offset, interval int64, err error) {
+	buckets := int64(q.MaxDataPoints)
+	if q.Aggregate == AggM4 {
+		buckets = max(2, buckets/4)
+	}
+	interval = q.Interval
+	if interval == 0 {
+		span := to - from
+		// One bucket fewer than allowed absorbs the alignment of the first.
+		interval = max(1, (span+buckets-2)/(buckets-1))
+	}
+	offset = floorDiv(from, interval) * interval
+	if n := (to - offset + interval - 1) / interval; q.Interval != 0 && n > MaxDataPoints {
+		return 0, 0, apperr.InvalidField("interval",
+			"interval %d s cuts the window into %d buckets; at most %d are allowed.", interval, n, MaxDataPoints)
+	}
+	return offset, interval, nil
+}
+
+// Series computes the downsampled series of each factory in ids, with one
+// statement for the window extents when the window is open and one for the
+// buckets, whatever the number of factories.
+func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int]SeriesResult, error) {
+	if err := q.normalize(); err != nil {
+		return nil, err
+	}
+	out := make(map[int]SeriesResult, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	type win struct{ fid, off, lo, hi, iv int64 }
+	var wins []win
+	addWin := func(id int, from, to int64) error {
+		off, iv, err := q.bucketing(from, to)
+		if err != nil {
+			return err
+		}
+		out[id] = SeriesResult{HasWindow: true, From: from, To: to, Interval: iv, Aggregate: q.Aggregate}
+		wins = append(wins, win{int64(id), off, from, to, iv})
+		return nil
+	}
+	if q.From != nil && q.To != nil {
+		for _, id := range ids {
+			if err := addWin(id, *q.From, *q.To); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		ext, err := s.extents(ctx, ids, q.Window)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			e, ok := ext[id]
+			if !ok {
+				// No data in an open window.
+				res := SeriesResult{Aggregate: q.Aggregate, Interval: max(1, q.Interval)}
+				if q.From != nil {
+					res.HasWindow, res.From, res.To = true, *q.From, *q.From
+				} else if q.To != nil {
+					res.HasWindow, res.From, res.To = true, *q.To, *q.To
+				}
+				out[id] = res
+				continue
+			}
+			from, to := e[0], e[1]+1
+			if q.From != nil {
+				from = *q.From
+			}
+			if q.To != nil {
+				to = *q.To
+			}
+			if err := addWin(id, from, to); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(wins) == 0 {
+		return out, nil
+	}
+
+	var cte strings.Builder
+	args := make([]any, 0, 5*len(wins))
+	cte.WriteString(`WITH w(fid, off, lo, hi, iv) AS (VALUES `)
+	for i, w := range wins {
+		if i > 0 {
+			cte.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&cte, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, w.fid, w.off, w.lo, w.hi, w.iv)
+	}
+	cte.WriteString(`) `)
+	const from = ` FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c."time" >= w.lo AND c."time" < w.hi `
+	const bucket = `(c."time" - w.off) / w.iv`
+	var query string
+	switch q.Aggregate {
+	case AggAvg, AggMin, AggMax, AggSum:
+		fn := string(q.Aggregate)
+		query = cte.String() + `SELECT c.factory_id, w.off + ` + bucket + ` * w.iv AS t, ` +
+			fn + `(c.actual), ` + fn + `(c.goal), COUNT(*)` + from +
+			`GROUP BY c.factory_id, w.off, w.iv, ` + bucket + ` ORDER BY c.factory_id, t`
+	case AggFirst, AggLast:
+		pick := "MIN"
+		if q.Aggregate == AggLast {
+			pick = "MAX"
+		}
+		query = cte.String() + `, g AS (SELECT c.factory_id AS fid, w.off + ` + bucket + ` * w.iv AS t, ` +
+			pick + `(c."time") AS pt, COUNT(*) AS n` + from + `GROUP BY c.factory_id, w.off, w.iv, ` + bucket + `) ` +
+			`SELECT g.fid, g.t, p.actual, p.goal, g.n FROM g JOIN chart_data p ON p.factory_id = g.fid AND p."time" = g.pt ORDER BY g.fid, g.t`
+	case AggM4:
+		part := `PARTITION BY c.factory_id, ` + bucket
+		query = cte.String() + `SELECT factory_id, "time", actual, goal, 1 FROM (SELECT c.factory_id, c."time", c.actual, c.goal, ` +
+			`ROW_NUMBER() OVER (` + part + ` ORDER BY c."time") AS r1, ` +
+			`ROW_NUMBER() OVER (` + part + ` ORDER BY c."time" DESC) AS r2, ` +
+			`ROW_NUMBER() OVER (` + part + ` ORDER BY c.actual, c."time") AS r3, ` +
+			`ROW_NUMBER() OVER (` + part + ` ORDER BY c.actual DESC, c."time") AS r4` + from +
+			`) x WHERE r1 = 1 OR r2 = 1 OR r3 = 1 OR r4 = 1 ORDER BY factory_id, "time"`
+	}
+	rows, err := s.Client(ctx).QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fid int
+		var t, n int64
+		var a, g float64
+		if err := rows.Scan(&fid, &t, &a, &g, &n); err != nil {
+			return nil, translate(err, "")
+		}
+		r := out[fid]
+		r.Epochs = append(r.Epochs, t)
+		r.Actual = append(r.Actual, a)
+		r.Goal = append(r.Goal, g)
+		r.Counts = append(r.Counts, n)
+		out[fid] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "")
+	}
+	return out, nil
+}
+
+// extents returns the first and last time of each factory's points within
+// w, for the factories that have any.
+func (s *Service) extents(ctx context.Context, ids []int, w Window) (map[int][2]int64, error) {
+	query, args := windowed(`SELECT factory_id, MIN("time"), MAX("time") FROM chart_data WHERE `, ids, w)
+	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY factory_id`, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	out := make(map[int][2]int64, len(ids))
+	for rows.Next() {
+		var id int
+		var lo, hi int64
+		if err := rows.Scan(&id, &lo, &hi); err != nil {
+			return nil, translate(err, "")
+		}
+		out[id] = [2]int64{lo, hi}
+	}
+	return out, translate(rows.Err(), "")
+}
+
+// windowed appends "factory_id IN (...) AND time bounds" to prefix.
+func windowed(prefix string, ids []int, w Window) (string, []any) {
+	var b strings.Builder
+	b.WriteString(prefix)
+	b.WriteString(`factory_id IN (`)
+	args := make([]any, 0, len(ids)+2)
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&b, "$%d", len(args))
+	}
+	b.WriteString(")")
+	if w.From != nil {
+		args = append(args, *w.From)
+		fmt.Fprintf(&b, ` AND "time" >= CAST($%d AS BIGINT)`, len(args))
+	}
+	if w.To != nil {
+		args = append(args, *w.To)
+		fmt.Fprintf(&b, ` AND "time" < CAST($%d AS BIGINT)`, len(args))
+	}
+	return b.String(), args
+}
+
+// Summaries computes the summary of each factory in ids over w in one
+// statement.
+func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]Summary, error) {
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	out := make(map[int]Summary, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	query, args := windowed(`SELECT factory_id, COUNT(*), SUM(actual), SUM(goal), MIN("time"), MAX("time"), `+
+		`MIN(actual), MAX(actual), MIN(goal), MAX(goal) FROM chart_data WHERE `, ids, w)
+	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY factory_id`, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var sm Summary
+		var first, last int64
+		var minA, maxA, minG, maxG float64
+		if err := rows.Scan(&id, &sm.Count, &sm.TotalActual, &sm.TotalGoal, &first, &last, &minA, &maxA, &minG, &maxG); err != nil {
+			return nil, translate(err, "")
+		}
+		sm.FirstTime, sm.LastTime = &first, &last
+		sm.MinActual, sm.MaxActual, sm.MinGoal, sm.MaxGoal = &minA, &maxA, &minG, &maxG
+		if sm.TotalGoal != 0 {
+			att := sm.TotalActual / sm.TotalGoal
+			sm.Attainment = &att
+		}
+		out[id] = sm
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "")
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			out[id] = Summary{}
+		}
+	}
+	return out, nil
+}
+
+// Point page limits.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// PointPage asks for a page of points in a window: the first First after
+// time After, or the last Last before time Before.
+type PointPage struct {
+	Window
+	First, Last   *int
+	After, Before *int64
+}
+
+// PointsPage is a page of points in time order, and whether more exist
+// beyond it in the direction of paging.
+type PointsPage struct {
+	Points          []Point
+	HasNext, HasPre bool
+}
+
+// Points returns a page of factory id's points, keyset-paginated on time
+// (unique within a factory), so any page costs one index range scan.
+func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, error) {
+	if err := p.Window.Validate(); err != nil {
+		return PointsPage{}, err
+	}
+	if p.First != nil && p.Last != nil {
+		return PointsPage{}, apperr.InvalidField("first", "give first or last, not both.")
+	}
+	n := DefaultPageSize
+	backward := p.Last != nil
+	switch {
+	case p.First != nil:
+		n = *p.First
+	case p.Last != nil:
+		n = *p.Last
+	}
+	if n < 0 || n > MaxPageSize {
+		field := "first"
+		if backward {
+			field = "last"
+		}
+		return PointsPage{}, apperr.InvalidField(field, "%s must be from 0 to %d.", field, MaxPageSize)
+	}
+	q := s.Client(ctx).ChartData.Query().Where(chartdata.FactoryID(id))
+	if p.From != nil {
+		q = q.Where(chartdata.TimeGTE(*p.From))
+	}
+	if p.To != nil {
+		q = q.Where(chartdata.TimeLT(*p.To))
+	}
+	if p.After != nil {
+		q = q.Where(chartdata.TimeGT(*p.After))
+	}
+	if p.Before != nil {
+		q = q.Where(chartdata.TimeLT(*p.Before))
+	}
+	if backward {
+		q = q.Order(ent.Desc(chartdata.FieldTime))
+	} else {
+		q = q.Order(ent.Asc(chartdata.FieldTime))
+	}
+	var rows []struct {
+		Time   int64   `json:"time"`
+		Actual float64 `json:"actual"`
+		Goal   float64 `json:"goal"`
+	}
+	if err := q.Limit(n+1).Select(chartdata.FieldTime, chartdata.FieldActual, chartdata.FieldGoal).Scan(ctx, &rows); err != nil {
+		return PointsPage{}, translate(err, "")
+	}
+	var page PointsPage
+	more := len(rows) > n
+	if more {
+		rows = rows[:n]
+	}
+	page.Points = make([]Point, len(rows))
+	for i, r := range rows {
+		j := i
+		if backward {
+			j = len(rows) - 1 - i
+		}
+		page.Points[j] = Point{Time: r.Time, Actual: r.Actual, Goal: r.Goal}
+	}
+	if backward {
+		page.HasPre = more
+		page.HasNext = p.Before != nil
+	} else {
+		page.HasNext = more
+		page.HasPre = p.After != nil
+	}
+	return page, nil
+}
+
+// CountPoints counts factory id's points in w.
+func (s *Service) CountPoints(ctx context.Context, id int, w Window) (int64, error) {
+	q := s.Client(ctx).ChartData.Query().Where(chartdata.FactoryID(id))
+	if w.From != nil {
+		q = q.Where(chartdata.TimeGTE(*w.From))
+	}
+	if w.To != nil {
+		q = q.Where(chartdata.TimeLT(*w.To))
+	}
+	n, err := q.Count(ctx)
+	return int64(n), translate(err, "")
+}
+
+// Key identifies the window in cache keys.
+func (w Window) Key() string {
+	k := func(p *int64) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprint(*p)
+	}
+	return k(w.From) + ".." + k(w.To)
+}
