@@ -22,10 +22,13 @@ import (
 	"syscall"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
+	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/seed"
 	"github.com/sprocketapi/sprocket/internal/server"
 )
@@ -112,10 +115,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
+	var hub graph.Live
+	if db.Dialect == dialect.Postgres {
+		pg, err := live.NewPostgres(target.DSN, client, logger)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		svc.SetNotifier(pg)
+		hub = pg
+	} else {
+		local := live.NewLocal()
+		svc.SetNotifier(local)
+		hub = local
+	}
+
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}),
+		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}),
 		Ping:    db.SQL.PingContext,
 	})
 	return serve(ctx, cfg, h, logger, listening)
