@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/rest"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
 // Deps is what the server is built from.
@@ -27,6 +29,10 @@ type Deps struct {
 	GraphQL http.Handler
 	// Ping checks that the database answers, for /readyz.
 	Ping func(ctx context.Context) error
+	// Logger writes the access log; nil writes none.
+	Logger *slog.Logger
+	// Metrics are recorded and served at /metrics; nil leaves both out.
+	Metrics *telemetry.Metrics
 }
 
 // methods that routes may answer, in the order Allow lists them.
@@ -35,7 +41,10 @@ var methods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.
 // New returns the root handler.
 func New(d Deps) http.Handler {
 	r := chi.NewRouter()
+	r.Use(requestID)
+	r.Use(observe(d.Logger, d.Metrics))
 	r.Use(recoverer)
+	r.Use(securityHeaders)
 	r.Use(limitBody(d.Config.MaxBody))
 	r.Use(cors(d.Config.CORSOrigins))
 	r.Use(options(r))
@@ -43,6 +52,9 @@ func New(d Deps) http.Handler {
 	r.Mount("/v1", rest.Routes(d.Service))
 	if d.GraphQL != nil {
 		r.Handle("/graphql", d.GraphQL)
+	}
+	if d.Metrics != nil {
+		r.Handle("/metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		rest.WriteMessage(w, http.StatusOK, "ok")

@@ -1,0 +1,57 @@
+package telemetry
+
+import (
+	"database/sql"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the service's Prometheus metrics, on a registry of their own.
+type Metrics struct {
+	Registry   *prometheus.Registry
+	Requests   *prometheus.CounterVec
+	Duration   *prometheus.HistogramVec
+	Operations *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics; db (may be nil) adds the pool
+// statistics, subscribers (may be nil) the open subscriptions.
+func NewMetrics(version string, db *sql.DB, subscribers func() int) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sprocket_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sprocket_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		Operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sprocket_graphql_operations_total",
+			Help: "GraphQL operations by operation name, type and outcome (ok or the first error code).",
+		}, []string{"operation", "type", "outcome"}),
+	}
+	reg.MustRegister(m.Requests, m.Duration, m.Operations,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "sprocket_build_info",
+			Help:        "Build information; the value is always 1.",
+			ConstLabels: prometheus.Labels{"version": version},
+		}, func() float64 { return 1 }),
+	)
+	if db != nil {
+		reg.MustRegister(collectors.NewDBStatsCollector(db, "sprocket"))
+	}
+	if subscribers != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sprocket_graphql_subscriptions_active",
+			Help: "Open GraphQL subscriptions on this replica.",
+		}, func() float64 { return float64(subscribers()) }))
+	}
+	return m
+}
