@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/rest"
@@ -33,6 +35,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics are recorded and served at /metrics; nil leaves both out.
 	Metrics *telemetry.Metrics
+	// Tokens guard writes when any is configured; nil leaves writes open.
+	Tokens *auth.Tokens
+	// ProtectReads makes reads and subscriptions need a token too.
+	ProtectReads bool
 }
 
 // methods that routes may answer, in the order Allow lists them.
@@ -47,6 +53,7 @@ func New(d Deps) http.Handler {
 	r.Use(securityHeaders)
 	r.Use(limitBody(d.Config.MaxBody))
 	r.Use(cors(d.Config.CORSOrigins))
+	r.Use(authenticate(d.Tokens, d.ProtectReads))
 	r.Use(options(r))
 
 	r.Mount("/v1", rest.Routes(d.Service))
@@ -197,4 +204,9 @@ func recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
 }

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/sprocketapi/sprocket/internal/auth"
+	"github.com/sprocketapi/sprocket/internal/rest"
+)
+
+// authenticate records what the request proved in its context and turns
+// away, with 401 and WWW-Authenticate, requests that present a wrong
+// token, /v1 writes without a valid one, and (when reads are protected)
+// anything but health checks without one. GraphQL mutations are checked
+// by the GraphQL layer, which knows an operation's type.
+func authenticate(tokens *auth.Tokens, protectReads bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			state := tokens.Authenticate(r)
+			deny := ""
+			switch {
+			case r.Method == http.MethodOptions || isProbe(r.URL.Path):
+			case state == auth.Invalid:
+				deny = "The API token is not valid."
+			case state == auth.Anonymous && protectReads:
+				deny = "A valid API token is required: send Authorization: Bearer <token>."
+			case state == auth.Anonymous && strings.HasPrefix(r.URL.Path, "/v1/") && !isRead(r.Method):
+				deny = "Writes need a valid API token: send Authorization: Bearer <token>."
+			}
+			if deny != "" {
+				w.Header().Set("WWW-Authenticate", auth.Challenge(state))
+				if r.URL.Path == "/graphql" {
+					writeGraphQLError(w, http.StatusUnauthorized, deny, "UNAUTHENTICATED")
+					return
+				}
+				rest.WriteMessage(w, http.StatusUnauthorized, deny)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(auth.WithState(r.Context(), state)))
+		})
+	}
+}
+
+func isRead(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// isProbe reports the endpoints that orchestrators and scrapers call
+// without credentials.
+func isProbe(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// writeGraphQLError answers a GraphQL request that never reached the
+// GraphQL handler, in the GraphQL response shape.
+func writeGraphQLError(w http.ResponseWriter, status int, msg, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b := []byte(`{"errors":[{"message":`)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"extensions":{"code":`...)
+	b = appendJSONString(b, code)
+	b = append(b, "}}]}\n"...)
+	_, _ = w.Write(b)
+}
