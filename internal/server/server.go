@@ -39,6 +39,9 @@ type Deps struct {
 	Tokens *auth.Tokens
 	// ProtectReads makes reads and subscriptions need a token too.
 	ProtectReads bool
+	// RequestTimeout bounds every request that is not a stream, and so
+	// every database call made for it; 0 means Config.DBTimeout.
+	RequestTimeout time.Duration
 }
 
 // methods that routes may answer, in the order Allow lists them.
@@ -51,6 +54,11 @@ func New(d Deps) http.Handler {
 	r.Use(observe(d.Logger, d.Metrics))
 	r.Use(recoverer)
 	r.Use(securityHeaders)
+	timeout := d.RequestTimeout
+	if timeout == 0 {
+		timeout = d.Config.DBTimeout
+	}
+	r.Use(deadline(timeout))
 	r.Use(limitBody(d.Config.MaxBody))
 	r.Use(cors(d.Config.CORSOrigins))
 	r.Use(authenticate(d.Tokens, d.ProtectReads))
