@@ -1,20 +1,264 @@
 package graph
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/sprocketapi/sprocket/graph/generated"
+	"github.com/sprocketapi/sprocket/internal/auth"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
-// NewHandler returns the /graphql handler, built with explicit transports.
-func NewHandler(r *Resolver) http.Handler {
+// The defaults of Options; internal/config uses the same numbers.
+const (
+	// DefaultComplexityLimit is generous: without custom complexity
+	// functions gqlgen scores 1 per selected field, so it is a cap on the
+	// size of an answer's shape, not on rows. __schema scores 0, so
+	// GraphiQL's introspection query passes under any limit.
+	DefaultComplexityLimit = 5000
+	// DefaultDepthLimit fits the deepest useful query today,
+	// node → points → edges → node → field (5), with room to spare.
+	DefaultDepthLimit = 12
+	// DefaultTokenLimit is about 80 times the 180 tokens of the introspection
+	// query: room for large documents, not for megabytes of them.
+	DefaultTokenLimit     = 15000
+	DefaultQueryCacheSize = 1000
+	DefaultAPQCacheSize   = 1000
+	DefaultMaxBodyBytes   = 32 << 20
+)
+
+// keepAlive is how often an idle WebSocket or SSE stream gets a message, so
+// that proxies do not close it.
+const keepAlive = 10 * time.Second
+
+// Options configure the GraphQL server around the schema. NewHandler uses
+// the default for a limit or size left at zero; DefaultOptions returns all
+// the defaults, with introspection on.
+type Options struct {
+	// Introspection answers __schema and __type (GraphiQL needs it).
+	// The zero value leaves it off.
+	Introspection bool
+	// ComplexityLimit caps gqlgen's complexity score of an operation.
+	ComplexityLimit int
+	// DepthLimit caps how deep fields nest; introspection is exempt.
+	DepthLimit int
+	// TokenLimit caps the lexical tokens of a query document; the parser
+	// stops at the limit.
+	TokenLimit int
+	// QueryCacheSize is how many parsed and validated documents are kept.
+	QueryCacheSize int
+	// APQCacheSize is how many automatic persisted queries are kept.
+	APQCacheSize int
+	// MaxBodyBytes caps a POST body (MAX_BODY_BYTES).
+	MaxBodyBytes int64
+	// AllowedOrigins may open WebSockets besides the same origin
+	// (CORS_ORIGINS); "*" allows any.
+	AllowedOrigins []string
+	// Tokens authenticate WebSocket connections (their connection_init
+	// payload carries "Authorization": "Bearer <token>"); nil: none.
+	Tokens *auth.Tokens
+	// ProtectReads refuses WebSocket connections without a valid token.
+	ProtectReads bool
+	// Metrics count operations by name and outcome; nil counts nothing.
+	Metrics *telemetry.Metrics
+}
+
+// DefaultOptions returns the defaults: introspection on and the Default*
+// limits and sizes.
+func DefaultOptions() Options {
+	return Options{
+		Introspection:   true,
+		ComplexityLimit: DefaultComplexityLimit,
+		DepthLimit:      DefaultDepthLimit,
+		TokenLimit:      DefaultTokenLimit,
+		QueryCacheSize:  DefaultQueryCacheSize,
+		APQCacheSize:    DefaultAPQCacheSize,
+		MaxBodyBytes:    DefaultMaxBodyBytes,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.ComplexityLimit <= 0 {
+		o.ComplexityLimit = d.ComplexityLimit
+	}
+	if o.DepthLimit <= 0 {
+		o.DepthLimit = d.DepthLimit
+	}
+	if o.TokenLimit <= 0 {
+		o.TokenLimit = d.TokenLimit
+	}
+	if o.QueryCacheSize <= 0 {
+		o.QueryCacheSize = d.QueryCacheSize
+	}
+	if o.APQCacheSize <= 0 {
+		o.APQCacheSize = d.APQCacheSize
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	return o
+}
+
+// NewHandler returns the /graphql handler: GET (queries only), POST
+// (application/json), SSE and WebSocket (graphql-transport-ws, and the
+// older graphql-ws) over one executor with the limits, caches and error
+// presentation of opts. Each mutation runs in one transaction, which the
+// core finds in the context.
+func NewHandler(r *Resolver, opts Options) http.Handler {
+	srv := newServer(r, opts)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodGet && req.Method != http.MethodPost {
+			w.Header().Set("Allow", "GET, POST")
+			writeRequestError(w, http.StatusMethodNotAllowed, mediaJSON, CodeMethodNotAllowed,
+				"GraphQL answers GET (queries) and POST.")
+			return
+		}
+		srv.ServeHTTP(w, req)
+	})
+}
+
+// newServer is the gqlgen server behind NewHandler.
+func newServer(r *Resolver, opts Options) *handler.Server {
+	opts = opts.withDefaults()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.Use(extension.Introspection{})
+
+	// The first transport that supports a request serves it: Upgrade
+	// requests are WebSockets, POSTs that accept text/event-stream are SSE,
+	// and every other POST is ours (a wrong Content-Type gets 415).
+	srv.AddTransport(websocketTransport{
+		Websocket: transport.Websocket{
+			// Origins are checked by websocketTransport, against the same
+			// list as CORS, before the upgrade.
+			Implementation: transport.CoderWebsocketImplementation{
+				AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true},
+			},
+			InitFunc:              websocketInit(opts.Tokens, opts.ProtectReads),
+			KeepAlivePingInterval: keepAlive, // graphql-ws "ka"
+			PongOnlyInterval:      keepAlive, // graphql-transport-ws "pong" heartbeat
+			ErrorFunc: func(ctx context.Context, err error) {
+				slog.DebugContext(ctx, "graphql: websocket", "error", err.Error())
+			},
+		},
+		origins: newOriginPolicy(opts.AllowedOrigins),
+	})
+	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes})
+	srv.AddTransport(getTransport{})
+	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes})
+
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(recoverPanic)
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
+	srv.SetParserTokenLimit(opts.TokenLimit)
+
+	if opts.Introspection {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(noIntrospection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](opts.APQCacheSize)})
+	srv.Use(depthLimit{limit: opts.DepthLimit})
+	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	// errorGuard must come before the extensions whose answers it checks.
+	srv.Use(errorGuard{})
+	srv.Use(WriteGuard{})
+	srv.Use(operations{metrics: opts.Metrics})
+	srv.Use(entgql.Transactioner{TxOpener: r.Client})
+	// Per-operation cache that batches series/summary across sibling
+	// factories (see loader.go). Required for the no-N+1 guarantee.
+	srv.Use(Loaders{})
 	return srv
+}
+
+// websocketInit authenticates a WebSocket from its connection_init
+// payload, since browsers cannot set headers on a WebSocket: a valid
+// "Authorization": "Bearer <token>" lets the connection's mutations
+// through; without one, the connection is refused when reads are
+// protected, and its mutations are refused when tokens are configured.
+func websocketInit(tokens *auth.Tokens, protectReads bool) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if !tokens.Enabled() {
+			return ctx, nil, nil
+		}
+		h := p.Authorization()
+		if h == "" {
+			h, _ = p["authorization"].(string)
+		}
+		state := auth.Anonymous
+		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && tokens.Valid(strings.TrimSpace(token)) {
+			state = auth.Authenticated
+		} else if h != "" {
+			state = auth.Invalid
+		}
+		if state == auth.Invalid || (protectReads && state != auth.Authenticated) {
+			return ctx, nil, errors.New("a valid API token is required")
+		}
+		return auth.WithState(ctx, state), nil, nil
+	}
+}
+
+// websocketTransport is gqlgen's WebSocket transport behind an origin
+// check: browsers send Origin on a WebSocket, and a page of another site
+// must not ride on a user's network position or cookies. Connections
+// without Origin (non-browser clients) and from the same origin are let
+// through, as are the configured CORS origins.
+type websocketTransport struct {
+	transport.Websocket
+	origins originPolicy
+}
+
+// Do implements graphql.Transport.
+func (t websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if !t.origins.allows(r) {
+		writeRequestError(w, http.StatusForbidden, mediaJSON, CodeForbidden,
+			"WebSocket connections from this origin are not allowed.")
+		return
+	}
+	t.Websocket.Do(w, r, exec)
+}
+
+// originPolicy is the set of origins allowed besides the request's own.
+type originPolicy struct {
+	any     bool
+	allowed map[string]bool
+}
+
+func newOriginPolicy(origins []string) originPolicy {
+	p := originPolicy{allowed: map[string]bool{}}
+	for _, o := range origins {
+		if o == "*" {
+			p.any = true
+		}
+		p.allowed[strings.ToLower(strings.TrimRight(o, "/"))] = true
+	}
+	return p
+}
+
+func (p originPolicy) allows(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || p.any {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return p.allowed[strings.ToLower(origin)]
 }

@@ -19,18 +19,21 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/seed"
 	"github.com/sprocketapi/sprocket/internal/server"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -71,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	logger := telemetry.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	slog.SetDefault(logger)
 
 	target, err := database.Parse(cfg.DatabaseURL)
@@ -115,32 +118,96 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	var hub graph.Live
-	if db.Dialect == dialect.Postgres {
-		pg, err := live.NewPostgres(target.DSN, client, logger)
-		if err != nil {
-			return err
-		}
-		defer pg.Close()
-		svc.SetNotifier(pg)
-		hub = pg
-	} else {
-		local := live.NewLocal()
-		svc.SetNotifier(local)
-		hub = local
+	tokens, err := loadTokens(cfg)
+	if err != nil {
+		return err
+	}
+	if !tokens.Enabled() {
+		logger.Warn("no API tokens configured: writes are open to anyone who can reach the server")
 	}
 
+	var hub interface {
+		graph.Live
+		core.Notifier
+		Subscribers() int
+		Close() error
+	}
+	if db.Dialect == dialect.Postgres {
+		if hub, err = live.NewPostgres(target.DSN, client, logger); err != nil {
+			return err
+		}
+	} else {
+		hub = live.NewLocal()
+	}
+	defer hub.Close()
+	svc.SetNotifier(hub)
+
+	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
+	gopts := graphOptions(cfg)
+	gopts.Tokens, gopts.ProtectReads, gopts.Metrics = tokens, cfg.ProtectReads, metrics
+	var draining atomic.Bool
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}),
-		Ping:    db.SQL.PingContext,
+		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
+		Ping: func(ctx context.Context) error {
+			if draining.Load() {
+				return errors.New("shutting down")
+			}
+			return db.SQL.PingContext(ctx)
+		},
+		Logger:       logger,
+		Metrics:      metrics,
+		Tokens:       tokens,
+		ProtectReads: cfg.ProtectReads,
 	})
-	return serve(ctx, cfg, h, logger, listening)
+	return serve(ctx, cfg, h, logger, listening, func() {
+		// Readiness fails first, so load balancers stop sending; open
+		// subscriptions are completed so their clients reconnect elsewhere.
+		draining.Store(true)
+		_ = hub.Close()
+	})
+}
+
+// loadTokens builds the token set from API_TOKENS and API_TOKENS_FILE.
+func loadTokens(cfg config.Config) (*auth.Tokens, error) {
+	var hashes []string
+	if cfg.APITokensFile != "" {
+		f, err := os.Open(cfg.APITokensFile)
+		if err != nil {
+			return nil, fmt.Errorf("API_TOKENS_FILE: %w", err)
+		}
+		defer f.Close()
+		if hashes, err = auth.ReadHashes(f); err != nil {
+			return nil, fmt.Errorf("API_TOKENS_FILE: %w", err)
+		}
+		if len(hashes) == 0 {
+			return nil, fmt.Errorf("API_TOKENS_FILE: %s holds no token hash", cfg.APITokensFile)
+		}
+	}
+	t, err := auth.NewTokens(cfg.APITokens, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("API_TOKENS/API_TOKENS_FILE: %w", err)
+	}
+	return t, nil
+}
+
+// graphOptions are the GraphQL server's settings from the configuration;
+// the cache sizes keep graph's defaults.
+func graphOptions(cfg config.Config) graph.Options {
+	return graph.Options{
+		Introspection:   cfg.GraphQLIntrospection,
+		ComplexityLimit: cfg.GraphQLComplexityLimit,
+		DepthLimit:      cfg.GraphQLDepthLimit,
+		TokenLimit:      cfg.GraphQLTokenLimit,
+		MaxBodyBytes:    cfg.MaxBody,
+		AllowedOrigins:  cfg.CORSOrigins,
+	}
 }
 
 // serve runs the HTTP server until ctx ends, then shuts it down gracefully.
-func serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.Logger, listening func(net.Addr)) error {
+// onShutdown runs first, when the server stops accepting.
+func serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.Logger, listening func(net.Addr), onShutdown func()) error {
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("PORT: %w", err)
@@ -149,8 +216,11 @@ func serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// Long enough for the largest legacy series; streams (SSE) lift
+		// it per request, and WebSockets leave the server's hands.
+		WriteTimeout: 5 * time.Minute,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "version", buildVersion())
 	if listening != nil {
@@ -163,24 +233,20 @@ func serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	logger.Info("shutting down", "grace", cfg.ShutdownGrace)
+	if onShutdown != nil {
+		onShutdown()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown: in-flight requests did not finish within SHUTDOWN_GRACE (%v): %w", cfg.ShutdownGrace, err)
 	}
+	logger.Info("stopped")
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
-}
-
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func buildVersion() string {

@@ -37,6 +37,17 @@ type Config struct {
 	DBMaxConns  int           // DB_MAX_CONNS
 	DBTimeout   time.Duration // DB_TIMEOUT
 	Seed        bool          // SEED (defaults from ENV)
+
+	GraphQLIntrospection   bool // GRAPHQL_INTROSPECTION (default true)
+	GraphQLComplexityLimit int  // GRAPHQL_COMPLEXITY_LIMIT (default 5000)
+	GraphQLDepthLimit      int  // GRAPHQL_DEPTH_LIMIT (default 12)
+	GraphQLTokenLimit      int  // GRAPHQL_TOKEN_LIMIT (default 15000)
+
+	APITokens       []string      // API_TOKENS: plain tokens, comma-separated (secret)
+	APITokensFile   string        // API_TOKENS_FILE: a file of token hashes
+	AllowOpenWrites bool          // ALLOW_OPEN_WRITES: production without tokens
+	ProtectReads    bool          // PROTECT_READS: reads and subscriptions need a token too
+	ShutdownGrace   time.Duration // SHUTDOWN_GRACE
 }
 
 // Addr is the listen address.
@@ -54,6 +65,13 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:    slog.LevelInfo,
 		DBMaxConns:  16,
 		DBTimeout:   10 * time.Second,
+
+		// The same defaults as graph.DefaultOptions (a test checks).
+		GraphQLIntrospection:   true,
+		GraphQLComplexityLimit: 5000,
+		GraphQLDepthLimit:      12,
+		GraphQLTokenLimit:      15000,
+		ShutdownGrace:          20 * time.Second,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -144,6 +162,64 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("DB_TIMEOUT", "must be a positive duration such as 5s, not %q", v)
 		}
 		c.DBTimeout = d
+	}
+	if v := getenv("GRAPHQL_INTROSPECTION"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("GRAPHQL_INTROSPECTION", "must be true or false, not %q", v)
+		}
+		c.GraphQLIntrospection = b
+	}
+	for _, l := range []struct {
+		name string
+		min  int
+		dst  *int
+	}{
+		{"GRAPHQL_COMPLEXITY_LIMIT", 10, &c.GraphQLComplexityLimit},
+		{"GRAPHQL_DEPTH_LIMIT", 2, &c.GraphQLDepthLimit},
+		{"GRAPHQL_TOKEN_LIMIT", 100, &c.GraphQLTokenLimit},
+	} {
+		if v := getenv(l.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < l.min {
+				bad(l.name, "must be a whole number, at least %d, not %q", l.min, v)
+			}
+			*l.dst = n
+		}
+	}
+	for _, tok := range strings.Split(getenv("API_TOKENS"), ",") {
+		if tok = strings.TrimSpace(tok); tok != "" {
+			if len(tok) < 16 {
+				bad("API_TOKENS", "each token must be at least 16 characters long")
+			}
+			c.APITokens = append(c.APITokens, tok)
+		}
+	}
+	c.APITokensFile = strings.TrimSpace(getenv("API_TOKENS_FILE"))
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"ALLOW_OPEN_WRITES", &c.AllowOpenWrites}, {"PROTECT_READS", &c.ProtectReads}} {
+		if v := getenv(b.name); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				bad(b.name, "must be true or false, not %q", v)
+			}
+			*b.dst = x
+		}
+	}
+	if v := getenv("SHUTDOWN_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			bad("SHUTDOWN_GRACE", "must be a duration such as 20s, not %q", v)
+		}
+		c.ShutdownGrace = d
+	}
+	if c.Env == Production && len(c.APITokens) == 0 && c.APITokensFile == "" && !c.AllowOpenWrites {
+		bad("API_TOKENS", "production refuses to start with writes open: set API_TOKENS or API_TOKENS_FILE, or ALLOW_OPEN_WRITES=true to accept that")
+	}
+	if c.ProtectReads && len(c.APITokens) == 0 && c.APITokensFile == "" {
+		bad("PROTECT_READS", "needs API_TOKENS or API_TOKENS_FILE")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)

@@ -16,9 +16,9 @@ func TestDefaultsByEnvironment(t *testing.T) {
 	}{
 		{map[string]string{}, DefaultDevDatabase, true, "text"},
 		{map[string]string{"ENV": "testing"}, ":memory:", false, "text"},
-		{map[string]string{"ENV": "production", "DATABASE_URL": "postgres://x@h/db"}, "postgres://x@h/db", false, "json"},
+		{map[string]string{"ENV": "production", "DATABASE_URL": "postgres://x@h/db", "API_TOKENS": "0123456789abcdef"}, "postgres://x@h/db", false, "json"},
 		{map[string]string{"ENV": "development", "SEED": "false"}, DefaultDevDatabase, false, "text"},
-		{map[string]string{"ENV": "production", "DATABASE_URL": "p.db", "SEED": "true", "LOG_FORMAT": "text"}, "p.db", true, "text"},
+		{map[string]string{"ENV": "production", "DATABASE_URL": "p.db", "SEED": "true", "LOG_FORMAT": "text", "ALLOW_OPEN_WRITES": "true"}, "p.db", true, "text"},
 	}
 	for _, c := range cases {
 		cfg, err := Load(env(c.env))
@@ -41,6 +41,11 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"LOG_LEVEL":      {"LOG_LEVEL": "loud"},
 		"SEED":           {"SEED": "maybe"},
 		"DB_TIMEOUT":     {"DB_TIMEOUT": "soon"},
+
+		"GRAPHQL_INTROSPECTION":    {"GRAPHQL_INTROSPECTION": "sometimes"},
+		"GRAPHQL_COMPLEXITY_LIMIT": {"GRAPHQL_COMPLEXITY_LIMIT": "lots"},
+		"GRAPHQL_DEPTH_LIMIT":      {"GRAPHQL_DEPTH_LIMIT": "1"},
+		"GRAPHQL_TOKEN_LIMIT":      {"GRAPHQL_TOKEN_LIMIT": "-5"},
 	} {
 		_, err := Load(env(e))
 		if err == nil || !strings.Contains(err.Error(), variable) {
@@ -56,5 +61,60 @@ func TestCORSOriginsAreParsed(t *testing.T) {
 	}
 	if strings.Join(cfg.CORSOrigins, ",") != "https://a.example.com,http://b.example.com:3000" {
 		t.Errorf("got %v", cfg.CORSOrigins)
+	}
+}
+
+func TestGraphQLLimitsHaveDefaultsAndCanBeSet(t *testing.T) {
+	cases := []struct {
+		env                      map[string]string
+		introspection            bool
+		complexity, depth, token int
+	}{
+		{map[string]string{}, true, 5000, 12, 15000},
+		{map[string]string{"ENV": "production", "DATABASE_URL": "p.db", "ALLOW_OPEN_WRITES": "true"}, true, 5000, 12, 15000},
+		{map[string]string{
+			"GRAPHQL_INTROSPECTION": "false", "GRAPHQL_COMPLEXITY_LIMIT": "200",
+			"GRAPHQL_DEPTH_LIMIT": "6", "GRAPHQL_TOKEN_LIMIT": "2000",
+		}, false, 200, 6, 2000},
+	}
+	for _, c := range cases {
+		cfg, err := Load(env(c.env))
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if cfg.GraphQLIntrospection != c.introspection || cfg.GraphQLComplexityLimit != c.complexity ||
+			cfg.GraphQLDepthLimit != c.depth || cfg.GraphQLTokenLimit != c.token {
+			t.Errorf("%v: got introspection %v, complexity %d, depth %d, tokens %d", c.env,
+				cfg.GraphQLIntrospection, cfg.GraphQLComplexityLimit, cfg.GraphQLDepthLimit, cfg.GraphQLTokenLimit)
+		}
+	}
+}
+
+func TestProductionRefusesOpenWritesUnlessAsked(t *testing.T) {
+	base := map[string]string{"ENV": "production", "DATABASE_URL": "postgres://h/db"}
+	if _, err := Load(env(base)); err == nil || !strings.Contains(err.Error(), "writes open") {
+		t.Errorf("production without tokens: %v", err)
+	}
+	for _, extra := range []map[string]string{
+		{"API_TOKENS": "a-long-enough-token-1,a-long-enough-token-2"},
+		{"API_TOKENS_FILE": "/run/secrets/tokens"},
+		{"ALLOW_OPEN_WRITES": "true"},
+	} {
+		e := map[string]string{}
+		for k, v := range base {
+			e[k] = v
+		}
+		for k, v := range extra {
+			e[k] = v
+		}
+		if _, err := Load(env(e)); err != nil {
+			t.Errorf("%v: %v", extra, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"API_TOKENS": "short"})); err == nil {
+		t.Error("a short token was accepted")
+	}
+	if _, err := Load(env(map[string]string{"PROTECT_READS": "true"})); err == nil {
+		t.Error("PROTECT_READS without tokens was accepted")
 	}
 }

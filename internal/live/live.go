@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
@@ -18,8 +19,9 @@ const Buffer = 1024
 
 // Hub fans points out to this process's subscribers.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[int]map[*subscriber]struct{}
+	mu     sync.Mutex
+	subs   map[int]map[*subscriber]struct{}
+	closed bool
 }
 
 type subscriber struct {
@@ -35,6 +37,10 @@ func NewHub() *Hub { return &Hub{subs: map[int]map[*subscriber]struct{}{}} }
 func (h *Hub) Subscribe(ctx context.Context, id int) (<-chan core.Point, error) {
 	s := &subscriber{ch: make(chan core.Point, Buffer)}
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, apperr.Errorf(apperr.Unavailable, "The server is shutting down; subscribe again shortly.")
+	}
 	if h.subs[id] == nil {
 		h.subs[id] = map[*subscriber]struct{}{}
 	}
@@ -58,6 +64,19 @@ func (h *Hub) drop(id int, s *subscriber) {
 	delete(h.subs[id], s)
 	if len(h.subs[id]) == 0 {
 		delete(h.subs, id)
+	}
+}
+
+// closeAll completes every subscription and refuses new ones: the server
+// is shutting down.
+func (h *Hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for id, m := range h.subs {
+		for s := range m {
+			h.drop(id, s)
+		}
 	}
 }
 
@@ -105,6 +124,12 @@ type Local struct {
 
 // NewLocal returns the in-process notifier and subscription source.
 func NewLocal() *Local { return &Local{Hub: NewHub()} }
+
+// Close completes every subscription.
+func (l *Local) Close() error {
+	l.closeAll()
+	return nil
+}
 
 // PointsRecorded implements core.Notifier.
 func (l *Local) PointsRecorded(ctx context.Context, id int, points []core.Point) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -38,6 +39,7 @@ type Postgres struct {
 	listener *pq.Listener
 	log      *slog.Logger
 	done     chan struct{}
+	once     sync.Once
 }
 
 // NewPostgres starts listening on the database at dsn; client reads the
@@ -62,10 +64,15 @@ func NewPostgres(dsn string, client *ent.Client, log *slog.Logger) (*Postgres, e
 	return p, nil
 }
 
-// Close stops listening.
+// Close completes every subscription and stops listening; it may be
+// called more than once.
 func (p *Postgres) Close() error {
-	err := p.listener.Close()
-	<-p.done
+	p.closeAll()
+	var err error
+	p.once.Do(func() {
+		err = p.listener.Close()
+		<-p.done
+	})
 	return err
 }
 

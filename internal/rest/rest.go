@@ -41,7 +41,10 @@ func Routes(svc *core.Service) chi.Router {
 // sign. It reports false for anything else and for ids beyond int range,
 // which then answer 404 like any unknown id.
 func parseID(r *http.Request) (int, bool) {
-	s := chi.URLParam(r, "id")
+	return parseIDString(chi.URLParam(r, "id"))
+}
+
+func parseIDString(s string) (int, bool) {
 	if s == "" {
 		return 0, false
 	}

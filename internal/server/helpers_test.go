@@ -39,8 +39,15 @@ func newTestServer(t *testing.T, dialect string, env map[string]string) *testSer
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}),
-		Ping:    db.SQL.PingContext,
+		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, graph.Options{
+			Introspection:   cfg.GraphQLIntrospection,
+			ComplexityLimit: cfg.GraphQLComplexityLimit,
+			DepthLimit:      cfg.GraphQLDepthLimit,
+			TokenLimit:      cfg.GraphQLTokenLimit,
+			MaxBodyBytes:    cfg.MaxBody,
+			AllowedOrigins:  cfg.CORSOrigins,
+		}),
+		Ping: db.SQL.PingContext,
 	})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)

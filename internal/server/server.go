@@ -21,6 +21,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/rest"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
+	"github.com/sprocketapi/sprocket/internal/web/graphiql"
 )
 
 // Deps is what the server is built from.
@@ -66,7 +67,19 @@ func New(d Deps) http.Handler {
 
 	r.Mount("/v1", rest.Routes(d.Service))
 	if d.GraphQL != nil {
-		r.Handle("/graphql", d.GraphQL)
+		// GET and POST only, so that OPTIONS and 405 answers list them.
+		r.Get("/graphql", d.GraphQL.ServeHTTP)
+		r.Post("/graphql", d.GraphQL.ServeHTTP)
+		r.Mount("/graphiql", graphiql.Handler(graphiql.Options{
+			Endpoint:             "/graphql",
+			SubscriptionEndpoint: "/graphql",
+			Title:                "Sprocket API · GraphiQL",
+			Tabs:                 graphiql.DefaultTabs,
+		}))
+		// Until the dashboard lands, the root leads to the playground.
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/graphiql", http.StatusFound)
+		})
 	}
 	if d.Metrics != nil {
 		r.Handle("/metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
@@ -186,8 +199,12 @@ func limitBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				rest.WriteMessage(w, http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("Request body is larger than the limit of %d bytes.", limit))
+				msg := fmt.Sprintf("Request body is larger than the limit of %d bytes.", limit)
+				if r.URL.Path == "/graphql" {
+					writeGraphQLError(w, http.StatusRequestEntityTooLarge, msg, "PAYLOAD_TOO_LARGE")
+					return
+				}
+				rest.WriteMessage(w, http.StatusRequestEntityTooLarge, msg)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)

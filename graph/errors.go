@@ -1,0 +1,241 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
+)
+
+// The extensions.code values a client can see. Every error the API returns
+// has one.
+//
+//	code                       HTTP (application/json | graphql-response+json)
+//	GRAPHQL_PARSE_FAILED       200 | 400  syntax error, or more tokens than the limit
+//	GRAPHQL_VALIDATION_FAILED  200 | 400  the document does not fit the schema
+//	BAD_USER_INPUT             200 | 400 for variables, 200 for arguments and
+//	                           resolver validation (extensions.field names the input)
+//	DEPTH_LIMIT_EXCEEDED       200 | 400  selections nested deeper than the limit
+//	COMPLEXITY_LIMIT_EXCEEDED  200 | 400  gqlgen's complexity score over the limit
+//	PERSISTED_QUERY_NOT_FOUND  200 | 400  APQ hash unknown: send the query with it
+//	INVALID_PAGINATION         200        negative first/last (ent's pagination)
+//	BAD_REQUEST                400        malformed JSON body or parameters, no query,
+//	                                      subscription over a plain POST; 200 | 400
+//	                                      for a wrong APQ hash
+//	METHOD_NOT_ALLOWED         405        mutation/subscription over GET (Allow: POST)
+//	NOT_ACCEPTABLE             406        Accept allows neither JSON media type
+//	PAYLOAD_TOO_LARGE          413        body over MAX_BODY_BYTES
+//	UNSUPPORTED_MEDIA_TYPE     415        POST that is not application/json
+//	FORBIDDEN                  403        WebSocket from an origin not allowed
+//	NOT_FOUND, CONFLICT, UNAUTHENTICATED  200  from the core (apperr)
+//	SERVICE_UNAVAILABLE        200        the database cannot be reached
+//	INTERNAL_SERVER_ERROR      200        anything else; logged, never described
+const (
+	CodeParseFailed          = errcode.ParseFailed      // GRAPHQL_PARSE_FAILED
+	CodeValidationFailed     = errcode.ValidationFailed // GRAPHQL_VALIDATION_FAILED
+	CodeBadUserInput         = string(apperr.Invalid)
+	CodeDepthLimit           = "DEPTH_LIMIT_EXCEEDED"
+	CodeComplexityLimit      = "COMPLEXITY_LIMIT_EXCEEDED" // set by gqlgen's extension
+	CodePersistedNotFound    = "PERSISTED_QUERY_NOT_FOUND" // set by gqlgen's extension
+	CodeBadRequest           = "BAD_REQUEST"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	CodeNotAcceptable        = "NOT_ACCEPTABLE"
+	CodePayloadTooLarge      = string(apperr.TooLarge)
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeForbidden            = "FORBIDDEN"
+	CodeUnavailable          = string(apperr.Unavailable)
+	CodeInternal             = string(apperr.Internal)
+)
+
+// internalMessage is all a client learns of an internal error.
+const internalMessage = "internal server error"
+
+// errRecovered marks a panic that recoverPanic has already logged.
+var errRecovered = errors.New("graphql: recovered from a panic")
+
+func codedError(code, message string) *gqlerror.Error {
+	return &gqlerror.Error{Message: message, Extensions: map[string]any{"code": code}}
+}
+
+// internalError is the client's view of an internal error at path.
+func internalError(path ast.Path) *gqlerror.Error {
+	e := codedError(CodeInternal, internalMessage)
+	e.Path = path
+	return e
+}
+
+// presentError is the one error presenter: every error a client sees
+// passes here (except the transports' own, which are coded already) and
+// leaves with an extensions.code.
+//
+//   - an *apperr.Error (or an error wrapping one) shows its client-safe
+//     message, its code, and its input field as extensions.field;
+//   - gqlgen's and our extensions' coded errors keep their code, except
+//     variable coercion errors, which become BAD_USER_INPUT;
+//   - an argument that its scalar refused is BAD_USER_INPUT;
+//   - an uncoded *gqlerror.Error without a cause keeps its message (it was
+//     written for clients): BAD_REQUEST before execution, BAD_USER_INPUT
+//     during it;
+//   - anything else is logged once and shown as an internal error.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	if err == nil {
+		return nil
+	}
+	gqlErr, isGQL := errors.AsType[*gqlerror.Error](err)
+	path := graphql.GetPath(ctx)
+	var locations []gqlerror.Location
+	if isGQL {
+		path, locations = gqlErr.Path, gqlErr.Locations
+	}
+
+	if errors.Is(err, errRecovered) {
+		e := internalError(path)
+		e.Locations = locations
+		return e
+	}
+	if ae, ok := apperr.As(err); ok {
+		if ae.Code == apperr.Internal {
+			return logInternal(ctx, err, path, locations)
+		}
+		if ae.Code == apperr.Unavailable {
+			slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
+		}
+		e := codedError(string(ae.Code), ae.Message)
+		e.Path, e.Locations = path, locations
+		if ae.Field != "" {
+			e.Extensions["field"] = ae.Field
+		}
+		return e
+	}
+	if !isGQL {
+		return logInternal(ctx, err, path, locations)
+	}
+	if code, ok := gqlErr.Extensions["code"].(string); ok && code != "" {
+		if code == CodeValidationFailed && len(gqlErr.Path) > 0 && gqlErr.Path[0] == ast.PathName("variable") {
+			gqlErr.Extensions["code"] = CodeBadUserInput
+		}
+		return gqlErr
+	}
+	if isArgumentError(ctx, gqlErr) {
+		e := codedError(CodeBadUserInput, coercionMessage(gqlErr))
+		e.Path, e.Locations = gqlErr.Path, locations
+		if pos := graphql.GetFieldContext(ctx).Field.Position; len(e.Locations) == 0 && pos != nil {
+			e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
+		}
+		return e
+	}
+	if gqlErr.Err == nil {
+		// A message written for clients, with no cause behind it: APQ's
+		// "provided APQ hash does not match query" before execution, ent's
+		// "Passing both `first` and `last` ..." during it. (Errors with a
+		// cause in their text but not in Err come as a graphql.Response,
+		// past the presenter: errorGuard handles those.)
+		code := CodeBadUserInput
+		if graphql.GetFieldContext(ctx) == nil {
+			code = CodeBadRequest
+		}
+		gqlErr.Extensions = map[string]any{"code": code}
+		return gqlErr
+	}
+	return logInternal(ctx, err, path, locations)
+}
+
+// isArgumentError reports whether err was raised while an argument or input
+// field was coerced: gqlgen attaches such errors to a path that extends the
+// field's own path with the argument's name (graphql.ProcessArgField),
+// while a resolver's errors sit on the field's path.
+func isArgumentError(ctx context.Context, err *gqlerror.Error) bool {
+	fieldPath := graphql.GetPath(ctx)
+	if graphql.GetFieldContext(ctx) == nil || len(err.Path) <= len(fieldPath) {
+		return false
+	}
+	for i := range fieldPath {
+		if err.Path[i] != fieldPath[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// coercionMessage is a scalar's refusal in words: the scalars' own messages
+// describe the client's value, but strconv's name a Go function.
+func coercionMessage(err *gqlerror.Error) string {
+	if ne, ok := errors.AsType[*strconv.NumError](err); ok {
+		if errors.Is(ne.Err, strconv.ErrRange) {
+			return fmt.Sprintf("%q is out of range.", ne.Num)
+		}
+		kind := "a number"
+		switch ne.Func {
+		case "ParseInt", "ParseUint", "Atoi":
+			kind = "an integer"
+		case "ParseBool":
+			kind = "a boolean"
+		}
+		return fmt.Sprintf("%q is not %s.", ne.Num, kind)
+	}
+	return err.Message
+}
+
+// logInternal logs err, with its text, and returns the generic error a
+// client sees in its place.
+func logInternal(ctx context.Context, err error, path ast.Path, locations []gqlerror.Location) *gqlerror.Error {
+	level := slog.LevelError
+	if errors.Is(err, context.Canceled) {
+		level = slog.LevelInfo // the client went away
+	}
+	attrs := []any{"path", path.String(), "error", err.Error()}
+	if graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).OperationName != "" {
+		attrs = append(attrs, "operation", graphql.GetOperationContext(ctx).OperationName)
+	}
+	slog.Log(ctx, level, "graphql: internal error", attrs...)
+	e := internalError(path)
+	e.Locations = locations
+	return e
+}
+
+// recoverPanic turns a panic in a resolver into an internal error: logged
+// here with its stack, shown by presentError without detail.
+func recoverPanic(ctx context.Context, v any) error {
+	slog.ErrorContext(ctx, "graphql: panic", "path", graphql.GetPath(ctx).String(),
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return errRecovered
+}
+
+// errorGuard makes sure no error leaves without having passed presentError:
+// a few come straight from extensions as a graphql.Response, with the
+// cause in the message (entgql.Transactioner's "cannot create transaction:
+// <driver error>"). It wraps every extension added after it.
+type errorGuard struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = errorGuard{}
+
+func (errorGuard) ExtensionName() string                   { return "ErrorGuard" }
+func (errorGuard) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (errorGuard) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil {
+		return nil
+	}
+	for i, e := range resp.Errors {
+		if e == nil {
+			continue
+		}
+		if code, ok := e.Extensions["code"].(string); !ok || code == "" {
+			resp.Errors[i] = logInternal(ctx, e, e.Path, e.Locations)
+		}
+	}
+	return resp
+}

@@ -1,0 +1,275 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/testdb"
+)
+
+// gqlEnv is a GraphQL endpoint over a fresh database whose statements are
+// counted.
+type gqlEnv struct {
+	t          *testing.T
+	svc        *core.Service
+	url        string
+	statements atomic.Int64
+}
+
+func newGQL(t *testing.T, d string) *gqlEnv {
+	t.Helper()
+	db := testdb.Open(t, d)
+	e := &gqlEnv{t: t}
+	drv := dialect.DebugWithContext(entsql.OpenDB(d, db.SQL), func(context.Context, ...any) { e.statements.Add(1) })
+	client := ent.NewClient(ent.Driver(drv))
+	e.svc = core.New(client)
+	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: e.svc}, graph.DefaultOptions()))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+type gqlResult struct {
+	Data   json.RawMessage
+	Errors []struct {
+		Message    string
+		Path       []any
+		Extensions map[string]any
+	}
+}
+
+// do runs a GraphQL operation and returns its result and the number of SQL
+// statements it cost.
+func (e *gqlEnv) do(query string, vars map[string]any) (gqlResult, int64) {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	before := e.statements.Load()
+	res, err := http.Post(e.url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out gqlResult
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		e.t.Fatalf("%d: %v", res.StatusCode, err)
+	}
+	return out, e.statements.Load() - before
+}
+
+// ok runs an operation that must succeed and decodes its data into v.
+func (e *gqlEnv) ok(query string, vars map[string]any, v any) int64 {
+	e.t.Helper()
+	res, n := e.do(query, vars)
+	if len(res.Errors) > 0 {
+		e.t.Fatalf("errors: %+v", res.Errors)
+	}
+	if err := json.Unmarshal(res.Data, v); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+const dashboard = `query($n: Int!) { factories(first: $n) { edges { node { rowId name
+	summary { count totalActual attainment }
+	series(maxDataPoints: 10) { interval epochs actual goal }
+	last: series(maxDataPoints: 4, aggregate: LAST) { actual }
+} } } }`
+
+type dashboardData struct {
+	Factories struct {
+		Edges []struct {
+			Node struct {
+				RowID   int64
+				Summary struct{ Count int64 }
+				Series  struct {
+					Interval int64
+					Epochs   []int64
+					Actual   []float64
+				}
+				Last struct{ Actual []float64 }
+			}
+		}
+	}
+}
+
+// TestDashboardCostsTheSameStatementsForOneOrFiftyFactories: series and
+// summary are batched across the factories of a result (no N+1).
+func TestDashboardCostsTheSameStatementsForOneOrFiftyFactories(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			e := newGQL(t, d)
+			ctx := context.Background()
+			for f := 0; f < 50; f++ {
+				pts := make([]core.Point, 30)
+				for i := range pts {
+					pts[i] = core.Point{Time: int64(1_700_000_000 + i*60), Actual: float64(f + i), Goal: 10}
+				}
+				if _, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var one, fifty dashboardData
+			n1 := e.ok(dashboard, map[string]any{"n": 1}, &one)
+			n50 := e.ok(dashboard, map[string]any{"n": 50}, &fifty)
+			if len(one.Factories.Edges) != 1 || len(fifty.Factories.Edges) != 50 {
+				t.Fatalf("got %d and %d factories", len(one.Factories.Edges), len(fifty.Factories.Edges))
+			}
+			if n1 != n50 {
+				t.Errorf("1 factory cost %d statements, 50 cost %d", n1, n50)
+			}
+			t.Logf("statements for 1 and for 50 factories: %d, %d", n1, n50)
+			for i, edge := range fifty.Factories.Edges {
+				node := edge.Node
+				if node.RowID != int64(i+1) || node.Summary.Count != 30 || len(node.Series.Epochs) == 0 || len(node.Series.Epochs) > 10 {
+					t.Fatalf("factory %d: %+v", i, node)
+				}
+				if got, want := node.Last.Actual[len(node.Last.Actual)-1], float64(i+29); got != want {
+					t.Errorf("factory %d: last value %v, want %v", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPointsConnectionPagesThroughAWindow(t *testing.T) {
+	e := newGQL(t, testdb.Dialects[1])
+	ctx := context.Background()
+	pts := make([]core.Point, 120)
+	for i := range pts {
+		pts[i] = core.Point{Time: int64(1_700_000_000 + i*60), Actual: float64(i), Goal: 1}
+	}
+	f, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `query($id: Int64!, $after: Cursor) { factoryByRowId(rowId: $id) {
+		points(from: "2023-11-14T22:15:00Z", to: "2023-11-14T23:15:00Z", first: 25, after: $after) {
+			totalCount edges { cursor node { epoch actual time } } pageInfo { hasNextPage endCursor } } } }`
+	var got []int64
+	var after any
+	for page := 0; page < 10; page++ {
+		var data struct {
+			FactoryByRowId struct {
+				Points struct {
+					TotalCount int64
+					Edges      []struct{ Node struct{ Epoch int64 } }
+					PageInfo   struct {
+						HasNextPage bool
+						EndCursor   string
+					}
+				}
+			}
+		}
+		e.ok(q, map[string]any{"id": f.ID, "after": after}, &data)
+		p := data.FactoryByRowId.Points
+		if p.TotalCount != 60 {
+			t.Fatalf("totalCount %d, want 60", p.TotalCount)
+		}
+		for _, edge := range p.Edges {
+			got = append(got, edge.Node.Epoch)
+		}
+		if !p.PageInfo.HasNextPage {
+			break
+		}
+		after = p.PageInfo.EndCursor
+	}
+	if len(got) != 60 || got[0] != 1700000120 || got[59] != 1700000120+59*60 {
+		t.Errorf("paged %d points: first %v", len(got), got[:min(3, len(got))])
+	}
+}
+
+func TestMutationsValidateAndNameTheField(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			e := newGQL(t, d)
+			var created struct {
+				CreateSprocket struct {
+					ID    string
+					RowID int64
+				}
+			}
+			e.ok(`mutation { createSprocket(input: {teeth: 20, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id rowId } }`, nil, &created)
+			id := created.CreateSprocket.ID
+			var upd struct {
+				UpdateSprocket struct {
+					Teeth int
+					Pitch float64
+				}
+			}
+			e.ok(`mutation($id: ID!) { updateSprocket(id: $id, input: {teeth: 21}) { teeth pitch } }`, map[string]any{"id": id}, &upd)
+			if upd.UpdateSprocket.Teeth != 21 || upd.UpdateSprocket.Pitch != 2 {
+				t.Errorf("patch: %+v", upd)
+			}
+			var fac struct {
+				CreateFactory struct {
+					ID   string
+					Name string
+				}
+			}
+			e.ok(`mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 2}]}) { id name } }`, nil, &fac)
+			if fac.CreateFactory.Name != "Factory 1" {
+				t.Errorf("factory name %q", fac.CreateFactory.Name)
+			}
+			var rec struct {
+				RecordProduction struct{ Inserted, Updated int }
+			}
+			e.ok(`mutation($f: ID!) { recordProduction(factoryId: $f, mode: UPSERT, points: [
+				{time: "2026-01-01T00:00:00Z", actual: 5, goal: 2}, {time: "2026-01-01T00:01:00Z", actual: 6, goal: 2}]) { inserted updated } }`,
+				map[string]any{"f": fac.CreateFactory.ID}, &rec)
+			if rec.RecordProduction.Inserted != 1 || rec.RecordProduction.Updated != 1 {
+				t.Errorf("record: %+v", rec)
+			}
+			bad := []struct {
+				name, query string
+				vars        map[string]any
+				code, field string
+			}{
+				{"zero teeth", `mutation { createSprocket(input: {teeth: 0, pitchDiameter: 1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "teeth"},
+				{"a negative pitch in a patch", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: -1}) { id } }`, map[string]any{"id": id}, "BAD_USER_INPUT", "pitch"},
+				{"a repeated time", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+				{"a fractional second", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:00:00.5Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].time"},
+				{"an existing time on append", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:01:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "CONFLICT", "points[0].time"},
+				{"a sprocket id where a factory id belongs", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:09:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "factoryId"},
+				{"a name too long", `mutation($f: ID!, $n: String!) { updateFactory(id: $f, input: {name: $n}) { id } }`, map[string]any{"f": fac.CreateFactory.ID, "n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
+				{"maxDataPoints over the limit", `{ factories(first: 1) { edges { node { series(maxDataPoints: 10001) { epochs } } } } }`, nil, "BAD_USER_INPUT", "maxDataPoints"},
+				{"a page over the limit", `{ sprockets(first: 5000) { edges { node { id } } } }`, nil, "BAD_USER_INPUT", "first"},
+			}
+			for _, c := range bad {
+				res, _ := e.do(c.query, c.vars)
+				if len(res.Errors) == 0 {
+					t.Errorf("%s: accepted", c.name)
+					continue
+				}
+				ext := res.Errors[0].Extensions
+				if ext["code"] != c.code || ext["field"] != c.field || len(res.Errors[0].Path) == 0 {
+					t.Errorf("%s: got %+v, want code %s field %s and a path", c.name, res.Errors[0], c.code, c.field)
+				}
+			}
+			// Nothing of the refused mutations was written.
+			var check struct {
+				Sprockets struct{ TotalCount int }
+				Factories struct {
+					Edges []struct {
+						Node struct{ Summary struct{ Count int64 } }
+					}
+				}
+			}
+			e.ok(`{ sprockets { totalCount } factories { edges { node { summary { count } } } } }`, nil, &check)
+			if check.Sprockets.TotalCount != 1 || len(check.Factories.Edges) != 1 || check.Factories.Edges[0].Node.Summary.Count != 2 {
+				t.Errorf("state after refused mutations: %+v", check)
+			}
+		})
+	}
+}
