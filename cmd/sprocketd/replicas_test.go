@@ -106,6 +106,7 @@ func TestSubscribersOnOneReplicaSeePointsRecordedThroughAnother(t *testing.T) {
 	gql(t, b, `mutation { createFactory(input: {name: "Plant 7"}) { id } }`, nil, &created)
 	id := created.CreateFactory.ID
 	events := subscribe(t, a, `subscription($f: ID!) { productionRecorded(factoryId: $f) { epoch actual goal } }`, map[string]any{"f": id})
+	waitSubscribed(t, a)
 	gql(t, b, `mutation($f: ID!) { recordProduction(factoryId: $f, points: [
 		{time: "2026-05-01T00:00:00Z", actual: 30, goal: 32}, {time: "2026-05-01T00:01:00Z", actual: 31, goal: 32}]) { inserted } }`,
 		map[string]any{"f": id}, nil)
@@ -130,6 +131,7 @@ func TestShutdownCompletesSubscriptionsAndExitsCleanly(t *testing.T) {
 	var created struct{ CreateFactory struct{ ID string } }
 	gql(t, base, `mutation { createFactory(input: {}) { id } }`, nil, &created)
 	events := subscribe(t, base, `subscription($f: ID!) { productionRecorded(factoryId: $f) { epoch } }`, map[string]any{"f": created.CreateFactory.ID})
+	waitSubscribed(t, base)
 	cancel()
 	select {
 	case err := <-done:
@@ -143,5 +145,29 @@ func TestShutdownCompletesSubscriptionsAndExitsCleanly(t *testing.T) {
 		if strings.Contains(e, "errors") {
 			t.Errorf("the subscription ended with an error: %s", e)
 		}
+	}
+}
+
+func metricsText(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+// waitSubscribed waits until the server counts one open subscription: a
+// stream opens before its subscription is registered.
+func waitSubscribed(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(metricsText(t, base), "sprocket_graphql_subscriptions_active 1") {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscription was not registered within 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/sprocketapi/sprocket/ent"
-	"github.com/sprocketapi/sprocket/internal/core"
 )
 
 // The /v1 wire format is the legacy service's, byte for byte: compact JSON,
@@ -65,33 +64,6 @@ func appendSprocket(b []byte, s *ent.Sprocket) []byte {
 	b = appendPyFloat(b, s.PitchDiameter)
 	b = append(b, `,"teeth":`...)
 	b = strconv.AppendInt(b, int64(s.Teeth), 10)
-	return append(b, '}')
-}
-
-func appendFactory(b []byte, id int, s core.Series) []byte {
-	b = append(b, `{"chart_data":{"sprocket_production_actual":[`...)
-	for i, v := range s.Actual {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendNumber(b, v)
-	}
-	b = append(b, `],"sprocket_production_goal":[`...)
-	for i, v := range s.Goal {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendNumber(b, v)
-	}
-	b = append(b, `],"time":[`...)
-	for i, v := range s.Time {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, v, 10)
-	}
-	b = append(b, `]},"id":`...)
-	b = strconv.AppendInt(b, int64(id), 10)
 	return append(b, '}')
 }
 

@@ -24,19 +24,7 @@ const (
 )
 
 func (h *handler) listFactories(w http.ResponseWriter, r *http.Request) {
-	list, err := h.svc.ListFactorySeries(r.Context())
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	b := []byte(`{"factories":[`)
-	for i, f := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendFactory(b, f.ID, f.Series)
-	}
-	writeRaw(w, http.StatusOK, append(b, "]}\n"...))
+	h.streamFactories(w, r, nil, false)
 }
 
 func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
@@ -45,12 +33,11 @@ func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
 		WriteMessage(w, http.StatusNotFound, "Factory not found")
 		return
 	}
-	s, err := h.svc.FactorySeriesByID(r.Context(), id)
-	if err != nil {
+	if _, err := h.svc.GetFactory(r.Context(), id); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	writeRaw(w, http.StatusOK, append(appendFactory(nil, id, s), '\n'))
+	h.streamFactories(w, r, []int{id}, true)
 }
 
 func (h *handler) createFactory(w http.ResponseWriter, r *http.Request) {
