@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -177,7 +176,7 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	srv.Use(errorGuard{})
 	srv.Use(WriteGuard{})
 	srv.Use(operations{metrics: opts.Metrics})
-	srv.Use(entgql.Transactioner{TxOpener: r.Client})
+	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling
 	// factories (see loader.go). Required for the no-N+1 guarantee.
 	srv.Use(Loaders{})

@@ -97,3 +97,9 @@ func (s *Service) IsEmpty(ctx context.Context) (bool, error) {
 	}
 	return !nf && !ns, nil
 }
+
+// Classify translates an error of an ent query made outside the core (for
+// example GraphQL pagination) as the core translates its own: an
+// application error when it says something to the client, such as an
+// unreachable database.
+func Classify(err error) error { return translate(err, "") }
