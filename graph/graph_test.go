@@ -188,6 +188,22 @@ func TestPointsConnectionPagesThroughAWindow(t *testing.T) {
 	if len(got) != 60 || got[0] != 1700000120 || got[59] != 1700000120+59*60 {
 		t.Errorf("paged %d points: first %v", len(got), got[:min(3, len(got))])
 	}
+	// Newest first, only those at or above 100: the points 100..119.
+	var desc struct {
+		FactoryByRowId struct {
+			Points struct {
+				TotalCount int64
+				Edges      []struct{ Node struct{ Actual float64 } }
+			}
+		}
+	}
+	e.ok(`query($id: Int64!) { factoryByRowId(rowId: $id) {
+		points(first: 3, orderBy: {direction: DESC, field: TIME}, where: {actualGTE: 100}) {
+			totalCount edges { node { actual } } } } }`, map[string]any{"id": f.ID}, &desc)
+	p := desc.FactoryByRowId.Points
+	if p.TotalCount != 20 || len(p.Edges) != 3 || p.Edges[0].Node.Actual != 119 || p.Edges[2].Node.Actual != 117 {
+		t.Errorf("descending filtered page: %+v", p)
+	}
 }
 
 func TestMutationsValidateAndNameTheField(t *testing.T) {

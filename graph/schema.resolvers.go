@@ -25,9 +25,17 @@ func (r *factoryResolver) RowID(ctx context.Context, obj *ent.Factory) (int64, e
 }
 
 // Points is the resolver for the points field.
-func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*model.PointConnection, error) {
-	w := window(from, to)
-	page := core.PointPage{Window: w, First: first, Last: last}
+func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], orderBy *model.PointOrder, where *model.PointWhereInput) (*model.PointConnection, error) {
+	page := core.PointPage{Window: window(from, to), First: first, Last: last}
+	if orderBy != nil {
+		page.Desc = orderBy.Direction == entgql.OrderDirectionDesc
+	}
+	if where != nil {
+		page.Filter = core.PointFilter{
+			ActualGTE: where.ActualGte, ActualLTE: where.ActualLte,
+			GoalGTE: where.GoalGte, GoalLTE: where.GoalLte, BelowGoal: where.BelowGoal,
+		}
+	}
 	if after != nil {
 		t := int64(after.ID)
 		page.After = &t
@@ -42,7 +50,7 @@ func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *ti
 	}
 	conn := &model.PointConnection{
 		Edges: make([]*model.PointEdge, len(res.Points)),
-		Count: func(ctx context.Context) (int64, error) { return r.Service.CountPoints(ctx, obj.ID, w) },
+		Count: func(ctx context.Context) (int64, error) { return r.Service.CountPoints(ctx, obj.ID, page) },
 	}
 	for i, p := range res.Points {
 		conn.Edges[i] = &model.PointEdge{Node: pointOut(p), Cursor: ent.Cursor{ID: int(p.Time)}}

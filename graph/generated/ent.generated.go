@@ -26,7 +26,7 @@ type FactoryResolver interface {
 	ID(ctx context.Context, obj *ent.Factory) (*gid.ID, error)
 
 	RowID(ctx context.Context, obj *ent.Factory) (int64, error)
-	Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) (*model.PointConnection, error)
+	Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], orderBy *model.PointOrder, where *model.PointWhereInput) (*model.PointConnection, error)
 	Series(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, maxDataPoints *int, interval *int64, aggregate *model.Aggregate) (*model.Series, error)
 	Summary(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time) (*model.Summary, error)
 }
@@ -99,6 +99,22 @@ func (ec *executionContext) field_Factory_points_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.PointOrder, error) {
+			return ec.unmarshalOPointOrder2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*model.PointWhereInput, error) {
+			return ec.unmarshalOPointWhereInput2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg7
 	return args, nil
 }
 
@@ -477,7 +493,7 @@ func (ec *executionContext) _Factory_points(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Factory().Points(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Factory().Points(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["orderBy"].(*model.PointOrder), fc.Args["where"].(*model.PointWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PointConnection) graphql.Marshaler {

@@ -42,7 +42,7 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Name      func(childComplexity int) int
-		Points    func(childComplexity int, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int]) int
+		Points    func(childComplexity int, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], orderBy *model.PointOrder, where *model.PointWhereInput) int
 		RowID     func(childComplexity int) int
 		Series    func(childComplexity int, from *time.Time, to *time.Time, maxDataPoints *int, interval *int64, aggregate *model.Aggregate) int
 		Summary   func(childComplexity int, from *time.Time, to *time.Time) int
@@ -204,7 +204,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Factory.Points(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Factory.Points(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*entgql.Cursor[int]), args["last"].(*int), args["before"].(*entgql.Cursor[int]), args["orderBy"].(*model.PointOrder), args["where"].(*model.PointWhereInput)), true
 	case "Factory.rowId":
 		if e.ComplexityRoot.Factory.RowID == nil {
 			break
@@ -741,6 +741,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FactoryOrder", ec.unmarshalInputFactoryOrder),
 			graphql.NewInputUnmarshaler("FactoryWhereInput", ec.unmarshalInputFactoryWhereInput),
 			graphql.NewInputUnmarshaler("PointInput", ec.unmarshalInputPointInput),
+			graphql.NewInputUnmarshaler("PointOrder", ec.unmarshalInputPointOrder),
+			graphql.NewInputUnmarshaler("PointWhereInput", ec.unmarshalInputPointWhereInput),
 			graphql.NewInputUnmarshaler("SprocketInput", ec.unmarshalInputSprocketInput),
 			graphql.NewInputUnmarshaler("SprocketOrder", ec.unmarshalInputSprocketOrder),
 			graphql.NewInputUnmarshaler("SprocketPatch", ec.unmarshalInputSprocketPatch),
@@ -1246,7 +1248,7 @@ extend type Factory {
   Raw production points in the window [from, to), ordered by time, as a
   cursor connection (at most 1000 a page, 100 by default).
   """
-  points(from: Time, to: Time, first: Int, after: Cursor, last: Int, before: Cursor): PointConnection!
+  points(from: Time, to: Time, first: Int, after: Cursor, last: Int, before: Cursor, orderBy: PointOrder, where: PointWhereInput): PointConnection!
   """
   The production series over [from, to), downsampled in the database to at
   most maxDataPoints values (default 1000, at most 10000), or cut into
@@ -1275,6 +1277,26 @@ type Point {
   actual: Float!
   "Sprockets planned."
   goal: Float!
+}
+
+"Ordering of a factory's points: by time, oldest first by default."
+input PointOrder {
+  direction: OrderDirection! = ASC
+  field: PointOrderField! = TIME
+}
+
+enum PointOrderField {
+  TIME
+}
+
+"Filters on a factory's points; all given conditions must hold."
+input PointWhereInput {
+  actualGTE: Float
+  actualLTE: Float
+  goalGTE: Float
+  goalLTE: Float
+  "Only the points that missed (true) or met (false) their goal."
+  belowGoal: Boolean
 }
 
 type PointConnection {

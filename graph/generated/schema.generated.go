@@ -1398,6 +1398,132 @@ func UnmarshalPointInput(ctx context.Context, raw any) (model.PointInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPointOrder(ctx context.Context, obj any) (model.PointOrder, error) {
+	var it model.PointOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "TIME"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPointOrderField2githubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPointOrder unmarshals raw into the PointOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPointOrder(ctx context.Context, raw any) (model.PointOrder, error) {
+	var out model.PointOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PointOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPointWhereInput(ctx context.Context, obj any) (model.PointWhereInput, error) {
+	var it model.PointWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"actualGTE", "actualLTE", "goalGTE", "goalLTE", "belowGoal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "actualGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actualGTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActualGte = data
+		case "actualLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actualLTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActualLte = data
+		case "goalGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("goalGTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GoalGte = data
+		case "goalLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("goalLTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GoalLte = data
+		case "belowGoal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("belowGoal"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BelowGoal = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPointWhereInput unmarshals raw into the PointWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPointWhereInput(ctx context.Context, raw any) (model.PointWhereInput, error) {
+	var out model.PointWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PointWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSprocketInput(ctx context.Context, obj any) (model.SprocketInput, error) {
 	var it model.SprocketInput
 	if obj == nil {
@@ -2124,6 +2250,16 @@ func (ec *executionContext) unmarshalNPointInput2ᚕgithubᚗcomᚋsprocketapi�
 	return res, nil
 }
 
+func (ec *executionContext) unmarshalNPointOrderField2githubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointOrderField(ctx context.Context, v any) (model.PointOrderField, error) {
+	var res model.PointOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPointOrderField2githubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointOrderField(ctx context.Context, sel ast.SelectionSet, v model.PointOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNRecordProductionPayload2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐRecordProductionPayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordProductionPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RecordProductionPayload!")
@@ -2212,6 +2348,22 @@ func (ec *executionContext) unmarshalOPointInput2ᚕgithubᚗcomᚋsprocketapi�
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPointOrder2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointOrder(ctx context.Context, v any) (*model.PointOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPointOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPointWhereInput2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐPointWhereInput(ctx context.Context, v any) (*model.PointWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPointWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalORecordMode2ᚖgithubᚗcomᚋsprocketapiᚋsprocketᚋgraphᚋmodelᚐRecordMode(ctx context.Context, v any) (*model.RecordMode, error) {

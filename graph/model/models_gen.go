@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/sprocketapi/sprocket/ent"
 )
 
@@ -36,6 +37,22 @@ type PointInput struct {
 	Time   time.Time `json:"time"`
 	Actual float64   `json:"actual"`
 	Goal   float64   `json:"goal"`
+}
+
+// Ordering of a factory's points: by time, oldest first by default.
+type PointOrder struct {
+	Direction entgql.OrderDirection `json:"direction"`
+	Field     PointOrderField       `json:"field"`
+}
+
+// Filters on a factory's points; all given conditions must hold.
+type PointWhereInput struct {
+	ActualGte *float64 `json:"actualGTE,omitempty"`
+	ActualLte *float64 `json:"actualLTE,omitempty"`
+	GoalGte   *float64 `json:"goalGTE,omitempty"`
+	GoalLte   *float64 `json:"goalLTE,omitempty"`
+	// Only the points that missed (true) or met (false) their goal.
+	BelowGoal *bool `json:"belowGoal,omitempty"`
 }
 
 type RecordProductionPayload struct {
@@ -171,6 +188,59 @@ func (e *Aggregate) UnmarshalJSON(b []byte) error {
 }
 
 func (e Aggregate) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type PointOrderField string
+
+const (
+	PointOrderFieldTime PointOrderField = "TIME"
+)
+
+var AllPointOrderField = []PointOrderField{
+	PointOrderFieldTime,
+}
+
+func (e PointOrderField) IsValid() bool {
+	switch e {
+	case PointOrderFieldTime:
+		return true
+	}
+	return false
+}
+
+func (e PointOrderField) String() string {
+	return string(e)
+}
+
+func (e *PointOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PointOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PointOrderField", str)
+	}
+	return nil
+}
+
+func (e PointOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PointOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PointOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -6,7 +6,10 @@ import (
 	"strings"
 
 	"github.com/sprocketapi/sprocket/ent"
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/sprocketapi/sprocket/ent/chartdata"
+	"github.com/sprocketapi/sprocket/ent/predicate"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
@@ -363,12 +366,54 @@ const (
 	MaxPageSize     = 1000
 )
 
-// PointPage asks for a page of points in a window: the first First after
-// time After, or the last Last before time Before.
+// PointFilter narrows the points of a page; nil conditions are not applied.
+type PointFilter struct {
+	ActualGTE, ActualLTE, GoalGTE, GoalLTE *float64
+	BelowGoal                              *bool
+}
+
+// PointPage asks for a page of points in a window, in time order (newest
+// first when Desc): the first First after cursor After, or the last Last
+// before cursor Before. Cursors are point times.
 type PointPage struct {
 	Window
+	Filter        PointFilter
+	Desc          bool
 	First, Last   *int
 	After, Before *int64
+}
+
+// where returns the predicates of the window and the filter.
+func (p PointPage) where(id int) []predicate.ChartData {
+	ps := []predicate.ChartData{chartdata.FactoryID(id)}
+	if p.From != nil {
+		ps = append(ps, chartdata.TimeGTE(*p.From))
+	}
+	if p.To != nil {
+		ps = append(ps, chartdata.TimeLT(*p.To))
+	}
+	f := p.Filter
+	if f.ActualGTE != nil {
+		ps = append(ps, chartdata.ActualGTE(*f.ActualGTE))
+	}
+	if f.ActualLTE != nil {
+		ps = append(ps, chartdata.ActualLTE(*f.ActualLTE))
+	}
+	if f.GoalGTE != nil {
+		ps = append(ps, chartdata.GoalGTE(*f.GoalGTE))
+	}
+	if f.GoalLTE != nil {
+		ps = append(ps, chartdata.GoalLTE(*f.GoalLTE))
+	}
+	if f.BelowGoal != nil {
+		below := func(s *sql.Selector) { s.Where(sql.ColumnsLT(s.C(chartdata.FieldActual), s.C(chartdata.FieldGoal))) }
+		if *f.BelowGoal {
+			ps = append(ps, predicate.ChartData(below))
+		} else {
+			ps = append(ps, chartdata.Not(predicate.ChartData(below)))
+		}
+	}
+	return ps
 }
 
 // PointsPage is a page of points in time order, and whether more exist
@@ -402,20 +447,21 @@ func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, 
 		}
 		return PointsPage{}, apperr.InvalidField(field, "%s must be from 0 to %d.", field, MaxPageSize)
 	}
-	q := s.Client(ctx).ChartData.Query().Where(chartdata.FactoryID(id))
-	if p.From != nil {
-		q = q.Where(chartdata.TimeGTE(*p.From))
-	}
-	if p.To != nil {
-		q = q.Where(chartdata.TimeLT(*p.To))
+	q := s.Client(ctx).ChartData.Query().Where(p.where(id)...)
+	// "after" is beyond the cursor in the page's order, "before" short of it.
+	beyond, short := chartdata.TimeGT, chartdata.TimeLT
+	if p.Desc {
+		beyond, short = chartdata.TimeLT, chartdata.TimeGT
 	}
 	if p.After != nil {
-		q = q.Where(chartdata.TimeGT(*p.After))
+		q = q.Where(beyond(*p.After))
 	}
 	if p.Before != nil {
-		q = q.Where(chartdata.TimeLT(*p.Before))
+		q = q.Where(short(*p.Before))
 	}
-	if backward {
+	// Scanning from the far end serves last/before; the page is put back
+	// in its order below.
+	if p.Desc != backward {
 		q = q.Order(ent.Desc(chartdata.FieldTime))
 	} else {
 		q = q.Order(ent.Asc(chartdata.FieldTime))
@@ -451,16 +497,9 @@ func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, 
 	return page, nil
 }
 
-// CountPoints counts factory id's points in w.
-func (s *Service) CountPoints(ctx context.Context, id int, w Window) (int64, error) {
-	q := s.Client(ctx).ChartData.Query().Where(chartdata.FactoryID(id))
-	if w.From != nil {
-		q = q.Where(chartdata.TimeGTE(*w.From))
-	}
-	if w.To != nil {
-		q = q.Where(chartdata.TimeLT(*w.To))
-	}
-	n, err := q.Count(ctx)
+// CountPoints counts factory id's points in the page's window and filter.
+func (s *Service) CountPoints(ctx context.Context, id int, p PointPage) (int64, error) {
+	n, err := s.Client(ctx).ChartData.Query().Where(p.where(id)...).Count(ctx)
 	return int64(n), translate(err, "")
 }
 

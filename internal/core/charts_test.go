@@ -239,6 +239,37 @@ func TestSummariesAndPoints(t *testing.T) {
 			if err != nil || len(res.Points) != 7 || res.Points[0].Time != 180 || res.Points[6].Time != 540 || !res.HasPre {
 				t.Errorf("backward page %+v %v", res, err)
 			}
+			// Newest first, filtered, in pages of 40: actual >= 100 leaves
+			// the points 100..249.
+			minActual := 100.0
+			var desc []int64
+			dp := PointPage{Desc: true, Filter: PointFilter{ActualGTE: &minActual}}
+			for {
+				n := 40
+				dp.First = &n
+				res, err := s.Points(ctx, f.ID, dp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range res.Points {
+					desc = append(desc, p.Time)
+				}
+				if !res.HasNext {
+					break
+				}
+				last := res.Points[len(res.Points)-1].Time
+				dp.After = &last
+			}
+			if len(desc) != 150 || desc[0] != 249*60 || desc[149] != 100*60 || !sort.SliceIsSorted(desc, func(i, j int) bool { return desc[i] > desc[j] }) {
+				t.Errorf("descending filtered paging: %d points, first %v", len(desc), desc[:min(3, len(desc))])
+			}
+			if n, err := s.CountPoints(ctx, f.ID, dp); err != nil || n != 150 {
+				t.Errorf("count with filter: %d %v", n, err)
+			}
+			yes := true
+			if n, _ := s.CountPoints(ctx, f.ID, PointPage{Filter: PointFilter{BelowGoal: &yes}}); n != 100 {
+				t.Errorf("points below goal: %d, want 100", n)
+			}
 			big := MaxPageSize + 1
 			if _, err := s.Points(ctx, f.ID, PointPage{First: &big}); err == nil {
 				t.Error("a page over the maximum was accepted")
