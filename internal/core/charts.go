@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sprocketapi/sprocket/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/sprocketapi/sprocket/ent"
 
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/ent/predicate"
