@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/ent/factory"
+	"github.com/sprocketapi/sprocket/ent/rollup"
 	"github.com/sprocketapi/sprocket/ent/sprocket"
 )
 
@@ -77,6 +78,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			chartdata.Table: chartdata.ValidColumn,
 			factory.Table:   factory.ValidColumn,
+			rollup.Table:    rollup.ValidColumn,
 			sprocket.Table:  sprocket.ValidColumn,
 		})
 	})

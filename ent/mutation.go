@@ -14,6 +14,7 @@ import (
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/ent/factory"
 	"github.com/sprocketapi/sprocket/ent/predicate"
+	"github.com/sprocketapi/sprocket/ent/rollup"
 	"github.com/sprocketapi/sprocket/ent/sprocket"
 )
 
@@ -28,6 +29,7 @@ const (
 	// Node types.
 	TypeChartData = "ChartData"
 	TypeFactory   = "Factory"
+	TypeRollup    = "Rollup"
 	TypeSprocket  = "Sprocket"
 )
 
@@ -1206,6 +1208,1325 @@ func (m *FactoryMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Factory edge %s", name)
+}
+
+// RollupMutation represents an operation that mutates the Rollup nodes in the graph.
+type RollupMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	factory_id    *int
+	addfactory_id *int
+	width         *int
+	addwidth      *int
+	bucket        *int64
+	addbucket     *int64
+	n             *int64
+	addn          *int64
+	sum_actual    *float64
+	addsum_actual *float64
+	sum_goal      *float64
+	addsum_goal   *float64
+	min_actual    *float64
+	addmin_actual *float64
+	max_actual    *float64
+	addmax_actual *float64
+	min_goal      *float64
+	addmin_goal   *float64
+	max_goal      *float64
+	addmax_goal   *float64
+	min_time      *int64
+	addmin_time   *int64
+	max_time      *int64
+	addmax_time   *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*Rollup, error)
+	predicates    []predicate.Rollup
+}
+
+var _ ent.Mutation = (*RollupMutation)(nil)
+
+// rollupOption allows management of the mutation configuration using functional options.
+type rollupOption func(*RollupMutation)
+
+// newRollupMutation creates new mutation for the Rollup entity.
+func newRollupMutation(c config, op Op, opts ...rollupOption) *RollupMutation {
+	m := &RollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRollupID sets the ID field of the mutation.
+func withRollupID(id int) rollupOption {
+	return func(m *RollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Rollup
+		)
+		m.oldValue = func(ctx context.Context) (*Rollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Rollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRollup sets the old Rollup of the mutation.
+func withRollup(node *Rollup) rollupOption {
+	return func(m *RollupMutation) {
+		m.oldValue = func(context.Context) (*Rollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RollupMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RollupMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Rollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetFactoryID sets the "factory_id" field.
+func (m *RollupMutation) SetFactoryID(i int) {
+	m.factory_id = &i
+	m.addfactory_id = nil
+}
+
+// FactoryID returns the value of the "factory_id" field in the mutation.
+func (m *RollupMutation) FactoryID() (r int, exists bool) {
+	v := m.factory_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFactoryID returns the old "factory_id" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldFactoryID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFactoryID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFactoryID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFactoryID: %w", err)
+	}
+	return oldValue.FactoryID, nil
+}
+
+// AddFactoryID adds i to the "factory_id" field.
+func (m *RollupMutation) AddFactoryID(i int) {
+	if m.addfactory_id != nil {
+		*m.addfactory_id += i
+	} else {
+		m.addfactory_id = &i
+	}
+}
+
+// AddedFactoryID returns the value that was added to the "factory_id" field in this mutation.
+func (m *RollupMutation) AddedFactoryID() (r int, exists bool) {
+	v := m.addfactory_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFactoryID resets all changes to the "factory_id" field.
+func (m *RollupMutation) ResetFactoryID() {
+	m.factory_id = nil
+	m.addfactory_id = nil
+}
+
+// SetWidth sets the "width" field.
+func (m *RollupMutation) SetWidth(i int) {
+	m.width = &i
+	m.addwidth = nil
+}
+
+// Width returns the value of the "width" field in the mutation.
+func (m *RollupMutation) Width() (r int, exists bool) {
+	v := m.width
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWidth returns the old "width" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldWidth(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWidth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWidth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWidth: %w", err)
+	}
+	return oldValue.Width, nil
+}
+
+// AddWidth adds i to the "width" field.
+func (m *RollupMutation) AddWidth(i int) {
+	if m.addwidth != nil {
+		*m.addwidth += i
+	} else {
+		m.addwidth = &i
+	}
+}
+
+// AddedWidth returns the value that was added to the "width" field in this mutation.
+func (m *RollupMutation) AddedWidth() (r int, exists bool) {
+	v := m.addwidth
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWidth resets all changes to the "width" field.
+func (m *RollupMutation) ResetWidth() {
+	m.width = nil
+	m.addwidth = nil
+}
+
+// SetBucket sets the "bucket" field.
+func (m *RollupMutation) SetBucket(i int64) {
+	m.bucket = &i
+	m.addbucket = nil
+}
+
+// Bucket returns the value of the "bucket" field in the mutation.
+func (m *RollupMutation) Bucket() (r int64, exists bool) {
+	v := m.bucket
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBucket returns the old "bucket" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldBucket(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBucket is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBucket requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBucket: %w", err)
+	}
+	return oldValue.Bucket, nil
+}
+
+// AddBucket adds i to the "bucket" field.
+func (m *RollupMutation) AddBucket(i int64) {
+	if m.addbucket != nil {
+		*m.addbucket += i
+	} else {
+		m.addbucket = &i
+	}
+}
+
+// AddedBucket returns the value that was added to the "bucket" field in this mutation.
+func (m *RollupMutation) AddedBucket() (r int64, exists bool) {
+	v := m.addbucket
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBucket resets all changes to the "bucket" field.
+func (m *RollupMutation) ResetBucket() {
+	m.bucket = nil
+	m.addbucket = nil
+}
+
+// SetN sets the "n" field.
+func (m *RollupMutation) SetN(i int64) {
+	m.n = &i
+	m.addn = nil
+}
+
+// N returns the value of the "n" field in the mutation.
+func (m *RollupMutation) N() (r int64, exists bool) {
+	v := m.n
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldN returns the old "n" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldN(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldN is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldN requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldN: %w", err)
+	}
+	return oldValue.N, nil
+}
+
+// AddN adds i to the "n" field.
+func (m *RollupMutation) AddN(i int64) {
+	if m.addn != nil {
+		*m.addn += i
+	} else {
+		m.addn = &i
+	}
+}
+
+// AddedN returns the value that was added to the "n" field in this mutation.
+func (m *RollupMutation) AddedN() (r int64, exists bool) {
+	v := m.addn
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetN resets all changes to the "n" field.
+func (m *RollupMutation) ResetN() {
+	m.n = nil
+	m.addn = nil
+}
+
+// SetSumActual sets the "sum_actual" field.
+func (m *RollupMutation) SetSumActual(f float64) {
+	m.sum_actual = &f
+	m.addsum_actual = nil
+}
+
+// SumActual returns the value of the "sum_actual" field in the mutation.
+func (m *RollupMutation) SumActual() (r float64, exists bool) {
+	v := m.sum_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSumActual returns the old "sum_actual" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldSumActual(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSumActual is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSumActual requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSumActual: %w", err)
+	}
+	return oldValue.SumActual, nil
+}
+
+// AddSumActual adds f to the "sum_actual" field.
+func (m *RollupMutation) AddSumActual(f float64) {
+	if m.addsum_actual != nil {
+		*m.addsum_actual += f
+	} else {
+		m.addsum_actual = &f
+	}
+}
+
+// AddedSumActual returns the value that was added to the "sum_actual" field in this mutation.
+func (m *RollupMutation) AddedSumActual() (r float64, exists bool) {
+	v := m.addsum_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSumActual resets all changes to the "sum_actual" field.
+func (m *RollupMutation) ResetSumActual() {
+	m.sum_actual = nil
+	m.addsum_actual = nil
+}
+
+// SetSumGoal sets the "sum_goal" field.
+func (m *RollupMutation) SetSumGoal(f float64) {
+	m.sum_goal = &f
+	m.addsum_goal = nil
+}
+
+// SumGoal returns the value of the "sum_goal" field in the mutation.
+func (m *RollupMutation) SumGoal() (r float64, exists bool) {
+	v := m.sum_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSumGoal returns the old "sum_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldSumGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSumGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSumGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSumGoal: %w", err)
+	}
+	return oldValue.SumGoal, nil
+}
+
+// AddSumGoal adds f to the "sum_goal" field.
+func (m *RollupMutation) AddSumGoal(f float64) {
+	if m.addsum_goal != nil {
+		*m.addsum_goal += f
+	} else {
+		m.addsum_goal = &f
+	}
+}
+
+// AddedSumGoal returns the value that was added to the "sum_goal" field in this mutation.
+func (m *RollupMutation) AddedSumGoal() (r float64, exists bool) {
+	v := m.addsum_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSumGoal resets all changes to the "sum_goal" field.
+func (m *RollupMutation) ResetSumGoal() {
+	m.sum_goal = nil
+	m.addsum_goal = nil
+}
+
+// SetMinActual sets the "min_actual" field.
+func (m *RollupMutation) SetMinActual(f float64) {
+	m.min_actual = &f
+	m.addmin_actual = nil
+}
+
+// MinActual returns the value of the "min_actual" field in the mutation.
+func (m *RollupMutation) MinActual() (r float64, exists bool) {
+	v := m.min_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinActual returns the old "min_actual" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMinActual(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinActual is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinActual requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinActual: %w", err)
+	}
+	return oldValue.MinActual, nil
+}
+
+// AddMinActual adds f to the "min_actual" field.
+func (m *RollupMutation) AddMinActual(f float64) {
+	if m.addmin_actual != nil {
+		*m.addmin_actual += f
+	} else {
+		m.addmin_actual = &f
+	}
+}
+
+// AddedMinActual returns the value that was added to the "min_actual" field in this mutation.
+func (m *RollupMutation) AddedMinActual() (r float64, exists bool) {
+	v := m.addmin_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinActual resets all changes to the "min_actual" field.
+func (m *RollupMutation) ResetMinActual() {
+	m.min_actual = nil
+	m.addmin_actual = nil
+}
+
+// SetMaxActual sets the "max_actual" field.
+func (m *RollupMutation) SetMaxActual(f float64) {
+	m.max_actual = &f
+	m.addmax_actual = nil
+}
+
+// MaxActual returns the value of the "max_actual" field in the mutation.
+func (m *RollupMutation) MaxActual() (r float64, exists bool) {
+	v := m.max_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxActual returns the old "max_actual" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMaxActual(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxActual is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxActual requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxActual: %w", err)
+	}
+	return oldValue.MaxActual, nil
+}
+
+// AddMaxActual adds f to the "max_actual" field.
+func (m *RollupMutation) AddMaxActual(f float64) {
+	if m.addmax_actual != nil {
+		*m.addmax_actual += f
+	} else {
+		m.addmax_actual = &f
+	}
+}
+
+// AddedMaxActual returns the value that was added to the "max_actual" field in this mutation.
+func (m *RollupMutation) AddedMaxActual() (r float64, exists bool) {
+	v := m.addmax_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxActual resets all changes to the "max_actual" field.
+func (m *RollupMutation) ResetMaxActual() {
+	m.max_actual = nil
+	m.addmax_actual = nil
+}
+
+// SetMinGoal sets the "min_goal" field.
+func (m *RollupMutation) SetMinGoal(f float64) {
+	m.min_goal = &f
+	m.addmin_goal = nil
+}
+
+// MinGoal returns the value of the "min_goal" field in the mutation.
+func (m *RollupMutation) MinGoal() (r float64, exists bool) {
+	v := m.min_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinGoal returns the old "min_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMinGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinGoal: %w", err)
+	}
+	return oldValue.MinGoal, nil
+}
+
+// AddMinGoal adds f to the "min_goal" field.
+func (m *RollupMutation) AddMinGoal(f float64) {
+	if m.addmin_goal != nil {
+		*m.addmin_goal += f
+	} else {
+		m.addmin_goal = &f
+	}
+}
+
+// AddedMinGoal returns the value that was added to the "min_goal" field in this mutation.
+func (m *RollupMutation) AddedMinGoal() (r float64, exists bool) {
+	v := m.addmin_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinGoal resets all changes to the "min_goal" field.
+func (m *RollupMutation) ResetMinGoal() {
+	m.min_goal = nil
+	m.addmin_goal = nil
+}
+
+// SetMaxGoal sets the "max_goal" field.
+func (m *RollupMutation) SetMaxGoal(f float64) {
+	m.max_goal = &f
+	m.addmax_goal = nil
+}
+
+// MaxGoal returns the value of the "max_goal" field in the mutation.
+func (m *RollupMutation) MaxGoal() (r float64, exists bool) {
+	v := m.max_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxGoal returns the old "max_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMaxGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxGoal: %w", err)
+	}
+	return oldValue.MaxGoal, nil
+}
+
+// AddMaxGoal adds f to the "max_goal" field.
+func (m *RollupMutation) AddMaxGoal(f float64) {
+	if m.addmax_goal != nil {
+		*m.addmax_goal += f
+	} else {
+		m.addmax_goal = &f
+	}
+}
+
+// AddedMaxGoal returns the value that was added to the "max_goal" field in this mutation.
+func (m *RollupMutation) AddedMaxGoal() (r float64, exists bool) {
+	v := m.addmax_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxGoal resets all changes to the "max_goal" field.
+func (m *RollupMutation) ResetMaxGoal() {
+	m.max_goal = nil
+	m.addmax_goal = nil
+}
+
+// SetMinTime sets the "min_time" field.
+func (m *RollupMutation) SetMinTime(i int64) {
+	m.min_time = &i
+	m.addmin_time = nil
+}
+
+// MinTime returns the value of the "min_time" field in the mutation.
+func (m *RollupMutation) MinTime() (r int64, exists bool) {
+	v := m.min_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinTime returns the old "min_time" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMinTime(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinTime: %w", err)
+	}
+	return oldValue.MinTime, nil
+}
+
+// AddMinTime adds i to the "min_time" field.
+func (m *RollupMutation) AddMinTime(i int64) {
+	if m.addmin_time != nil {
+		*m.addmin_time += i
+	} else {
+		m.addmin_time = &i
+	}
+}
+
+// AddedMinTime returns the value that was added to the "min_time" field in this mutation.
+func (m *RollupMutation) AddedMinTime() (r int64, exists bool) {
+	v := m.addmin_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinTime resets all changes to the "min_time" field.
+func (m *RollupMutation) ResetMinTime() {
+	m.min_time = nil
+	m.addmin_time = nil
+}
+
+// SetMaxTime sets the "max_time" field.
+func (m *RollupMutation) SetMaxTime(i int64) {
+	m.max_time = &i
+	m.addmax_time = nil
+}
+
+// MaxTime returns the value of the "max_time" field in the mutation.
+func (m *RollupMutation) MaxTime() (r int64, exists bool) {
+	v := m.max_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxTime returns the old "max_time" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMaxTime(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxTime: %w", err)
+	}
+	return oldValue.MaxTime, nil
+}
+
+// AddMaxTime adds i to the "max_time" field.
+func (m *RollupMutation) AddMaxTime(i int64) {
+	if m.addmax_time != nil {
+		*m.addmax_time += i
+	} else {
+		m.addmax_time = &i
+	}
+}
+
+// AddedMaxTime returns the value that was added to the "max_time" field in this mutation.
+func (m *RollupMutation) AddedMaxTime() (r int64, exists bool) {
+	v := m.addmax_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxTime resets all changes to the "max_time" field.
+func (m *RollupMutation) ResetMaxTime() {
+	m.max_time = nil
+	m.addmax_time = nil
+}
+
+// Where appends a list predicates to the RollupMutation builder.
+func (m *RollupMutation) Where(ps ...predicate.Rollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Rollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Rollup).
+func (m *RollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RollupMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.factory_id != nil {
+		fields = append(fields, rollup.FieldFactoryID)
+	}
+	if m.width != nil {
+		fields = append(fields, rollup.FieldWidth)
+	}
+	if m.bucket != nil {
+		fields = append(fields, rollup.FieldBucket)
+	}
+	if m.n != nil {
+		fields = append(fields, rollup.FieldN)
+	}
+	if m.sum_actual != nil {
+		fields = append(fields, rollup.FieldSumActual)
+	}
+	if m.sum_goal != nil {
+		fields = append(fields, rollup.FieldSumGoal)
+	}
+	if m.min_actual != nil {
+		fields = append(fields, rollup.FieldMinActual)
+	}
+	if m.max_actual != nil {
+		fields = append(fields, rollup.FieldMaxActual)
+	}
+	if m.min_goal != nil {
+		fields = append(fields, rollup.FieldMinGoal)
+	}
+	if m.max_goal != nil {
+		fields = append(fields, rollup.FieldMaxGoal)
+	}
+	if m.min_time != nil {
+		fields = append(fields, rollup.FieldMinTime)
+	}
+	if m.max_time != nil {
+		fields = append(fields, rollup.FieldMaxTime)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case rollup.FieldFactoryID:
+		return m.FactoryID()
+	case rollup.FieldWidth:
+		return m.Width()
+	case rollup.FieldBucket:
+		return m.Bucket()
+	case rollup.FieldN:
+		return m.N()
+	case rollup.FieldSumActual:
+		return m.SumActual()
+	case rollup.FieldSumGoal:
+		return m.SumGoal()
+	case rollup.FieldMinActual:
+		return m.MinActual()
+	case rollup.FieldMaxActual:
+		return m.MaxActual()
+	case rollup.FieldMinGoal:
+		return m.MinGoal()
+	case rollup.FieldMaxGoal:
+		return m.MaxGoal()
+	case rollup.FieldMinTime:
+		return m.MinTime()
+	case rollup.FieldMaxTime:
+		return m.MaxTime()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case rollup.FieldFactoryID:
+		return m.OldFactoryID(ctx)
+	case rollup.FieldWidth:
+		return m.OldWidth(ctx)
+	case rollup.FieldBucket:
+		return m.OldBucket(ctx)
+	case rollup.FieldN:
+		return m.OldN(ctx)
+	case rollup.FieldSumActual:
+		return m.OldSumActual(ctx)
+	case rollup.FieldSumGoal:
+		return m.OldSumGoal(ctx)
+	case rollup.FieldMinActual:
+		return m.OldMinActual(ctx)
+	case rollup.FieldMaxActual:
+		return m.OldMaxActual(ctx)
+	case rollup.FieldMinGoal:
+		return m.OldMinGoal(ctx)
+	case rollup.FieldMaxGoal:
+		return m.OldMaxGoal(ctx)
+	case rollup.FieldMinTime:
+		return m.OldMinTime(ctx)
+	case rollup.FieldMaxTime:
+		return m.OldMaxTime(ctx)
+	}
+	return nil, fmt.Errorf("unknown Rollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case rollup.FieldFactoryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFactoryID(v)
+		return nil
+	case rollup.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWidth(v)
+		return nil
+	case rollup.FieldBucket:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBucket(v)
+		return nil
+	case rollup.FieldN:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetN(v)
+		return nil
+	case rollup.FieldSumActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSumActual(v)
+		return nil
+	case rollup.FieldSumGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSumGoal(v)
+		return nil
+	case rollup.FieldMinActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinActual(v)
+		return nil
+	case rollup.FieldMaxActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxActual(v)
+		return nil
+	case rollup.FieldMinGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinGoal(v)
+		return nil
+	case rollup.FieldMaxGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxGoal(v)
+		return nil
+	case rollup.FieldMinTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinTime(v)
+		return nil
+	case rollup.FieldMaxTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Rollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addfactory_id != nil {
+		fields = append(fields, rollup.FieldFactoryID)
+	}
+	if m.addwidth != nil {
+		fields = append(fields, rollup.FieldWidth)
+	}
+	if m.addbucket != nil {
+		fields = append(fields, rollup.FieldBucket)
+	}
+	if m.addn != nil {
+		fields = append(fields, rollup.FieldN)
+	}
+	if m.addsum_actual != nil {
+		fields = append(fields, rollup.FieldSumActual)
+	}
+	if m.addsum_goal != nil {
+		fields = append(fields, rollup.FieldSumGoal)
+	}
+	if m.addmin_actual != nil {
+		fields = append(fields, rollup.FieldMinActual)
+	}
+	if m.addmax_actual != nil {
+		fields = append(fields, rollup.FieldMaxActual)
+	}
+	if m.addmin_goal != nil {
+		fields = append(fields, rollup.FieldMinGoal)
+	}
+	if m.addmax_goal != nil {
+		fields = append(fields, rollup.FieldMaxGoal)
+	}
+	if m.addmin_time != nil {
+		fields = append(fields, rollup.FieldMinTime)
+	}
+	if m.addmax_time != nil {
+		fields = append(fields, rollup.FieldMaxTime)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case rollup.FieldFactoryID:
+		return m.AddedFactoryID()
+	case rollup.FieldWidth:
+		return m.AddedWidth()
+	case rollup.FieldBucket:
+		return m.AddedBucket()
+	case rollup.FieldN:
+		return m.AddedN()
+	case rollup.FieldSumActual:
+		return m.AddedSumActual()
+	case rollup.FieldSumGoal:
+		return m.AddedSumGoal()
+	case rollup.FieldMinActual:
+		return m.AddedMinActual()
+	case rollup.FieldMaxActual:
+		return m.AddedMaxActual()
+	case rollup.FieldMinGoal:
+		return m.AddedMinGoal()
+	case rollup.FieldMaxGoal:
+		return m.AddedMaxGoal()
+	case rollup.FieldMinTime:
+		return m.AddedMinTime()
+	case rollup.FieldMaxTime:
+		return m.AddedMaxTime()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case rollup.FieldFactoryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFactoryID(v)
+		return nil
+	case rollup.FieldWidth:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWidth(v)
+		return nil
+	case rollup.FieldBucket:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBucket(v)
+		return nil
+	case rollup.FieldN:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddN(v)
+		return nil
+	case rollup.FieldSumActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSumActual(v)
+		return nil
+	case rollup.FieldSumGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSumGoal(v)
+		return nil
+	case rollup.FieldMinActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinActual(v)
+		return nil
+	case rollup.FieldMaxActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxActual(v)
+		return nil
+	case rollup.FieldMinGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinGoal(v)
+		return nil
+	case rollup.FieldMaxGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxGoal(v)
+		return nil
+	case rollup.FieldMinTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinTime(v)
+		return nil
+	case rollup.FieldMaxTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxTime(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Rollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RollupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RollupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Rollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RollupMutation) ResetField(name string) error {
+	switch name {
+	case rollup.FieldFactoryID:
+		m.ResetFactoryID()
+		return nil
+	case rollup.FieldWidth:
+		m.ResetWidth()
+		return nil
+	case rollup.FieldBucket:
+		m.ResetBucket()
+		return nil
+	case rollup.FieldN:
+		m.ResetN()
+		return nil
+	case rollup.FieldSumActual:
+		m.ResetSumActual()
+		return nil
+	case rollup.FieldSumGoal:
+		m.ResetSumGoal()
+		return nil
+	case rollup.FieldMinActual:
+		m.ResetMinActual()
+		return nil
+	case rollup.FieldMaxActual:
+		m.ResetMaxActual()
+		return nil
+	case rollup.FieldMinGoal:
+		m.ResetMinGoal()
+		return nil
+	case rollup.FieldMaxGoal:
+		m.ResetMaxGoal()
+		return nil
+	case rollup.FieldMinTime:
+		m.ResetMinTime()
+		return nil
+	case rollup.FieldMaxTime:
+		m.ResetMaxTime()
+		return nil
+	}
+	return fmt.Errorf("unknown Rollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RollupMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RollupMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RollupMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Rollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RollupMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Rollup edge %s", name)
 }
 
 // SprocketMutation represents an operation that mutates the Sprocket nodes in the graph.

@@ -18,6 +18,8 @@ type Tx struct {
 	ChartData *ChartDataClient
 	// Factory is the client for interacting with the Factory builders.
 	Factory *FactoryClient
+	// Rollup is the client for interacting with the Rollup builders.
+	Rollup *RollupClient
 	// Sprocket is the client for interacting with the Sprocket builders.
 	Sprocket *SprocketClient
 
@@ -153,6 +155,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.ChartData = NewChartDataClient(tx.config)
 	tx.Factory = NewFactoryClient(tx.config)
+	tx.Rollup = NewRollupClient(tx.config)
 	tx.Sprocket = NewSprocketClient(tx.config)
 }
 

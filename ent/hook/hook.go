@@ -33,6 +33,18 @@ func (f FactoryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.FactoryMutation", m)
 }
 
+// The RollupFunc type is an adapter to allow the use of ordinary
+// function as Rollup mutator.
+type RollupFunc func(context.Context, *ent.RollupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RollupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RollupMutation", m)
+}
+
 // The SprocketFunc type is an adapter to allow the use of ordinary
 // function as Sprocket mutator.
 type SprocketFunc func(context.Context, *ent.SprocketMutation) (ent.Value, error)

@@ -11,6 +11,7 @@ import (
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/ent/factory"
 	"github.com/sprocketapi/sprocket/ent/predicate"
+	"github.com/sprocketapi/sprocket/ent/rollup"
 	"github.com/sprocketapi/sprocket/ent/sprocket"
 )
 
@@ -124,6 +125,33 @@ func (f TraverseFactory) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.FactoryQuery", q)
 }
 
+// The RollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RollupFunc func(context.Context, *ent.RollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RollupQuery", q)
+}
+
+// The TraverseRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRollup func(context.Context, *ent.RollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RollupQuery", q)
+}
+
 // The SprocketFunc type is an adapter to allow the use of ordinary function as a Querier.
 type SprocketFunc func(context.Context, *ent.SprocketQuery) (ent.Value, error)
 
@@ -158,6 +186,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ChartDataQuery, predicate.ChartData, chartdata.OrderOption]{typ: ent.TypeChartData, tq: q}, nil
 	case *ent.FactoryQuery:
 		return &query[*ent.FactoryQuery, predicate.Factory, factory.OrderOption]{typ: ent.TypeFactory, tq: q}, nil
+	case *ent.RollupQuery:
+		return &query[*ent.RollupQuery, predicate.Rollup, rollup.OrderOption]{typ: ent.TypeRollup, tq: q}, nil
 	case *ent.SprocketQuery:
 		return &query[*ent.SprocketQuery, predicate.Sprocket, sprocket.OrderOption]{typ: ent.TypeSprocket, tq: q}, nil
 	default:

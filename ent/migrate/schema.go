@@ -50,6 +50,35 @@ var (
 		Columns:    FactoriesColumns,
 		PrimaryKey: []*schema.Column{FactoriesColumns[0]},
 	}
+	// RollupsColumns holds the columns for the "rollups" table.
+	RollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "factory_id", Type: field.TypeInt},
+		{Name: "width", Type: field.TypeInt},
+		{Name: "bucket", Type: field.TypeInt64},
+		{Name: "n", Type: field.TypeInt64},
+		{Name: "sum_actual", Type: field.TypeFloat64},
+		{Name: "sum_goal", Type: field.TypeFloat64},
+		{Name: "min_actual", Type: field.TypeFloat64},
+		{Name: "max_actual", Type: field.TypeFloat64},
+		{Name: "min_goal", Type: field.TypeFloat64},
+		{Name: "max_goal", Type: field.TypeFloat64},
+		{Name: "min_time", Type: field.TypeInt64},
+		{Name: "max_time", Type: field.TypeInt64},
+	}
+	// RollupsTable holds the schema information for the "rollups" table.
+	RollupsTable = &schema.Table{
+		Name:       "rollups",
+		Columns:    RollupsColumns,
+		PrimaryKey: []*schema.Column{RollupsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "rollup_factory_id_width_bucket",
+				Unique:  true,
+				Columns: []*schema.Column{RollupsColumns[1], RollupsColumns[2], RollupsColumns[3]},
+			},
+		},
+	}
 	// SprocketsColumns holds the columns for the "sprockets" table.
 	SprocketsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -70,6 +99,7 @@ var (
 	Tables = []*schema.Table{
 		ChartDataTable,
 		FactoriesTable,
+		RollupsTable,
 		SprocketsTable,
 	}
 )

@@ -12,5 +12,8 @@ type ChartData func(*sql.Selector)
 // Factory is the predicate function for factory builders.
 type Factory func(*sql.Selector)
 
+// Rollup is the predicate function for rollup builders.
+type Rollup func(*sql.Selector)
+
 // Sprocket is the predicate function for sprocket builders.
 type Sprocket func(*sql.Selector)

@@ -135,7 +135,7 @@ func (q SeriesQuery) bucketing(from, to int64) (offset, interval int64, err erro
 	if interval == 0 {
 		span := to - from
 		// One bucket fewer than allowed absorbs the alignment of the first.
-		interval = max(1, (span+buckets-2)/(buckets-1))
+		interval = niceInterval(max(1, (span+buckets-2)/(buckets-1)))
 	}
 	offset = floorDiv(from, interval) * interval
 	if n := (to - offset + interval - 1) / interval; q.Interval != 0 && n > MaxDataPoints {
@@ -156,7 +156,7 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 	if len(ids) == 0 {
 		return out, nil
 	}
-	type win struct{ fid, off, lo, hi, iv int64 }
+	type win = seriesWindow
 	var wins []win
 	addWin := func(id int, from, to int64) error {
 		off, iv, err := q.bucketing(from, to)
@@ -207,6 +207,9 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 		return out, nil
 	}
 
+	if wd := commonRollupWidth(wins); wd > 0 && q.Aggregate != AggFirst && q.Aggregate != AggLast && q.Aggregate != AggM4 {
+		return s.seriesFromRollups(ctx, out, wins, wd, q.Aggregate)
+	}
 	var cte strings.Builder
 	args := make([]any, 0, 5*len(wins))
 	cte.WriteString(`WITH w(fid, off, lo, hi, iv) AS (VALUES `)
@@ -245,27 +248,8 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 			`ROW_NUMBER() OVER (` + part + ` ORDER BY c.actual DESC, c."time") AS r4` + from +
 			`) x WHERE r1 = 1 OR r2 = 1 OR r3 = 1 OR r4 = 1 ORDER BY factory_id, "time"`
 	}
-	rows, err := s.Client(ctx).QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, translate(err, "")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var fid int
-		var t, n int64
-		var a, g float64
-		if err := rows.Scan(&fid, &t, &a, &g, &n); err != nil {
-			return nil, translate(err, "")
-		}
-		r := out[fid]
-		r.Epochs = append(r.Epochs, t)
-		r.Actual = append(r.Actual, a)
-		r.Goal = append(r.Goal, g)
-		r.Counts = append(r.Counts, n)
-		out[fid] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err, "")
+	if err := s.scanSeries(ctx, out, query, args); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -512,4 +496,73 @@ func (w Window) Key() string {
 		return fmt.Sprint(*p)
 	}
 	return k(w.From) + ".." + k(w.To)
+}
+
+// seriesWindow is one factory's window and bucketing.
+type seriesWindow struct{ fid, off, lo, hi, iv int64 }
+
+// commonRollupWidth returns the rollup width that every window's interval
+// is a multiple of, or 0.
+func commonRollupWidth(wins []seriesWindow) int64 {
+	var wd int64
+	for _, w := range wins {
+		x := rollupWidthFor(w.iv)
+		if x == 0 {
+			return 0
+		}
+		if wd == 0 || x < wd {
+			wd = x
+		}
+	}
+	// The smallest width found divides every interval only if each is a
+	// multiple of it; widths are multiples of one another, so it does.
+	return wd
+}
+
+// seriesFromRollups computes AVG, MIN, MAX or SUM series from whole rollup
+// buckets and the raw points at the windows' edges, in one statement.
+func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResult, wins []seriesWindow, wd int64, agg Aggregate) (map[int]SeriesResult, error) {
+	rws := make([]rollupWindow, len(wins))
+	for i, w := range wins {
+		rws[i] = splitWindow(w.fid, w.off, w.iv, w.lo, w.hi, wd)
+	}
+	with, args := rollupParts(rws)
+	var cols string
+	switch agg {
+	case AggAvg:
+		cols = `SUM(sa) / SUM(n), SUM(sg) / SUM(n)`
+	case AggSum:
+		cols = `SUM(sa), SUM(sg)`
+	case AggMin:
+		cols = `MIN(mina), MIN(ming)`
+	case AggMax:
+		cols = `MAX(maxa), MAX(maxg)`
+	}
+	query := with + `SELECT fid, off + (t - off) / iv * iv AS bt, ` + cols + `, SUM(n) FROM parts ` +
+		`GROUP BY fid, off, iv, (t - off) / iv ORDER BY fid, bt`
+	return out, s.scanSeries(ctx, out, query, args)
+}
+
+// scanSeries reads (factory, time, actual, goal, count) rows into out.
+func (s *Service) scanSeries(ctx context.Context, out map[int]SeriesResult, query string, args []any) error {
+	rows, err := s.Client(ctx).QueryContext(ctx, query, args...)
+	if err != nil {
+		return translate(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fid int
+		var t, n int64
+		var a, g float64
+		if err := rows.Scan(&fid, &t, &a, &g, &n); err != nil {
+			return translate(err, "")
+		}
+		r := out[fid]
+		r.Epochs = append(r.Epochs, t)
+		r.Actual = append(r.Actual, a)
+		r.Goal = append(r.Goal, g)
+		r.Counts = append(r.Counts, n)
+		out[fid] = r
+	}
+	return translate(rows.Err(), "")
 }

@@ -16,11 +16,27 @@ import (
 type Service struct {
 	client   *ent.Client
 	notifier Notifier
+	postgres bool
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// Dialect tells the Service which database the client speaks
+// (dialect.Postgres or dialect.SQLite), so that it can use the faster
+// statements of PostgreSQL for bulk writes; without it the portable ones
+// are used.
+func Dialect(d string) Option {
+	return func(s *Service) { s.postgres = d == "postgres" }
 }
 
 // New returns a Service that uses client.
-func New(client *ent.Client) *Service {
-	return &Service{client: client}
+func New(client *ent.Client, opts ...Option) *Service {
+	s := &Service{client: client}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Client returns the ent client for ctx: the one of the transaction that

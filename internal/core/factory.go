@@ -102,7 +102,14 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 				return translate(err, "")
 			}
 		}
-		return s.insertPoints(ctx, f.ID, in.Points)
+		if s.postgres && len(in.Points) > 0 {
+			if _, err := s.recordPostgres(ctx, f.ID, in.Points, false); err != nil {
+				return err
+			}
+		} else if err := s.insertPoints(ctx, f.ID, in.Points); err != nil {
+			return err
+		}
+		return s.refreshRollups(ctx, f.ID, in.Points)
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,10 @@ import (
 	"context"
 
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/ent/chartdata"
+	"github.com/sprocketapi/sprocket/ent/factory"
+	"github.com/sprocketapi/sprocket/ent/rollup"
+	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 // SprocketPatch holds the fields to change; nil ones keep their values.
@@ -54,7 +58,28 @@ func (s *Service) RenameFactory(ctx context.Context, id int, name string) (*ent.
 	return f, translate(err, msgFactoryNotFound)
 }
 
-// DeleteFactory removes factory id and, by cascade, its points.
+// DeleteFactory removes factory id and its points, in one transaction. The
+// factory row is locked first, so a batch being recorded for it finishes
+// (and is deleted too) before the points go: none is left behind.
 func (s *Service) DeleteFactory(ctx context.Context, id int) error {
-	return translate(s.Client(ctx).Factory.DeleteOneID(id).Exec(ctx), msgFactoryNotFound)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		c := s.Client(ctx)
+		q := c.Factory.Query().Where(factory.ID(id))
+		if s.postgres {
+			q = q.ForUpdate()
+		}
+		if ok, err := q.Exist(ctx); err != nil || !ok {
+			if err == nil {
+				return apperr.Errorf(apperr.NotFound, msgFactoryNotFound)
+			}
+			return translate(err, "")
+		}
+		if _, err := c.ChartData.Delete().Where(chartdata.FactoryID(id)).Exec(ctx); err != nil {
+			return translate(err, "")
+		}
+		if _, err := c.Rollup.Delete().Where(rollup.FactoryID(id)).Exec(ctx); err != nil {
+			return translate(err, "")
+		}
+		return translate(c.Factory.DeleteOneID(id).Exec(ctx), msgFactoryNotFound)
+	})
 }

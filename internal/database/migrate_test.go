@@ -23,7 +23,7 @@ func TestMigrationsMatchSchema(t *testing.T) {
 			db := testdb.Open(t, d)
 			ctx := context.Background()
 			var buf bytes.Buffer
-			if err := db.Client().Schema.WriteTo(ctx, &buf); err != nil {
+			if err := db.Client().Schema.WriteTo(ctx, &buf, database.SchemaOptions(d)...); err != nil {
 				t.Fatal(err)
 			}
 			stmts := regexp.MustCompile(`(?m)^\s*(CREATE|ALTER|DROP|INSERT|UPDATE)\b`).FindAllString(buf.String(), -1)

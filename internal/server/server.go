@@ -21,6 +21,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/rest"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
+	"github.com/sprocketapi/sprocket/internal/web/dashboard"
 	"github.com/sprocketapi/sprocket/internal/web/graphiql"
 )
 
@@ -76,10 +77,12 @@ func New(d Deps) http.Handler {
 			Title:                "Sprocket API · GraphiQL",
 			Tabs:                 graphiql.DefaultTabs,
 		}))
-		// Until the dashboard lands, the root leads to the playground.
-		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/graphiql", http.StatusFound)
-		})
+		// The dashboard: the page at the root, its bundle under /assets/.
+		dash := dashboard.Handler(dashboard.Options{Endpoint: "/graphql", Playground: "/graphiql"})
+		for _, p := range []string{"/", "/assets/*"} {
+			r.Get(p, dash.ServeHTTP)
+			r.Head(p, dash.ServeHTTP)
+		}
 	}
 	if d.Metrics != nil {
 		r.Handle("/metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	atlas "ariga.io/atlas/sql/migrate"
@@ -33,11 +34,39 @@ import (
 func main() {
 	name := flag.String("name", "changes", "name of the migration")
 	root := flag.String("dir", "internal/database", "directory that holds migrations/")
+	manual := flag.String("manual", "", "write these statements as a migration of -dialect, for a change the ent schema cannot express")
+	only := flag.String("dialect", "", "with -manual: postgres or sqlite3")
 	flag.Parse()
 	ctx := context.Background()
-	if err := run(ctx, *name, *root); err != nil {
+	var err error
+	if *manual != "" {
+		err = writeManual(*root, *only, *name, *manual)
+	} else {
+		err = run(ctx, *name, *root)
+	}
+	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// writeManual adds a hand-written forward migration and updates atlas.sum.
+func writeManual(root, d, name, stmts string) error {
+	if d != dialect.Postgres && d != dialect.SQLite {
+		return fmt.Errorf("-dialect must be postgres or sqlite3")
+	}
+	dir, err := atlas.NewLocalDir(filepath.Join(root, database.MigrationDir(d)))
+	if err != nil {
+		return err
+	}
+	version := time.Now().UTC().Format("20060102150405")
+	if err := dir.WriteFile(version+"_"+name+".up.sql", []byte("-- hand-written: "+name+"\n"+strings.TrimSpace(stmts)+"\n")); err != nil {
+		return err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return err
+	}
+	return atlas.WriteSumFile(dir, sum)
 }
 
 func run(ctx context.Context, name, root string) error {
@@ -70,18 +99,19 @@ func run(ctx context.Context, name, root string) error {
 		if err != nil {
 			return err
 		}
-		dir, err := atlas.NewLocalDir(filepath.Join(root, database.MigrationDir(t.dialect)))
+		local, err := atlas.NewLocalDir(filepath.Join(root, database.MigrationDir(t.dialect)))
 		if err != nil {
 			db.Close()
 			return err
 		}
-		m, err := schema.NewMigrate(entsql.OpenDB(t.dialect, db),
+		dir := upOnly{local}
+		m, err := schema.NewMigrate(entsql.OpenDB(t.dialect, db), append(database.SchemaOptions(t.dialect),
 			schema.WithDir(dir),
 			schema.WithMigrationMode(schema.ModeReplay),
 			schema.WithDialect(t.dialect),
 			schema.WithDropColumn(true),
 			schema.WithDropIndex(true),
-		)
+		)...)
 		if err != nil {
 			db.Close()
 			return err
@@ -93,4 +123,25 @@ func run(ctx context.Context, name, root string) error {
 		}
 	}
 	return nil
+}
+
+// upOnly shows the replay only the forward (.up.sql) files: replaying a
+// .down.sql after its .up.sql would undo it. The checksum still covers
+// every file, as atlas.sum does.
+type upOnly struct {
+	*atlas.LocalDir
+}
+
+func (d upOnly) Files() ([]atlas.File, error) {
+	all, err := d.LocalDir.Files()
+	if err != nil {
+		return nil, err
+	}
+	var out []atlas.File
+	for _, f := range all {
+		if !strings.HasSuffix(f.Name(), ".down.sql") {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }

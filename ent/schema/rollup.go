@@ -1,0 +1,47 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Rollup is a pre-aggregated bucket of one factory's points: every point
+// whose time falls in [bucket, bucket+width). Rollups are kept exact in
+// the transaction that writes the points, so that a series over a long
+// window reads O(buckets) rows instead of O(points).
+type Rollup struct {
+	ent.Schema
+}
+
+// Fields of the Rollup.
+func (Rollup) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("factory_id"),
+		field.Int("width").Comment("Bucket width in seconds: 3600 or 86400."),
+		field.Int64("bucket").Comment("Start of the bucket, a multiple of width."),
+		field.Int64("n"),
+		field.Float("sum_actual"),
+		field.Float("sum_goal"),
+		field.Float("min_actual"),
+		field.Float("max_actual"),
+		field.Float("min_goal"),
+		field.Float("max_goal"),
+		field.Int64("min_time"),
+		field.Int64("max_time"),
+	}
+}
+
+// Indexes of the Rollup.
+func (Rollup) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("factory_id", "width", "bucket").Unique(),
+	}
+}
+
+// Annotations of the Rollup.
+func (Rollup) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

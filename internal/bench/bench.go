@@ -1,0 +1,69 @@
+// Package bench is sprocketbench, the load generator and benchmark harness
+// of the Sprocket API. It is an HTTP client only: it measures any build of
+// sprocketd, or another service that speaks the same /v1 routes.
+//
+//	sprocketbench gen      create F factories × P points through createFactory and recordProduction
+//	sprocketbench run      drive the server(s) with C clients for D per workload; a table or JSON
+//	sprocketbench pgbench  pgbench -S in a scratch database, the database's own ceiling
+//
+// The JSON of run (--json) is a Report: the machine, the settings, one
+// Result per workload and server (requests, req_per_sec, p50_ms, p90_ms,
+// p99_ms, max_ms, errors, bytes_per_sec, points_per_sec, skipped, failed),
+// the Ratios of compare to primary, and pgbench's tps when asked for.
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+const usage = `usage: sprocketbench <command> [flags]
+
+commands:
+  gen      generate factories × points through the service's bulk path (createFactory, recordProduction)
+  run      drive running server(s) with concurrent clients; print throughput and latency per workload
+  pgbench  run pgbench -S against a PostgreSQL server, for comparison
+
+sprocketbench <command> -h lists the command's flags.
+`
+
+// Run is the whole program: main passes its arguments (without the
+// program name) and tests call it directly.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "gen":
+		var o genOptions
+		if o, err = parseGen(args, stderr); err == nil {
+			err = gen(ctx, o, stdout, stderr)
+		}
+	case "run":
+		var o *runOptions
+		if o, err = parseRun(args, stderr); err == nil {
+			err = run(ctx, o, stdout, stderr)
+		}
+	case "pgbench":
+		var o pgbenchOptions
+		if o, err = parsePgbench(args, stderr); err == nil {
+			err = runPgbench(ctx, o, stdout, stderr)
+		}
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}

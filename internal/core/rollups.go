@@ -1,0 +1,129 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Rollup widths, in seconds, coarsest first. A series whose bucket
+// interval is a multiple of a width reads that width's rollups for the
+// whole buckets of its window and raw points only for the partial buckets
+// at its edges.
+var rollupWidths = []int64{86400, 3600}
+
+// bucketStart is the start of the width-second bucket holding t.
+func bucketStart(t, width int64) int64 { return floorDiv(t, width) * width }
+
+// refreshRollups recomputes, from the raw points, every rollup bucket that
+// holds one of the given times. It runs in the writer's transaction, so
+// rollups are exact whenever points are visible. Contiguous buckets are
+// refreshed by one statement.
+func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Point) error {
+	if len(points) == 0 {
+		return nil
+	}
+	const upsert = `INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time) ` +
+		`SELECT factory_id, CAST($1 AS BIGINT), "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*), SUM(actual), SUM(goal), ` +
+		`MIN(actual), MAX(actual), MIN(goal), MAX(goal), MIN("time"), MAX("time") ` +
+		`FROM chart_data WHERE factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT) ` +
+		`GROUP BY factory_id, b ` +
+		`ON CONFLICT (factory_id, width, bucket) DO UPDATE SET n = excluded.n, sum_actual = excluded.sum_actual, ` +
+		`sum_goal = excluded.sum_goal, min_actual = excluded.min_actual, max_actual = excluded.max_actual, ` +
+		`min_goal = excluded.min_goal, max_goal = excluded.max_goal, min_time = excluded.min_time, max_time = excluded.max_time`
+	c := s.Client(ctx)
+	for _, w := range rollupWidths {
+		starts := make([]int64, 0, 16)
+		seen := map[int64]bool{}
+		for _, p := range points {
+			b := bucketStart(p.Time, w)
+			if !seen[b] {
+				seen[b] = true
+				starts = append(starts, b)
+			}
+		}
+		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+		for i := 0; i < len(starts); {
+			j := i
+			for j+1 < len(starts) && starts[j+1] == starts[j]+w {
+				j++
+			}
+			if _, err := c.ExecContext(ctx, upsert, w, factoryID, starts[i], starts[j]+w); err != nil {
+				return translate(err, "")
+			}
+			i = j + 1
+		}
+	}
+	return nil
+}
+
+// rollupWidthFor returns the coarsest rollup width that divides interval,
+// or 0 when none does (the series then reads raw points).
+func rollupWidthFor(interval int64) int64 {
+	for _, w := range rollupWidths {
+		if interval%w == 0 {
+			return w
+		}
+	}
+	return 0
+}
+
+// niceInterval rounds an interval up to whole minutes, hours or days, so
+// that buckets line up with the rollups and read well on a time axis.
+func niceInterval(iv int64) int64 {
+	for _, unit := range []int64{86400, 3600, 60} {
+		if iv >= unit {
+			return (iv + unit - 1) / unit * unit
+		}
+	}
+	return iv
+}
+
+// rollupWindow is one factory's window split for a rollup read: raw points
+// in [lo, a) and [b, hi), rollups of width wd in [a, b).
+type rollupWindow struct {
+	fid, off, iv, lo, hi, a, b, wd int64
+}
+
+func splitWindow(fid, off, iv, lo, hi, wd int64) rollupWindow {
+	a := -floorDiv(-lo, wd) * wd // ceil to a multiple of wd
+	b := floorDiv(hi, wd) * wd
+	if a >= b {
+		a, b = hi, hi // too short for a whole bucket: all raw
+	}
+	return rollupWindow{fid, off, iv, lo, hi, a, b, wd}
+}
+
+// rollupParts returns the WITH clause that defines parts(fid, off, iv, t,
+// n, sa, sg, mina, maxa, ming, maxg, tmin, tmax): one row per raw edge
+// point or whole rollup bucket of each window, which aggregate into exact
+// results for any bucket that is a union of rollup buckets.
+func rollupParts(wins []rollupWindow) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 8*len(wins))
+	b.WriteString(`WITH w(fid, off, iv, lo, hi, a, b, wd) AS (VALUES `)
+	for i, w := range wins {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for j, v := range []int64{w.fid, w.off, w.iv, w.lo, w.hi, w.a, w.b, w.wd} {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			args = append(args, v)
+			fmt.Fprintf(&b, "CAST($%d AS BIGINT)", len(args))
+		}
+		b.WriteString(")")
+	}
+	const raw = `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time" ` +
+		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE `
+	b.WriteString(`), parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax) AS (`)
+	b.WriteString(raw + `c."time" >= w.lo AND c."time" < w.a UNION ALL `)
+	b.WriteString(raw + `c."time" >= w.b AND c."time" < w.hi UNION ALL `)
+	b.WriteString(`SELECT w.fid, w.off, w.iv, r.bucket, r.n, r.sum_actual, r.sum_goal, r.min_actual, r.max_actual, ` +
+		`r.min_goal, r.max_goal, r.min_time, r.max_time FROM rollups r JOIN w ON r.factory_id = w.fid AND r.width = w.wd ` +
+		`WHERE r.bucket >= w.a AND r.bucket < w.b) `)
+	return b.String(), args
+}

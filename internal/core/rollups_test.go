@@ -1,0 +1,127 @@
+package core
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sprocketapi/sprocket/ent/rollup"
+	"github.com/sprocketapi/sprocket/internal/testdb"
+)
+
+// TestRollupsStayExactAsPointsArrive is a property test on random data:
+// after random appends and upserts (which replace values, so that a
+// bucket's min or max can move back), every rollup equals the aggregate of
+// its raw points, and series read through rollups equal series computed
+// from the raw points.
+func TestRollupsStayExactAsPointsArrive(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			s := newService(t, d)
+			ctx := context.Background()
+			rng := rand.New(rand.NewPCG(7, uint64(len(d))))
+			f, err := s.CreateFactory(ctx, FactoryInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := map[int64]Point{}
+			const span = 60 * 86400
+			base := int64(-5 * 86400) // negative times too
+			for op := 0; op < 25; op++ {
+				var batch []Point
+				seen := map[int64]bool{}
+				upsert := op%3 == 2
+				for len(batch) < 50+rng.IntN(400) {
+					tm := base + rng.Int64N(span)
+					if upsert && len(all) > 0 && rng.IntN(2) == 0 {
+						for k := range all { // an existing time, to replace
+							tm = k
+							break
+						}
+					}
+					if seen[tm] || (!upsert && all[tm] != (Point{})) {
+						continue
+					}
+					seen[tm] = true
+					batch = append(batch, Point{Time: tm, Actual: float64(rng.IntN(1000)), Goal: float64(rng.IntN(1000))})
+				}
+				if _, err := s.RecordProduction(ctx, f.ID, batch, upsert); err != nil {
+					t.Fatalf("op %d: %v", op, err)
+				}
+				for _, p := range batch {
+					all[p.Time] = p
+				}
+			}
+			// Every rollup is the aggregate of its points.
+			type agg struct {
+				n                      int64
+				sa, sg                 float64
+				mina, maxa, ming, maxg float64
+				tmin, tmax             int64
+			}
+			for _, wd := range rollupWidths {
+				want := map[int64]*agg{}
+				for _, p := range all {
+					b := bucketStart(p.Time, wd)
+					a := want[b]
+					if a == nil {
+						a = &agg{mina: math.Inf(1), ming: math.Inf(1), maxa: math.Inf(-1), maxg: math.Inf(-1), tmin: math.MaxInt64, tmax: math.MinInt64}
+						want[b] = a
+					}
+					a.n++
+					a.sa += p.Actual
+					a.sg += p.Goal
+					a.mina, a.maxa = math.Min(a.mina, p.Actual), math.Max(a.maxa, p.Actual)
+					a.ming, a.maxg = math.Min(a.ming, p.Goal), math.Max(a.maxg, p.Goal)
+					a.tmin, a.tmax = min(a.tmin, p.Time), max(a.tmax, p.Time)
+				}
+				got, err := s.client.Rollup.Query().Where(rollup.FactoryID(f.ID), rollup.Width(int(wd))).All(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("width %d: %d rollups, want %d", wd, len(got), len(want))
+				}
+				for _, r := range got {
+					a := want[r.Bucket]
+					if a == nil || r.N != a.n || r.SumActual != a.sa || r.SumGoal != a.sg || r.MinActual != a.mina ||
+						r.MaxActual != a.maxa || r.MinGoal != a.ming || r.MaxGoal != a.maxg || r.MinTime != a.tmin || r.MaxTime != a.tmax {
+						t.Fatalf("width %d bucket %d: got %+v, want %+v", wd, r.Bucket, r, a)
+					}
+				}
+			}
+			// Series through rollups equal series from raw points.
+			points := make([]Point, 0, len(all))
+			for _, p := range all {
+				points = append(points, p)
+			}
+			for trial := 0; trial < 30; trial++ {
+				q := SeriesQuery{Aggregate: []Aggregate{AggAvg, AggMin, AggMax, AggSum}[trial%4]}
+				q.Interval = []int64{3600, 7200, 86400, 3 * 86400}[rng.IntN(4)]
+				lo := base - 86400 + rng.Int64N(span)
+				hi := lo + 1 + rng.Int64N(span)
+				q.From, q.To = &lo, &hi
+				got, err := s.Series(ctx, []int{f.ID}, q)
+				if err != nil {
+					if q.Interval == 3600 && (hi-lo)/3600 > MaxDataPoints {
+						continue
+					}
+					t.Fatal(err)
+				}
+				nq := q
+				_ = nq.normalize()
+				want := naiveSeries(points, nq, lo, hi)
+				g := got[f.ID]
+				if len(g.Epochs) != len(want.Epochs) || !close(g.Actual, want.Actual) || !close(g.Goal, want.Goal) {
+					t.Fatalf("trial %d %s interval %d [%d, %d):\n got %v %v\nwant %v %v", trial, q.Aggregate, q.Interval, lo, hi, g.Epochs, g.Actual, want.Epochs, want.Actual)
+				}
+				for i := range g.Epochs {
+					if g.Epochs[i] != want.Epochs[i] || g.Counts[i] != want.Counts[i] {
+						t.Fatalf("trial %d: bucket %d differs", trial, i)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,3 @@
+-- hand-written: backfill_rollups
+INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time) SELECT factory_id, 3600, "time" - ((("time" % 3600) + 3600) % 3600) AS b, COUNT(*), SUM(actual), SUM(goal), MIN(actual), MAX(actual), MIN(goal), MAX(goal), MIN("time"), MAX("time") FROM chart_data GROUP BY factory_id, b;
+ INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time) SELECT factory_id, 86400, "time" - ((("time" % 86400) + 86400) % 86400) AS b, COUNT(*), SUM(actual), SUM(goal), MIN(actual), MAX(actual), MIN(goal), MAX(goal), MIN("time"), MAX("time") FROM chart_data GROUP BY factory_id, b;
