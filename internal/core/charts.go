@@ -310,9 +310,23 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 	if len(ids) == 0 {
 		return out, nil
 	}
-	query, args := windowed(`SELECT factory_id, COUNT(*), SUM(actual), SUM(goal), MIN("time"), MAX("time"), `+
-		`MIN(actual), MAX(actual), MIN(goal), MAX(goal) FROM chart_data WHERE `, ids, w)
-	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY factory_id`, args...)
+	// Whole days come from the daily rollups, the edges of the window
+	// from raw points; an open bound is a far sentinel.
+	const far = int64(1) << 62
+	lo, hi := -far, far
+	if w.From != nil {
+		lo = *w.From
+	}
+	if w.To != nil {
+		hi = *w.To
+	}
+	wins := make([]rollupWindow, len(ids))
+	for i, id := range ids {
+		wins[i] = splitWindow(int64(id), 0, 1, lo, hi, rollupWidths[0])
+	}
+	with, args := rollupParts(wins)
+	query := with + `SELECT fid, SUM(n), SUM(sa), SUM(sg), MIN(tmin), MAX(tmax), MIN(mina), MAX(maxa), MIN(ming), MAX(maxg) FROM parts`
+	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY fid`, args...)
 	if err != nil {
 		return nil, translate(err, "")
 	}

@@ -91,6 +91,42 @@ func TestRollupsStayExactAsPointsArrive(t *testing.T) {
 					}
 				}
 			}
+			// Summaries through rollups equal summaries of the raw points,
+			// for open and closed windows.
+			for trial := 0; trial < 20; trial++ {
+				var w Window
+				if trial%4 != 0 {
+					lo := base - 86400 + rng.Int64N(span)
+					hi := lo + 1 + rng.Int64N(span)
+					w.From = &lo
+					if trial%4 != 1 {
+						w.To = &hi
+					}
+				}
+				got, err := s.Summaries(ctx, []int{f.ID}, w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var n int64
+				var sa, sg float64
+				tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
+				mina := math.Inf(1)
+				for _, p := range all {
+					if (w.From != nil && p.Time < *w.From) || (w.To != nil && p.Time >= *w.To) {
+						continue
+					}
+					n++
+					sa += p.Actual
+					sg += p.Goal
+					tmin, tmax = min(tmin, p.Time), max(tmax, p.Time)
+					mina = math.Min(mina, p.Actual)
+				}
+				g := got[f.ID]
+				if g.Count != n || g.TotalActual != sa || g.TotalGoal != sg ||
+					(n > 0 && (*g.FirstTime != tmin || *g.LastTime != tmax || *g.MinActual != mina)) {
+					t.Fatalf("summary trial %d %s: got %+v, want n=%d sa=%v first=%d last=%d", trial, w.Key(), g, n, sa, tmin, tmax)
+				}
+			}
 			// Series through rollups equal series from raw points.
 			points := make([]Point, 0, len(all))
 			for _, p := range all {
