@@ -11,15 +11,16 @@ import (
 // The legacy factory shape is columnar (all actual values, then all goals,
 // then all times), and points come from the database as rows. A
 // factoryWriter writes each actual value as its row arrives and keeps only
-// goal and time (16 bytes a point) until the factory ends, so a series of
-// millions of points streams in one pass over one consistent query, with
-// memory bounded by the largest series, not by the response.
+// the goal and time columns (their text, about 20 bytes a point) until the
+// factory ends, so a series of millions of points streams in one pass over
+// one consistent query, with memory bounded by the largest series, not by
+// the response. Numbers are copied as the database printed them: parsing
+// and re-formatting them was most of the cost.
 type factoryWriter struct {
 	out   *bufio.Writer
 	sent  *sentWriter
-	buf   []byte
-	goals []float64
-	times []int64
+	goals []byte // the goal column so far, comma-separated
+	times []byte // the time column so far
 	first bool
 }
 
@@ -41,7 +42,7 @@ func (s *sentWriter) Write(p []byte) (int, error) {
 
 func newFactoryWriter(w http.ResponseWriter) *factoryWriter {
 	sw := &sentWriter{w: w}
-	return &factoryWriter{out: bufio.NewWriterSize(sw, 64<<10), sent: sw, buf: make([]byte, 0, 64)}
+	return &factoryWriter{out: bufio.NewWriterSize(sw, 64<<10), sent: sw}
 }
 
 func (fw *factoryWriter) raw(s string) { _, _ = fw.out.WriteString(s) }
@@ -51,35 +52,23 @@ func (fw *factoryWriter) begin() {
 	fw.goals, fw.times, fw.first = fw.goals[:0], fw.times[:0], true
 }
 
-func (fw *factoryWriter) point(p core.Point) {
-	fw.buf = fw.buf[:0]
+func (fw *factoryWriter) point(p core.RawPoint) {
 	if !fw.first {
-		fw.buf = append(fw.buf, ',')
+		_ = fw.out.WriteByte(',')
+		fw.goals = append(fw.goals, ',')
+		fw.times = append(fw.times, ',')
 	}
 	fw.first = false
-	fw.buf = appendNumber(fw.buf, p.Actual)
-	_, _ = fw.out.Write(fw.buf)
-	fw.goals = append(fw.goals, p.Goal)
-	fw.times = append(fw.times, p.Time)
+	_, _ = fw.out.Write(p.Actual)
+	fw.goals = append(fw.goals, p.Goal...)
+	fw.times = append(fw.times, p.Time...)
 }
 
 func (fw *factoryWriter) end(id int) {
 	fw.raw(`],"sprocket_production_goal":[`)
-	for i, g := range fw.goals {
-		fw.buf = fw.buf[:0]
-		if i > 0 {
-			fw.buf = append(fw.buf, ',')
-		}
-		_, _ = fw.out.Write(appendNumber(fw.buf, g))
-	}
+	_, _ = fw.out.Write(fw.goals)
 	fw.raw(`],"time":[`)
-	for i, t := range fw.times {
-		fw.buf = fw.buf[:0]
-		if i > 0 {
-			fw.buf = append(fw.buf, ',')
-		}
-		_, _ = fw.out.Write(strconv.AppendInt(fw.buf, t, 10))
-	}
+	_, _ = fw.out.Write(fw.times)
 	fw.raw(`]},"id":`)
 	fw.raw(strconv.Itoa(id))
 	fw.raw(`}`)
@@ -133,7 +122,7 @@ func (h *handler) streamFactories(w http.ResponseWriter, r *http.Request, ids []
 	if all {
 		scanIDs = nil
 	}
-	err := h.svc.ScanPoints(r.Context(), scanIDs, func(fid int, p core.Point) error {
+	err := h.svc.ScanRawPoints(r.Context(), scanIDs, func(fid int, p core.RawPoint) error {
 		if next < len(ids) && ids[next] == fid && open {
 			fw.point(p)
 			return nil

@@ -89,3 +89,17 @@ func (s *testServer) do(method, path string, headers map[string]string, body *st
 func ptr(s string) *string { return &s }
 
 func jsonHeaders() map[string]string { return map[string]string{"Content-Type": "application/json"} }
+
+// newBenchServer is newTestServer for benchmarks.
+func newBenchServer(b *testing.B, dialect string) *testServer {
+	b.Helper()
+	db := testdb.Open(b, dialect)
+	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := core.New(db.Client(), core.Dialect(dialect))
+	hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
+	b.Cleanup(hs.Close)
+	return &testServer{svc: svc, url: hs.URL}
+}

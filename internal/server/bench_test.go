@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"testing"
+
+	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/testdb"
+)
+
+// BenchmarkLegacyGetFactory measures GET /v1/factories/{id} of a large
+// series end to end (database cursor, encoding, HTTP), and reports the
+// heap in use at the end, which must not grow with the series.
+func BenchmarkLegacyGetFactory(b *testing.B) {
+	for _, d := range testdb.Dialects {
+		for _, n := range []int{100_000, 1_000_000} {
+			b.Run(fmt.Sprintf("%s/%d", testdb.Name(d), n), func(b *testing.B) {
+				srv := newBenchServer(b, d)
+				pts := make([]core.Point, n)
+				for i := range pts {
+					pts[i] = core.Point{Time: 1_600_000_000 + int64(i)*60, Actual: float64(i % 97), Goal: 50.5}
+				}
+				f, err := srv.svc.CreateFactory(context.Background(), core.FactoryInput{Points: pts})
+				if err != nil {
+					b.Fatal(err)
+				}
+				pts = nil
+				url := fmt.Sprintf("%s/v1/factories/%d", srv.url, f.ID)
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				b.ResetTimer()
+				var bytes int64
+				for i := 0; i < b.N; i++ {
+					res, err := http.Get(url)
+					if err != nil {
+						b.Fatal(err)
+					}
+					m, _ := io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					bytes = m
+				}
+				b.StopTimer()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(bytes), "bytes/answer")
+				b.ReportMetric(float64(after.HeapInuse)/(1<<20), "MiB-heap-inuse")
+				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/(1<<20), "MiB-alloc/op")
+			})
+		}
+	}
+}
