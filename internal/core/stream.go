@@ -16,44 +16,6 @@ func (s *Service) FactoryIDs(ctx context.Context) ([]int, error) {
 	return ids, translate(err, "")
 }
 
-// ScanPoints calls fn for each point of the given factories (all of them
-// when ids is nil), ordered by factory and time, straight from a database
-// cursor: memory stays flat whatever the size of the series. fn's error
-// stops the scan and is returned.
-func (s *Service) ScanPoints(ctx context.Context, ids []int, fn func(factoryID int, p Point) error) error {
-	var b strings.Builder
-	b.WriteString(`SELECT factory_id, "time", actual, goal FROM chart_data`)
-	args := make([]any, len(ids))
-	if ids != nil {
-		b.WriteString(` WHERE factory_id IN (`)
-		for i, id := range ids {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "$%d", i+1)
-			args[i] = id
-		}
-		b.WriteString(`)`)
-	}
-	b.WriteString(` ORDER BY factory_id, "time"`)
-	rows, err := s.Client(ctx).QueryContext(ctx, b.String(), args...)
-	if err != nil {
-		return translate(err, "")
-	}
-	defer rows.Close()
-	var fid int
-	var p Point
-	for rows.Next() {
-		if err := rows.Scan(&fid, &p.Time, &p.Actual, &p.Goal); err != nil {
-			return translate(err, "")
-		}
-		if err := fn(fid, p); err != nil {
-			return err
-		}
-	}
-	return translate(rows.Err(), "")
-}
-
 // RawPoint is a point as the database's text: time, actual and goal each
 // in the form the database prints them, which is valid JSON for the finite
 // numbers the core stores (it refuses NaN and infinities). The slices are
