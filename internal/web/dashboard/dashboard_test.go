@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -328,16 +329,23 @@ func TestTheBundleIsPinnedAndLicensed(t *testing.T) {
 // ---------------------------------------------------------------------------
 // The dashboard in headless Chromium against a real server.
 
-// fixture is sprocketd's real router over a fresh, seeded SQLite database,
-// with every GraphQL POST recorded.
+// fixture is sprocketd's real router over a fresh SQLite database, with
+// every GraphQL POST recorded.
 type fixture struct {
 	url, host string
 	svc       *core.Service
 	hub       *live.Local
 	ops       *opLog
+	handler   http.Handler
+
+	mu    sync.Mutex
+	srv   *httptest.Server
+	conns map[net.Conn]struct{} // open connections, WebSockets included
 }
 
-func newFixture(t *testing.T, tokens *auth.Tokens) *fixture {
+// newFixture starts the server; seeded, it has the legacy seed data (3
+// factories of 20 points from January 2021, 3 sprockets).
+func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := testdb.Open(t, "sqlite3")
@@ -346,8 +354,10 @@ func newFixture(t *testing.T, tokens *auth.Tokens) *fixture {
 	hub := live.NewLocal()
 	t.Cleanup(func() { _ = hub.Close() })
 	svc.SetNotifier(hub)
-	if _, err := seed.Load(ctx, svc); err != nil {
-		t.Fatal(err)
+	if seeded {
+		if _, err := seed.Load(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
 	if err != nil {
@@ -361,10 +371,52 @@ func newFixture(t *testing.T, tokens *auth.Tokens) *fixture {
 		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
 		Tokens:  tokens,
 	})
-	ops := &opLog{}
-	srv := httptest.NewServer(ops.wrap(h))
-	t.Cleanup(srv.Close)
-	return &fixture{url: srv.URL, host: srv.Listener.Addr().String(), svc: svc, hub: hub, ops: ops}
+	f := &fixture{svc: svc, hub: hub, ops: &opLog{}, conns: map[net.Conn]struct{}{}}
+	f.handler = f.ops.wrap(h)
+	f.serve(t, "")
+	t.Cleanup(f.stop)
+	return f
+}
+
+// serve starts the HTTP server, on addr when it is not "".
+func (f *fixture) serve(t *testing.T, addr string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(f.handler)
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("listening on %s again: %v", addr, err)
+		}
+		_ = srv.Listener.Close()
+		srv.Listener = l
+	}
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch s {
+		case http.StateNew:
+			f.conns[c] = struct{}{}
+		case http.StateClosed:
+			delete(f.conns, c)
+		}
+	}
+	srv.Start()
+	f.mu.Lock()
+	f.srv, f.url, f.host = srv, srv.URL, srv.Listener.Addr().String()
+	f.mu.Unlock()
+}
+
+// stop ends the server as a crash or a restart would: every connection,
+// WebSockets included, is closed, and new ones are refused.
+func (f *fixture) stop() {
+	f.mu.Lock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
+	clear(f.conns)
+	srv := f.srv
+	f.mu.Unlock()
+	srv.Close()
 }
 
 // getJSON GETs a path of the fixture's server and decodes its JSON answer.
@@ -450,12 +502,13 @@ func chromiumPath(t *testing.T) string {
 // browser is a Chromium tab on the fixture's server, with every request to
 // another host blocked and recorded, and the page's console watched.
 type browser struct {
-	t    *testing.T
-	ctx  context.Context // the tab, with the test's deadline
-	tab  context.Context // the tab, without it
-	mu   sync.Mutex
-	log  struct{ allowed, blocked, problems, console []string }
-	stop func() // closes the browser and waits for the watchers
+	t        *testing.T
+	expected []string        // substrings of problems that a test step causes on purpose
+	ctx      context.Context // the tab, with the test's deadline
+	tab      context.Context // the tab, without it
+	mu       sync.Mutex
+	log      struct{ allowed, blocked, problems, console []string }
+	stop     func() // closes the browser and waits for the watchers
 }
 
 func (b *browser) add(list *[]string, s string) {
@@ -588,6 +641,14 @@ func newBrowser(t *testing.T, host string, timeout time.Duration) *browser {
 	return b
 }
 
+// expectProblems tolerates console errors that contain any of the
+// substrings: the browser logs failed loads, which a test may cause.
+func (b *browser) expectProblems(substrings ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expected = append(b.expected, substrings...)
+}
+
 // failf ends the test on a failed browser step, with what the page showed.
 func (b *browser) failf(format string, args ...any) {
 	b.t.Helper()
@@ -615,6 +676,16 @@ func (b *browser) poll(what, expr string, timeout time.Duration) {
 	}
 }
 
+// pollExplained is poll that, on a timeout, shows what explain evaluates to.
+func (b *browser) pollExplained(what, explain, expr string, timeout time.Duration) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
+		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](explain))
+		b.failf("waiting for %s: %v; %s", what, err, state)
+	}
+}
+
 // eval evaluates a JavaScript expression into v.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
@@ -630,7 +701,13 @@ func eval[T any](b *browser, expr string) T {
 func (b *browser) finish() []string {
 	b.t.Helper()
 	b.stop()
-	allowed, blocked, problems, _ := b.snapshot()
+	allowed, blocked, all, _ := b.snapshot()
+	var problems []string
+	for _, p := range all {
+		if !slices.ContainsFunc(b.expected, func(e string) bool { return strings.Contains(p, e) }) {
+			problems = append(problems, p)
+		}
+	}
 	if len(blocked) > 0 {
 		b.t.Errorf("the page asked for %d resources on other hosts (blocked): %q", len(blocked), blocked)
 	}
@@ -709,7 +786,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-// center is the middle of the element that a CSS selector picks, and its box.
+// box is where an element is in the viewport, in CSS pixels.
 type box struct{ X, Y, W, H float64 }
 
 func (b *browser) box(sel string) box {
@@ -763,7 +840,7 @@ func seedTimes(t *testing.T, f *fixture) map[int][]int64 {
 // the server's validation errors; screenshots in light, dark and on a phone.
 func TestDashboardInChromium(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, nil)
+	f := newFixture(t, nil, true)
 	times := seedTimes(t, f)
 	b := newBrowser(t, f.host, 60*time.Second)
 	start := time.Now()
@@ -832,6 +909,37 @@ func TestDashboardInChromium(t *testing.T) {
 		b.failf("Factory 1's totals %q after a live point, want 21 points", text)
 	}
 
+	// A server restart: the indicator says so; a range change meanwhile
+	// shows an error with a retry; the page reconnects by itself,
+	// resubscribes, and refetches what it missed.
+	loads := len(f.ops.named("Dashboard"))
+	b.expectProblems("net::ERR_CONNECTION_REFUSED", "WebSocket connection to")
+	f.stop()
+	b.poll("the indicator to say reconnecting", `document.querySelector('#live-status').dataset.state === 'reconnecting'`, 5*time.Second)
+	missed := times[3][19] + 60
+	if _, err := f.svc.RecordProduction(ctx, 3, []core.Point{{Time: missed, Actual: 31, Goal: 32}}, false); err != nil {
+		t.Fatal(err)
+	}
+	b.click(`label[for="range-day"]`)
+	b.poll("the error state, with a retry", `__dashboard.factoriesState() === 'error' &&
+		document.querySelector('#cards .state.error .message').textContent.includes('The server did not answer') &&
+		document.querySelector('#cards .state.error button').textContent === 'Retry'`, 5*time.Second)
+	b.click(`label[for="range-all"]`)
+	b.poll("the error state for all points", `__dashboard.range().kind === 'all' && __dashboard.factoriesState() === 'error'`, 5*time.Second)
+	f.serve(t, f.host)
+	b.poll("the indicator to say connected again", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
+	// (Refetched series are bucketed: the last value is the bucket's start.)
+	b.poll("the point missed while away, refetched", fmt.Sprintf(`__dashboard.factoriesState() === 'ready' &&
+		__dashboard.charts().map((c) => c.points).join() === '21,20,21' && __dashboard.charts()[2].lastEpoch > %d`, times[3][19]), 5*time.Second)
+	if n := len(f.ops.named("Dashboard")); n != loads+1 {
+		t.Errorf("%d Dashboard requests reached the server over the restart, want 1 (the refetch after reconnecting)", n-loads)
+	}
+	waitFor(t, "three subscriptions again", 5*time.Second, func() bool { return f.hub.Subscribers() == 3 })
+	if _, err := f.svc.RecordProduction(ctx, 3, []core.Point{{Time: missed + 60, Actual: 33, Goal: 32}}, false); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("a point recorded after the restart, live", fmt.Sprintf(`__dashboard.charts()[2].lastEpoch === %d`, missed+60), 2*time.Second)
+
 	// Drag-to-zoom on Factory 2 fetches that window, at the plot's width.
 	over := b.box(`.card[data-row-id="2"] .u-over`)
 	y := over.Y + over.H/2
@@ -878,6 +986,8 @@ func TestDashboardInChromium(t *testing.T) {
 	)
 	b.poll("Factory 2 back to the range", `(() => { const c = __dashboard.charts()[1]; return !c.zoomed && c.points === 20 && c.plotted === 20; })()`, 5*time.Second)
 
+	// The pointer leaves the charts, so that no legend shows a hovered value.
+	b.do("moving the pointer away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
 	b.shoot("dashboard-light.png")
 
 	// The range picker refetches: the last hour has none of the 2021
@@ -885,14 +995,12 @@ func TestDashboardInChromium(t *testing.T) {
 	b.click(`label[for="range-hour"]`)
 	b.poll("the last hour's empty charts", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().every((c) => c.points === 0) &&
 		[...document.querySelectorAll('.plot-empty')].every((e) => !e.hidden)`, 5*time.Second)
-	hour := f.ops.named("Dashboard")
-	if len(hour) != 2 {
-		b.failf("Dashboard requests %d after choosing the last hour, want 2", len(hour))
-	}
-	hf, _ := time.Parse(time.RFC3339, fmt.Sprint(hour[1].Variables["from"]))
-	ht, _ := time.Parse(time.RFC3339, fmt.Sprint(hour[1].Variables["to"]))
+	dashes := f.ops.named("Dashboard")
+	hour := dashes[len(dashes)-1].Variables
+	hf, _ := time.Parse(time.RFC3339, fmt.Sprint(hour["from"]))
+	ht, _ := time.Parse(time.RFC3339, fmt.Sprint(hour["to"]))
 	if ht.Sub(hf) != time.Hour || time.Since(ht) > time.Minute || time.Until(ht) > time.Minute {
-		b.failf("last hour's window %v", hour[1].Variables)
+		b.failf("last hour's window %v", hour)
 	}
 	b.click(`label[for="range-custom"]`)
 	b.poll("the custom range's inputs", `!document.querySelector('#range-custom-fields').hidden`, 2*time.Second)
@@ -908,13 +1016,13 @@ func TestDashboardInChromium(t *testing.T) {
 	b.click(`#range-apply`)
 	b.poll("the custom range", `__dashboard.factoriesState() === 'ready' && __dashboard.range().kind === 'custom' &&
 		__dashboard.charts()[0].points === 10 && __dashboard.charts()[1].points === 0`, 5*time.Second)
-	custom := f.ops.named("Dashboard")
-	if len(custom) != 3 || custom[2].Variables["from"] != time.Unix(cFrom, 0).UTC().Format(time.RFC3339) ||
-		custom[2].Variables["to"] != time.Unix(cTo, 0).UTC().Format(time.RFC3339) {
-		b.failf("custom range requests %+v", custom)
+	dashes = f.ops.named("Dashboard")
+	if custom := dashes[len(dashes)-1].Variables; custom["from"] != time.Unix(cFrom, 0).UTC().Format(time.RFC3339) ||
+		custom["to"] != time.Unix(cTo, 0).UTC().Format(time.RFC3339) {
+		b.failf("custom range request %v, want [%d, %d)", custom, cFrom, cTo)
 	}
 	b.click(`label[for="range-all"]`)
-	b.poll("all points again", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().map((c) => c.points).join() === '21,20,20'`, 5*time.Second)
+	b.poll("all points again", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().map((c) => c.points).join() === '21,20,22'`, 5*time.Second)
 
 	// Sprockets: a client-side check, then the server's message next to
 	// its field, then a sprocket created through the form.
@@ -987,7 +1095,12 @@ func TestDashboardInChromium(t *testing.T) {
 		b.failf("resetting the theme: %v", err)
 	}
 	b.do("emulating a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
-	b.poll("one column of cards, resized", `(() => {
+	// On failure: the page's width and the elements that stick out.
+	const phoneState = `JSON.stringify({scrollWidth: document.documentElement.scrollWidth,
+		wider: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 390).slice(0, 8)
+			.map((e) => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)),
+		charts: __dashboard.charts()})`
+	b.pollExplained("one column of cards, resized", phoneState, `(() => {
 		const cards = [...document.querySelectorAll('.card')];
 		const x = new Set(cards.map((c) => Math.round(c.getBoundingClientRect().left)));
 		return cards.length === 3 && x.size === 1 && document.documentElement.scrollWidth <= 390 &&
@@ -1010,7 +1123,7 @@ func TestDashboardWithAPIToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, tokens)
+	f := newFixture(t, tokens, true)
 	b := newBrowser(t, f.host, 30*time.Second)
 	b.do("opening the dashboard", chromedp.Navigate(f.url+"/"))
 	b.poll("the cards and the catalogue", `window.__dashboard?.ready === true && __dashboard.factoriesState() === 'ready'`, 15*time.Second)
@@ -1055,6 +1168,22 @@ func TestDashboardWithAPIToken(t *testing.T) {
 	f.getJSON(t, "/v1/sprockets", &catalogue)
 	if n := len(catalogue.Sprockets); n != 4 || catalogue.Sprockets[3].Teeth != 30 {
 		t.Fatalf("GET /v1/sprockets: %+v", catalogue.Sprockets)
+	}
+	b.finish()
+}
+
+// TestDashboardOnAnEmptyDatabase: no factories and no sprockets say so.
+func TestDashboardOnAnEmptyDatabase(t *testing.T) {
+	f := newFixture(t, nil, false)
+	b := newBrowser(t, f.host, 20*time.Second)
+	b.do("opening the dashboard", chromedp.Navigate(f.url+"/"))
+	b.poll("the empty states", `window.__dashboard?.ready === true && __dashboard.factoriesState() === 'empty' &&
+		document.querySelector('#cards .state').textContent.includes('No factories yet.') &&
+		document.querySelector('#sprockets-body .state').textContent.includes('No sprockets yet.') &&
+		document.querySelector('#cards').getAttribute('aria-busy') === 'false'`, 15*time.Second)
+	b.poll("the connection indicator to say connected", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
+	if n := len(f.ops.all()); n != 2 {
+		t.Errorf("%d GraphQL requests on an empty database, want 2: %+v", n, f.ops.all())
 	}
 	b.finish()
 }

@@ -62,10 +62,11 @@ export function fieldKey(name) {
  */
 export function createApi({ endpoint, token }) {
   return async function request(operationName, query, variables = {}) {
-    const headers = {
-      'Content-Type': 'application/json',
-      Accept: 'application/graphql-response+json, application/json;q=0.9',
-    };
+    // application/json: the server answers errors it finds before
+    // execution (a refused mutation, a variable of the wrong type) with 200
+    // and the errors, as it does the others, rather than with a 4xx that
+    // browsers also log as a failed load.
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
     const t = token.get();
     if (t) headers.Authorization = `Bearer ${t}`;
     let res;

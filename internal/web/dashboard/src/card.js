@@ -34,9 +34,12 @@ export function columns(series) {
   return [series.epochs.map(Number), series.actual.slice(), series.goal.slice()];
 }
 
-/** inWindow reports whether epoch second t is in the half-open window. */
+/**
+ * inWindow reports whether epoch second t is in the half-open window; a
+ * sliding window (last hour, day, week) has no end for live points.
+ */
 export function inWindow(win, t) {
-  return (win.from == null || t >= win.from) && (win.to == null || t < win.to);
+  return (win.from == null || t >= win.from) && (win.to == null || win.sliding || t < win.to);
 }
 
 /** insertPoint puts a point into columns, in time order; a point at a time already there replaces it. */
@@ -79,7 +82,7 @@ export class Card {
     this.valueEl = h('span', { class: 'value' });
     this.attEl = h('p', { class: 'attainment' }, this.valueEl, h('span', { class: 'label' }, 'attainment'));
     this.totalsEl = h('p', { class: 'totals' });
-    this.plotEl = h('div', { class: 'plot', role: 'img', tabindex: '-1' });
+    this.plotEl = h('div', { class: 'plot', role: 'figure', tabindex: '-1' });
     this.emptyEl = h('div', { class: 'plot-empty', hidden: true }, 'No points in this range.');
     this.plotEl.append(this.emptyEl);
     this.zoomText = h('span');
@@ -138,6 +141,11 @@ export class Card {
   /** xRange is the time axis: the zoom window, else the range window, else the data. */
   xRange(dmin, dmax) {
     if (this.zoom) return [this.zoom.from, this.zoom.to];
+    if (this.win.sliding) {
+      // The last hour (day, week) up to the newest live point.
+      const hi = Math.max(this.win.to, dmax ?? this.win.to);
+      return [hi - (this.win.to - this.win.from), hi];
+    }
     let lo = this.win.from ?? dmin;
     let hi = this.win.to != null ? Math.max(this.win.to, dmax ?? this.win.to) : dmax;
     if (lo == null || hi == null) {

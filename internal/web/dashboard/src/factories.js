@@ -44,7 +44,7 @@ const SPANS = { hour: 3600, day: 86400, week: 7 * 86400 };
 /** windowOf is the window [from, to) in epoch seconds of a range; null bounds are open. */
 export function windowOf(range, nowMs = Date.now()) {
   const now = Math.floor(nowMs / 1000) + 1; // to is exclusive: include this second
-  if (range.kind in SPANS) return { from: now - SPANS[range.kind], to: now };
+  if (range.kind in SPANS) return { from: now - SPANS[range.kind], to: now, sliding: true };
   if (range.kind === 'custom') return { from: range.from, to: range.to };
   return { from: null, to: null };
 }
@@ -230,7 +230,6 @@ export function createFactories({ api, live }) {
       const now = Math.floor(Date.now() / 1000);
       if (!fromInput.value) fromInput.value = localInput(Number.isFinite(lo) ? lo : now - 86400);
       if (!toInput.value) toInput.value = localInput(Number.isFinite(hi) ? hi + 1 : now);
-      fromInput.focus();
       return;
     }
     range = { kind };

@@ -30,6 +30,9 @@ export function retryDelay(n) {
   return Math.min(10000, 500 * 2 ** n) + Math.random() * 500;
 }
 
+/** OFFLINE_AFTER failed attempts in a row, the indicator says offline (retries go on). */
+const OFFLINE_AFTER = 3;
+
 /**
  * createLive opens the connection. onPoint(factoryId, point) receives
  * every recorded point of a factory synced in; onReconnect() is called
@@ -39,6 +42,7 @@ export function createLive({ url, token, onPoint, onReconnect }) {
   const indicator = byId('live-status');
   const text = indicator.querySelector('.live-text');
   let status = '';
+  let failures = 0; // connection attempts failed in a row
   let client = null;
   let generation = 0;
   /** @type {Map<string, () => void>} factory id -> unsubscribe */
@@ -60,6 +64,7 @@ export function createLive({ url, token, onPoint, onReconnect }) {
 
   function connect() {
     const gen = ++generation;
+    failures = 0;
     const mine = (fn) => (...args) => {
       if (gen === generation) fn(...args);
     };
@@ -69,7 +74,14 @@ export function createLive({ url, token, onPoint, onReconnect }) {
       lazy: false,
       retryAttempts: Infinity,
       shouldRetry: () => true,
-      retryWait: (n) => new Promise((resolve) => setTimeout(resolve, retryDelay(n))),
+      retryWait: (n) => {
+        const ms = retryDelay(n);
+        if (gen === generation) {
+          failures = n + 1;
+          if (failures >= OFFLINE_AFTER) setStatus('offline', `the server is unreachable; retrying in ${Math.round(ms / 1000)} s`);
+        }
+        return new Promise((resolve) => setTimeout(resolve, ms));
+      },
       keepAlive: 15000,
       connectionParams: () => {
         const t = token.get();
@@ -77,13 +89,17 @@ export function createLive({ url, token, onPoint, onReconnect }) {
       },
       onNonLazyError: mine((err) => setStatus('offline', describe(err))),
       on: {
-        connecting: mine((isRetry) => setStatus(isRetry ? 'reconnecting' : 'connecting')),
+        connecting: mine((isRetry) => {
+          if (!isRetry) setStatus('connecting');
+          else if (failures < OFFLINE_AFTER) setStatus('reconnecting');
+        }),
         connected: mine((_socket, _payload, wasRetry) => {
-          setStatus(navigator.onLine === false ? 'offline' : 'connected');
+          failures = 0;
+          setStatus('connected');
           if (wasRetry) onReconnect();
         }),
         closed: mine(() => {
-          if (status !== 'offline') setStatus('reconnecting');
+          if (status === 'connected' || status === 'connecting') setStatus('reconnecting');
         }),
       },
     });

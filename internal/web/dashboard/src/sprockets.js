@@ -195,14 +195,9 @@ export function createSprockets({ api, openToken }) {
   });
   createHost.append(create.el);
 
+  // Catalogue values are shown as stored, unrounded.
   function cells(node) {
-    return [
-      h('td', null, String(node.rowId)),
-      h('td', null, fmtNumber(node.teeth)),
-      h('td', null, fmtNumber(node.pitchDiameter)),
-      h('td', null, fmtNumber(node.outsideDiameter)),
-      h('td', null, fmtNumber(node.pitch)),
-    ];
+    return [String(node.rowId), ...FIELDS.map((f) => String(node[f.name]))].map((v) => h('td', null, v));
   }
 
   function closeEdit(focus) {
