@@ -117,15 +117,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		return e
 	}
+	// Errors of ent queries made directly by resolvers (pagination) have
+	// not been through the core, and gqlgen may have wrapped them:
+	// classify them the same way.
+	if ae, ok := apperr.As(core.Classify(err)); ok && ae.Code == apperr.Unavailable {
+		slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
+		e := codedError(string(ae.Code), ae.Message)
+		e.Path, e.Locations = path, locations
+		return e
+	}
 	if !isGQL {
-		// Errors of ent queries made directly by resolvers (pagination)
-		// have not been through the core: classify them the same way.
-		if ae, ok := apperr.As(core.Classify(err)); ok && ae.Code == apperr.Unavailable {
-			slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
-			e := codedError(string(ae.Code), ae.Message)
-			e.Path, e.Locations = path, locations
-			return e
-		}
 		return logInternal(ctx, err, path, locations)
 	}
 	if code, ok := gqlErr.Extensions["code"].(string); ok && code != "" {

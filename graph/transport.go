@@ -284,7 +284,21 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
-	writeJSON(w, http.StatusOK, media, responses(ctx))
+	resp := responses(ctx)
+	if resp != nil && hasCode(resp.Errors, CodeUnavailable) {
+		// As the REST answers do: tell clients when to try again.
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, http.StatusOK, media, resp)
+}
+
+func hasCode(errs gqlerror.List, code string) bool {
+	for _, e := range errs {
+		if e != nil && e.Extensions["code"] == code {
+			return true
+		}
+	}
+	return false
 }
 
 // requestErrors is the body of a request error: unlike graphql.Response it

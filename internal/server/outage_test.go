@@ -16,6 +16,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
@@ -48,7 +49,10 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	}
 	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
 	const requestTimeout = 2 * time.Second
-	h := server.New(server.Deps{Config: cfg, Service: core.New(db.Client()), Ping: db.SQL.PingContext, RequestTimeout: requestTimeout})
+	client0 := db.Client()
+	svc := core.New(client0, core.Dialect(dialect.Postgres))
+	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
+		GraphQL: graph.NewHandler(&graph.Resolver{Client: client0, Service: svc}, graph.DefaultOptions())})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -92,9 +96,14 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 			start := time.Now()
 			var res *http.Response
 			var err error
-			if n%3 == 0 {
+			graphQL := n%5 == 1
+			switch {
+			case graphQL:
+				res, err = client.Post(srv.URL+"/graphql", "application/json",
+					strings.NewReader(`{"query":"{ factories(first: 3) { totalCount edges { node { rowId summary { count } } } } }"}`))
+			case n%3 == 0:
 				res, err = client.Get(srv.URL + "/v1/sprockets")
-			} else {
+			default:
 				res, err = client.Post(srv.URL+"/v1/factories", "application/json", strings.NewReader(body(n)))
 			}
 			d := time.Since(start)
@@ -105,6 +114,23 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 			b, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			note := ""
+			if graphQL {
+				// GraphQL answers 200; an outage is an error with its code.
+				var g struct {
+					Errors []struct{ Extensions map[string]any }
+				}
+				if err := json.Unmarshal(b, &g); err != nil || res.StatusCode != http.StatusOK {
+					note = fmt.Sprintf("GraphQL: %d %s", res.StatusCode, b)
+				} else if len(g.Errors) > 0 {
+					if g.Errors[0].Extensions["code"] != "SERVICE_UNAVAILABLE" || res.Header.Get("Retry-After") == "" {
+						note = "GraphQL error other than SERVICE_UNAVAILABLE with Retry-After: " + string(b)
+					}
+					record(http.StatusServiceUnavailable, d, note)
+					continue
+				}
+				record(res.StatusCode, d, note)
+				continue
+			}
 			switch res.StatusCode {
 			case http.StatusOK:
 			case http.StatusCreated:
