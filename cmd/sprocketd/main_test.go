@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +152,63 @@ func TestVersionAndUnknownCommands(t *testing.T) {
 	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard, nil); err == nil {
 		t.Error("an unknown command was accepted")
 	}
+}
+
+// TestSecretsNeverReachTheLog runs the server with a password in its
+// DATABASE_URL and an API token, makes an authenticated write and a
+// refused one, and checks that neither secret appears in the log.
+func TestSecretsNeverReachTheLog(t *testing.T) {
+	u, _ := url.Parse(testdb.URL(t, dialect.Postgres))
+	u.User = url.UserPassword("postgres", "s3cret-db-password") // trust auth ignores it
+	const token = "s3cret-api-token-0123456789"
+	env := map[string]string{"ENV": "testing", "DATABASE_URL": u.String(), "API_TOKENS": token,
+		"LOG_LEVEL": "debug", "PORT": "0", "HOST": "127.0.0.1"}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, &logs, func(a net.Addr) { addrc <- a })
+	}()
+	base := "http://" + (<-addrc).String()
+	for _, tok := range []string{token, "wrong-token-0123456789"} {
+		req, _ := http.NewRequest("POST", base+"/v1/sprockets", strings.NewReader(`{"teeth":1,"pitch_diameter":1,"outside_diameter":2,"pitch":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "msg=request") {
+		t.Fatalf("no access log was written:\n%s", out)
+	}
+	for _, secret := range []string{"s3cret-db-password", token, "wrong-token-0123456789"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows %q:\n%s", secret, out)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
