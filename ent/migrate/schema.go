@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -34,6 +35,13 @@ var (
 				Name:    "chartdata_factory_id_time",
 				Unique:  true,
 				Columns: []*schema.Column{ChartDataColumns[4], ChartDataColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						ChartDataColumns[2].Name,
+
+						ChartDataColumns[3].Name,
+					},
+				},
 			},
 		},
 	}
