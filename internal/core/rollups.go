@@ -95,7 +95,7 @@ func splitWindow(fid, off, iv, lo, hi, wd int64) rollupWindow {
 	return rollupWindow{fid, off, iv, lo, hi, a, b, wd}
 }
 
-// rollupParts returns the WITH clause that defines parts(fid, off, iv, t,
+// rollupParts returns, for windows that share one rollup width, the WITH clause that defines parts(fid, off, iv, t,
 // n, sa, sg, mina, maxa, ming, maxg, tmin, tmax): one row per raw edge
 // point or whole rollup bucket of each window, which aggregate into exact
 // results for any bucket that is a union of rollup buckets.
@@ -117,13 +117,29 @@ func rollupParts(wins []rollupWindow) (string, []any) {
 		}
 		b.WriteString(")")
 	}
-	const raw = `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time" ` +
-		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE `
+	// The factories and the width are also given as constants: with them
+	// the planner sees how few rows each side has and walks the indexes
+	// instead of scanning the tables (PostgreSQL estimates joins on a
+	// VALUES list poorly).
+	var in strings.Builder
+	in.WriteString("(")
+	for i, w := range wins {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		args = append(args, w.fid)
+		fmt.Fprintf(&in, "$%d", len(args))
+	}
+	in.WriteString(")")
+	args = append(args, wins[0].wd)
+	width := fmt.Sprintf("$%d", len(args))
+	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time" ` +
+		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c.factory_id IN ` + in.String() + ` AND `
 	b.WriteString(`), parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax) AS (`)
 	b.WriteString(raw + `c."time" >= w.lo AND c."time" < w.a UNION ALL `)
 	b.WriteString(raw + `c."time" >= w.b AND c."time" < w.hi UNION ALL `)
 	b.WriteString(`SELECT w.fid, w.off, w.iv, r.bucket, r.n, r.sum_actual, r.sum_goal, r.min_actual, r.max_actual, ` +
 		`r.min_goal, r.max_goal, r.min_time, r.max_time FROM rollups r JOIN w ON r.factory_id = w.fid AND r.width = w.wd ` +
-		`WHERE r.bucket >= w.a AND r.bucket < w.b) `)
+		`WHERE r.factory_id IN ` + in.String() + ` AND r.width = CAST(` + width + ` AS BIGINT) AND r.bucket >= w.a AND r.bucket < w.b) `)
 	return b.String(), args
 }

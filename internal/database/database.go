@@ -57,7 +57,14 @@ func Parse(raw string) (Target, error) {
 		if err != nil {
 			return Target{}, fmt.Errorf("invalid PostgreSQL URL")
 		}
-		return Target{Dialect: dialect.Postgres, DSN: raw, Safe: u.Redacted()}, nil
+		// JIT compilation costs more (a quarter of a second seen) than the
+		// short analytical queries here ever save; a URL may turn it on.
+		q := u.Query()
+		if q.Get("jit") == "" {
+			q.Set("jit", "off")
+			u.RawQuery = q.Encode()
+		}
+		return Target{Dialect: dialect.Postgres, DSN: u.String(), Safe: u.Redacted()}, nil
 	case raw == ":memory:":
 		name := fmt.Sprintf("file:sprocket-mem-%d?mode=memory&cache=shared", memCounter.Add(1))
 		return Target{Dialect: dialect.SQLite, DSN: sqliteDSN(name, true), Safe: ":memory:", Memory: true}, nil

@@ -40,3 +40,16 @@ func TestParseAcceptsEveryDocumentedForm(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresConnectionsRunWithoutJIT: JIT compilation cost more than the
+// chart queries it was meant to speed up.
+func TestPostgresConnectionsRunWithoutJIT(t *testing.T) {
+	tg, err := Parse("postgres://u@h/db?sslmode=disable")
+	if err != nil || !strings.Contains(tg.DSN, "jit=off") {
+		t.Fatalf("%v %v", tg.DSN, err)
+	}
+	tg, _ = Parse("postgres://u@h/db?jit=on")
+	if !strings.Contains(tg.DSN, "jit=on") || strings.Contains(tg.DSN, "jit=off") {
+		t.Errorf("an explicit jit setting was overridden: %s", tg.DSN)
+	}
+}
