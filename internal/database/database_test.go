@@ -45,7 +45,7 @@ func TestParseAcceptsEveryDocumentedForm(t *testing.T) {
 // chart queries it was meant to speed up.
 func TestPostgresConnectionsRunWithoutJIT(t *testing.T) {
 	tg, err := Parse("postgres://u@h/db?sslmode=disable")
-	if err != nil || !strings.Contains(tg.DSN, "jit=off") {
+	if err != nil || !strings.Contains(tg.DSN, "jit=off") || !strings.Contains(tg.DSN, "binary_parameters=yes") {
 		t.Fatalf("%v %v", tg.DSN, err)
 	}
 	tg, _ = Parse("postgres://u@h/db?jit=on")
