@@ -33,7 +33,7 @@ func TestAFailedWriteLeavesNothing(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				return s.insertPoints(ctx, f.ID, points)
+				return s.writePoints(ctx, f.ID, points, false)
 			})
 			if apperr.CodeOf(err) != apperr.Conflict {
 				t.Fatalf("want a conflict, got %v", err)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/ent/factory"
@@ -106,7 +108,7 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 			if _, err := s.recordPostgres(ctx, f.ID, in.Points, false); err != nil {
 				return err
 			}
-		} else if err := s.insertPoints(ctx, f.ID, in.Points); err != nil {
+		} else if err := s.writePoints(ctx, f.ID, in.Points, false); err != nil {
 			return err
 		}
 		return s.refreshRollups(ctx, f.ID, in.Points)
@@ -191,9 +193,10 @@ func (s *Service) seriesOf(ctx context.Context, ids []int) (map[int]Series, erro
 // stays under SQLite's 32766 and PostgreSQL's 65535 bound parameters.
 const insertBatch = 4000
 
-// insertPoints adds points to factory id with multi-row INSERTs. It must run
+// writePoints adds points to factory id with multi-row INSERTs; with
+// upsert, points at existing times replace the stored values. It must run
 // inside a transaction (the caller's) so that a failure leaves nothing.
-func (s *Service) insertPoints(ctx context.Context, factoryID int, points []Point) error {
+func (s *Service) writePoints(ctx context.Context, factoryID int, points []Point, upsert bool) error {
 	c := s.Client(ctx)
 	for start := 0; start < len(points); start += insertBatch {
 		end := min(start+insertBatch, len(points))
@@ -202,7 +205,18 @@ func (s *Service) insertPoints(ctx context.Context, factoryID int, points []Poin
 			builders = append(builders, c.ChartData.Create().
 				SetFactoryID(factoryID).SetTime(p.Time).SetActual(p.Actual).SetGoal(p.Goal))
 		}
-		if err := c.ChartData.CreateBulk(builders...).Exec(ctx); err != nil {
+		bulk := c.ChartData.CreateBulk(builders...)
+		var err error
+		if upsert {
+			err = bulk.OnConflict(sql.ConflictColumns(chartdata.FieldFactoryID, chartdata.FieldTime)).
+				Update(func(u *ent.ChartDataUpsert) {
+					u.UpdateActual()
+					u.UpdateGoal()
+				}).Exec(ctx)
+		} else {
+			err = bulk.Exec(ctx)
+		}
+		if err != nil {
 			return translate(err, "")
 		}
 	}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
 
-	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 )
@@ -70,35 +68,8 @@ func (s *Service) RecordProduction(ctx context.Context, id int, points []Point, 
 		}
 		if s.postgres {
 			res, err = s.recordPostgres(ctx, id, points, upsert)
-			if err != nil {
-				return err
-			}
-			if err := s.refreshRollups(ctx, id, points); err != nil {
-				return err
-			}
-			if s.notifier != nil {
-				return s.notifier.PointsRecorded(ctx, id, points)
-			}
-			return nil
-		}
-		existing, err := s.existingTimes(ctx, id, points)
-		if err != nil {
-			return err
-		}
-		if len(existing) > 0 && !upsert {
-			for i, p := range points {
-				if existing[p.Time] {
-					return &apperr.Error{Code: apperr.Conflict, Field: fmt.Sprintf("points[%d].time", i),
-						Message: fmt.Sprintf("The factory already has a point at time %d; use mode UPSERT to replace it.", p.Time)}
-				}
-			}
-		}
-		res.Updated = len(existing)
-		res.Inserted = len(points) - res.Updated
-		if upsert {
-			err = s.upsertPoints(ctx, id, points)
 		} else {
-			err = s.insertPoints(ctx, id, points)
+			res, err = s.recordPortable(ctx, id, points, upsert)
 		}
 		if err != nil {
 			return err
@@ -115,6 +86,32 @@ func (s *Service) RecordProduction(ctx context.Context, id int, points []Point, 
 		return RecordResult{}, err
 	}
 	return res, nil
+}
+
+// recordPortable writes a batch with the statements both databases know:
+// it looks up which times exist, then inserts or upserts in batches.
+func (s *Service) recordPortable(ctx context.Context, id int, points []Point, upsert bool) (RecordResult, error) {
+	var res RecordResult
+	existing, err := s.existingTimes(ctx, id, points)
+	if err != nil {
+		return res, err
+	}
+	if len(existing) > 0 && !upsert {
+		for i, p := range points {
+			if existing[p.Time] {
+				return res, conflictAt(i, p.Time)
+			}
+		}
+	}
+	res.Updated = len(existing)
+	res.Inserted = len(points) - res.Updated
+	return res, s.writePoints(ctx, id, points, upsert)
+}
+
+// conflictAt is the error of an append over an existing time.
+func conflictAt(i int, t int64) error {
+	return &apperr.Error{Code: apperr.Conflict, Field: fmt.Sprintf("points[%d].time", i),
+		Message: fmt.Sprintf("The factory already has a point at time %d; use mode UPSERT to replace it.", t)}
 }
 
 // existingTimes returns which of the points' times factory id already has.
@@ -141,30 +138,6 @@ func (s *Service) existingTimes(ctx context.Context, id int, points []Point) (ma
 		}
 	}
 	return out, nil
-}
-
-// upsertPoints inserts points, replacing the values of times that exist.
-func (s *Service) upsertPoints(ctx context.Context, factoryID int, points []Point) error {
-	c := s.Client(ctx)
-	for start := 0; start < len(points); start += insertBatch {
-		end := min(start+insertBatch, len(points))
-		builders := make([]*ent.ChartDataCreate, 0, end-start)
-		for _, p := range points[start:end] {
-			builders = append(builders, c.ChartData.Create().
-				SetFactoryID(factoryID).SetTime(p.Time).SetActual(p.Actual).SetGoal(p.Goal))
-		}
-		err := c.ChartData.CreateBulk(builders...).
-			OnConflict(sql.ConflictColumns(chartdata.FieldFactoryID, chartdata.FieldTime)).
-			Update(func(u *ent.ChartDataUpsert) {
-				u.UpdateActual()
-				u.UpdateGoal()
-			}).
-			Exec(ctx)
-		if err != nil {
-			return translate(err, "")
-		}
-	}
-	return nil
 }
 
 // recordPostgres writes the whole batch in one statement: the columns go
@@ -245,8 +218,7 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 	if len(written) < len(points) {
 		for i, p := range points {
 			if !written[p.Time] {
-				return res, &apperr.Error{Code: apperr.Conflict, Field: fmt.Sprintf("points[%d].time", i),
-					Message: fmt.Sprintf("The factory already has a point at time %d; use mode UPSERT to replace it.", p.Time)}
+				return res, conflictAt(i, p.Time)
 			}
 		}
 	}
