@@ -33,21 +33,12 @@ package dashboard
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"net/url"
-	"path"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/sprocketapi/sprocket/internal/web/static"
 )
 
 // Options configure the page.
@@ -71,55 +62,8 @@ var pageHTML string
 //go:embed assets
 var assetFS embed.FS
 
-// asset is an embedded file, with its hash and a gzip copy made on demand.
-type asset struct {
-	name        string
-	contentType string
-	data        []byte
-	version     string // hex prefix of the SHA-256 of data
-
-	gzOnce sync.Once
-	gz     []byte
-}
-
-func (a *asset) gzipped() []byte {
-	a.gzOnce.Do(func() {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(a.data)
-		_ = zw.Close()
-		a.gz = buf.Bytes()
-	})
-	return a.gz
-}
-
-var contentTypes = map[string]string{
-	".js":  "text/javascript; charset=utf-8",
-	".css": "text/css; charset=utf-8",
-	".txt": "text/plain; charset=utf-8",
-}
-
-// assets are the files under assets/, by name.
-var assets = func() map[string]*asset {
-	entries, err := fs.ReadDir(assetFS, "assets")
-	if err != nil {
-		panic(err)
-	}
-	m := make(map[string]*asset, len(entries))
-	for _, e := range entries {
-		data, err := assetFS.ReadFile("assets/" + e.Name())
-		if err != nil {
-			panic(err)
-		}
-		ct, ok := contentTypes[path.Ext(e.Name())]
-		if !ok {
-			panic("dashboard: no content type for assets/" + e.Name())
-		}
-		sum := sha256.Sum256(data)
-		m[e.Name()] = &asset{name: e.Name(), contentType: ct, data: data, version: hex.EncodeToString(sum[:])[:16]}
-	}
-	return m
-}()
+// assets are the files under assets/.
+var assets = static.MustLoad(assetFS, "assets")
 
 var page = template.Must(template.New("page.html").Parse(pageHTML))
 
@@ -138,11 +82,7 @@ type pageData struct {
 
 // Asset is the relative, versioned URL of an asset, for the template.
 func (pageData) Asset(name string) (string, error) {
-	a, ok := assets[name]
-	if !ok {
-		return "", fs.ErrNotExist
-	}
-	return "assets/" + a.name + "?v=" + a.version, nil
+	return assets.URL("assets/", name)
 }
 
 type handler struct {
@@ -179,85 +119,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case p == "/" || p == "":
-		if allowMethod(w, r) {
-			h.servePage(w, r)
-		}
+		h.servePage(w, r)
 	case strings.HasPrefix(p, "/assets/"):
-		a, ok := assets[strings.TrimPrefix(p, "/assets/")]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		if allowMethod(w, r) {
-			serveAsset(w, r, a)
-		}
+		assets.Serve(w, r, strings.TrimPrefix(p, "/assets/"))
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-func allowMethod(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
-	}
-	w.Header().Set("Allow", "GET, HEAD")
-	http.Error(w, "Method "+r.Method+" is not allowed.", http.StatusMethodNotAllowed)
-	return false
-}
-
 func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("Content-Security-Policy", h.csp(r.Host))
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.page))
+	static.ServePage(w, r, h.page, h.csp(r.Host))
 }
-
-func serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
-	hd := w.Header()
-	hd.Set("Content-Type", a.contentType)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Add("Vary", "Accept-Encoding")
-	if r.URL.Query().Get("v") == a.version {
-		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		hd.Set("Cache-Control", "no-cache")
-	}
-	data, etag := a.data, `"`+a.version+`"`
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		data, etag = a.gzipped(), `"`+a.version+`-gz"`
-		hd.Set("Content-Encoding", "gzip")
-	}
-	hd.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
-}
-
-// acceptsGzip reports whether an Accept-Encoding header accepts gzip.
-func acceptsGzip(header string) bool {
-	for part := range strings.SplitSeq(header, ",") {
-		name, params, _ := strings.Cut(part, ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if name != "gzip" && name != "*" {
-			continue
-		}
-		for param := range strings.SplitSeq(params, ";") {
-			k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
-			if strings.EqualFold(k, "q") {
-				if q, err := strconv.ParseFloat(v, 64); err == nil && q == 0 {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// hostRE is what a Host header may be to appear in the policy.
-var hostRE = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
 
 // contentSecurityPolicy returns the page's policy for a request's Host:
 // scripts and styles from this host only (uPlot sets element styles through
@@ -266,17 +138,14 @@ var hostRE = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\]
 // origins, WebSockets to this host.
 func contentSecurityPolicy(opts Options) func(host string) string {
 	var extra []string
-	if o := origin(opts.Endpoint, false); o != "" {
+	if o := static.Origin(opts.Endpoint, false); o != "" {
 		extra = append(extra, o)
 	}
-	if o := origin(opts.SubscriptionEndpoint, true); o != "" {
+	if o := static.Origin(opts.SubscriptionEndpoint, true); o != "" {
 		extra = append(extra, o)
 	}
 	return func(host string) string {
-		connect := []string{"'self'"}
-		if hostRE.MatchString(host) {
-			connect = append(connect, "ws://"+host, "wss://"+host)
-		}
+		connect := append([]string{"'self'"}, static.WebSocketSources(host)...)
 		connect = append(connect, extra...)
 		return strings.Join([]string{
 			"default-src 'none'",
@@ -291,35 +160,5 @@ func contentSecurityPolicy(opts Options) func(host string) string {
 	}
 }
 
-// origin returns the origin of an absolute endpoint URL ("" for a path),
-// as a WebSocket origin when ws is set.
-func origin(endpoint string, ws bool) string {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" || !hostRE.MatchString(u.Host) {
-		return ""
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if ws {
-		switch scheme {
-		case "http":
-			scheme = "ws"
-		case "https":
-			scheme = "wss"
-		}
-	}
-	switch scheme {
-	case "http", "https", "ws", "wss":
-		return scheme + "://" + u.Host
-	}
-	return ""
-}
-
 // AssetNames lists the embedded asset files.
-func AssetNames() []string {
-	names := make([]string, 0, len(assets))
-	for n := range assets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func AssetNames() []string { return assets.Names() }
