@@ -22,6 +22,10 @@ func authenticate(tokens *auth.Tokens, protectReads bool) func(http.Handler) htt
 			case r.Method == http.MethodOptions || isProbe(r.URL.Path):
 			case state == auth.Invalid:
 				deny = "The API token is not valid."
+			case state == auth.Anonymous && protectReads && (isPage(r.URL.Path) || isGraphQLWebSocket(r)):
+				// Pages hold no data, and a browser cannot put a header on
+				// a WebSocket: it sends its token in connection_init, which
+				// the GraphQL layer checks.
 			case state == auth.Anonymous && protectReads:
 				deny = "A valid API token is required: send Authorization: Bearer <token>."
 			case state == auth.Anonymous && strings.HasPrefix(r.URL.Path, "/v1/") && !isRead(r.Method):
@@ -49,6 +53,16 @@ func isRead(method string) bool {
 // without credentials.
 func isProbe(path string) bool {
 	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// isPage reports the built-in pages and their files: the dashboard and
+// GraphiQL, which hold no data of their own.
+func isPage(path string) bool {
+	return path == "/" || strings.HasPrefix(path, "/assets/") || path == "/graphiql" || strings.HasPrefix(path, "/graphiql/")
+}
+
+func isGraphQLWebSocket(r *http.Request) bool {
+	return r.URL.Path == "/graphql" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // writeGraphQLError answers a GraphQL request that never reached the

@@ -101,7 +101,14 @@ func TestProtectedReadsNeedATokenToo(t *testing.T) {
 	if got := srv.do("GET", "/v1/sprockets", map[string]string{"Authorization": "Bearer " + token}, nil); got.status != 200 {
 		t.Errorf("read with the token: %d", got.status)
 	}
-	if got := srv.do("GET", "/healthz", nil, nil); got.status != 200 {
-		t.Errorf("health checks must stay open: %d", got.status)
+	for _, open := range []string{"/healthz", "/", "/graphiql"} {
+		if got := srv.do("GET", open, nil, nil); got.status != 200 {
+			t.Errorf("%s must stay open (it holds no data): %d", open, got.status)
+		}
+	}
+	// A WebSocket upgrade goes through to the GraphQL layer, which checks
+	// the token of connection_init (graph's tests cover that).
+	if got := srv.do("GET", "/graphql", map[string]string{"Upgrade": "websocket", "Connection": "Upgrade"}, nil); got.status == 401 {
+		t.Errorf("the WebSocket upgrade was refused before its connection_init: %d %s", got.status, got.body)
 	}
 }
