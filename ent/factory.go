@@ -23,6 +23,8 @@ type Factory struct {
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// Display name; "Factory N" when a /v1 client gives none.
 	Name string `json:"name,omitempty"`
+	// Bumped by every write of the factory's points, in the writing transaction; keys caches of the series.
+	SeriesVersion int64 `json:"series_version,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the FactoryQuery when eager-loading is set.
 	Edges        FactoryEdges `json:"edges"`
@@ -54,7 +56,7 @@ func (*Factory) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case factory.FieldID:
+		case factory.FieldID, factory.FieldSeriesVersion:
 			values[i] = new(sql.NullInt64)
 		case factory.FieldName:
 			values[i] = new(sql.NullString)
@@ -98,6 +100,12 @@ func (_m *Factory) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field name", values[i])
 			} else if value.Valid {
 				_m.Name = value.String
+			}
+		case factory.FieldSeriesVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field series_version", values[i])
+			} else if value.Valid {
+				_m.SeriesVersion = value.Int64
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -148,6 +156,9 @@ func (_m *Factory) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("name=")
 	builder.WriteString(_m.Name)
+	builder.WriteString(", ")
+	builder.WriteString("series_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SeriesVersion))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -57,6 +57,20 @@ func (_c *FactoryCreate) SetName(v string) *FactoryCreate {
 	return _c
 }
 
+// SetSeriesVersion sets the "series_version" field.
+func (_c *FactoryCreate) SetSeriesVersion(v int64) *FactoryCreate {
+	_c.mutation.SetSeriesVersion(v)
+	return _c
+}
+
+// SetNillableSeriesVersion sets the "series_version" field if the given value is not nil.
+func (_c *FactoryCreate) SetNillableSeriesVersion(v *int64) *FactoryCreate {
+	if v != nil {
+		_c.SetSeriesVersion(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *FactoryCreate) SetID(v int) *FactoryCreate {
 	_c.mutation.SetID(v)
@@ -121,6 +135,10 @@ func (_c *FactoryCreate) defaults() {
 		v := factory.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.SeriesVersion(); !ok {
+		v := factory.DefaultSeriesVersion
+		_c.mutation.SetSeriesVersion(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -138,6 +156,9 @@ func (_c *FactoryCreate) check() error {
 		if err := factory.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Factory.name": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.SeriesVersion(); !ok {
+		return &ValidationError{Name: "series_version", err: errors.New(`ent: missing required field "Factory.series_version"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := factory.IDValidator(v); err != nil {
@@ -188,6 +209,10 @@ func (_c *FactoryCreate) createSpec() (*Factory, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(factory.FieldName, field.TypeString, value)
 		_node.Name = value
+	}
+	if value, ok := _c.mutation.SeriesVersion(); ok {
+		_spec.SetField(factory.FieldSeriesVersion, field.TypeInt64, value)
+		_node.SeriesVersion = value
 	}
 	if nodes := _c.mutation.PointsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -281,6 +306,24 @@ func (u *FactoryUpsert) UpdateName() *FactoryUpsert {
 	return u
 }
 
+// SetSeriesVersion sets the "series_version" field.
+func (u *FactoryUpsert) SetSeriesVersion(v int64) *FactoryUpsert {
+	u.Set(factory.FieldSeriesVersion, v)
+	return u
+}
+
+// UpdateSeriesVersion sets the "series_version" field to the value that was provided on create.
+func (u *FactoryUpsert) UpdateSeriesVersion() *FactoryUpsert {
+	u.SetExcluded(factory.FieldSeriesVersion)
+	return u
+}
+
+// AddSeriesVersion adds v to the "series_version" field.
+func (u *FactoryUpsert) AddSeriesVersion(v int64) *FactoryUpsert {
+	u.Add(factory.FieldSeriesVersion, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -357,6 +400,27 @@ func (u *FactoryUpsertOne) SetName(v string) *FactoryUpsertOne {
 func (u *FactoryUpsertOne) UpdateName() *FactoryUpsertOne {
 	return u.Update(func(s *FactoryUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetSeriesVersion sets the "series_version" field.
+func (u *FactoryUpsertOne) SetSeriesVersion(v int64) *FactoryUpsertOne {
+	return u.Update(func(s *FactoryUpsert) {
+		s.SetSeriesVersion(v)
+	})
+}
+
+// AddSeriesVersion adds v to the "series_version" field.
+func (u *FactoryUpsertOne) AddSeriesVersion(v int64) *FactoryUpsertOne {
+	return u.Update(func(s *FactoryUpsert) {
+		s.AddSeriesVersion(v)
+	})
+}
+
+// UpdateSeriesVersion sets the "series_version" field to the value that was provided on create.
+func (u *FactoryUpsertOne) UpdateSeriesVersion() *FactoryUpsertOne {
+	return u.Update(func(s *FactoryUpsert) {
+		s.UpdateSeriesVersion()
 	})
 }
 
@@ -602,6 +666,27 @@ func (u *FactoryUpsertBulk) SetName(v string) *FactoryUpsertBulk {
 func (u *FactoryUpsertBulk) UpdateName() *FactoryUpsertBulk {
 	return u.Update(func(s *FactoryUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetSeriesVersion sets the "series_version" field.
+func (u *FactoryUpsertBulk) SetSeriesVersion(v int64) *FactoryUpsertBulk {
+	return u.Update(func(s *FactoryUpsert) {
+		s.SetSeriesVersion(v)
+	})
+}
+
+// AddSeriesVersion adds v to the "series_version" field.
+func (u *FactoryUpsertBulk) AddSeriesVersion(v int64) *FactoryUpsertBulk {
+	return u.Update(func(s *FactoryUpsert) {
+		s.AddSeriesVersion(v)
+	})
+}
+
+// UpdateSeriesVersion sets the "series_version" field to the value that was provided on create.
+func (u *FactoryUpsertBulk) UpdateSeriesVersion() *FactoryUpsertBulk {
+	return u.Update(func(s *FactoryUpsert) {
+		s.UpdateSeriesVersion()
 	})
 }
 

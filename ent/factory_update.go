@@ -49,6 +49,27 @@ func (_u *FactoryUpdate) SetNillableName(v *string) *FactoryUpdate {
 	return _u
 }
 
+// SetSeriesVersion sets the "series_version" field.
+func (_u *FactoryUpdate) SetSeriesVersion(v int64) *FactoryUpdate {
+	_u.mutation.ResetSeriesVersion()
+	_u.mutation.SetSeriesVersion(v)
+	return _u
+}
+
+// SetNillableSeriesVersion sets the "series_version" field if the given value is not nil.
+func (_u *FactoryUpdate) SetNillableSeriesVersion(v *int64) *FactoryUpdate {
+	if v != nil {
+		_u.SetSeriesVersion(*v)
+	}
+	return _u
+}
+
+// AddSeriesVersion adds value to the "series_version" field.
+func (_u *FactoryUpdate) AddSeriesVersion(v int64) *FactoryUpdate {
+	_u.mutation.AddSeriesVersion(v)
+	return _u
+}
+
 // AddPointIDs adds the "points" edge to the ChartData entity by IDs.
 func (_u *FactoryUpdate) AddPointIDs(ids ...int) *FactoryUpdate {
 	_u.mutation.AddPointIDs(ids...)
@@ -154,6 +175,12 @@ func (_u *FactoryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(factory.FieldName, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.SeriesVersion(); ok {
+		_spec.SetField(factory.FieldSeriesVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedSeriesVersion(); ok {
+		_spec.AddField(factory.FieldSeriesVersion, field.TypeInt64, value)
+	}
 	if _u.mutation.PointsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -236,6 +263,27 @@ func (_u *FactoryUpdateOne) SetNillableName(v *string) *FactoryUpdateOne {
 	if v != nil {
 		_u.SetName(*v)
 	}
+	return _u
+}
+
+// SetSeriesVersion sets the "series_version" field.
+func (_u *FactoryUpdateOne) SetSeriesVersion(v int64) *FactoryUpdateOne {
+	_u.mutation.ResetSeriesVersion()
+	_u.mutation.SetSeriesVersion(v)
+	return _u
+}
+
+// SetNillableSeriesVersion sets the "series_version" field if the given value is not nil.
+func (_u *FactoryUpdateOne) SetNillableSeriesVersion(v *int64) *FactoryUpdateOne {
+	if v != nil {
+		_u.SetSeriesVersion(*v)
+	}
+	return _u
+}
+
+// AddSeriesVersion adds value to the "series_version" field.
+func (_u *FactoryUpdateOne) AddSeriesVersion(v int64) *FactoryUpdateOne {
+	_u.mutation.AddSeriesVersion(v)
 	return _u
 }
 
@@ -373,6 +421,12 @@ func (_u *FactoryUpdateOne) sqlSave(ctx context.Context) (_node *Factory, err er
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(factory.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SeriesVersion(); ok {
+		_spec.SetField(factory.FieldSeriesVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedSeriesVersion(); ok {
+		_spec.AddField(factory.FieldSeriesVersion, field.TypeInt64, value)
 	}
 	if _u.mutation.PointsCleared() {
 		edge := &sqlgraph.EdgeSpec{

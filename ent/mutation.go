@@ -680,19 +680,21 @@ func (m *ChartDataMutation) ResetEdge(name string) error {
 // FactoryMutation represents an operation that mutates the Factory nodes in the graph.
 type FactoryMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	created_at    *time.Time
-	updated_at    *time.Time
-	name          *string
-	clearedFields map[string]struct{}
-	points        map[int]struct{}
-	removedpoints map[int]struct{}
-	clearedpoints bool
-	done          bool
-	oldValue      func(context.Context) (*Factory, error)
-	predicates    []predicate.Factory
+	op                Op
+	typ               string
+	id                *int
+	created_at        *time.Time
+	updated_at        *time.Time
+	name              *string
+	series_version    *int64
+	addseries_version *int64
+	clearedFields     map[string]struct{}
+	points            map[int]struct{}
+	removedpoints     map[int]struct{}
+	clearedpoints     bool
+	done              bool
+	oldValue          func(context.Context) (*Factory, error)
+	predicates        []predicate.Factory
 }
 
 var _ ent.Mutation = (*FactoryMutation)(nil)
@@ -907,6 +909,62 @@ func (m *FactoryMutation) ResetName() {
 	m.name = nil
 }
 
+// SetSeriesVersion sets the "series_version" field.
+func (m *FactoryMutation) SetSeriesVersion(i int64) {
+	m.series_version = &i
+	m.addseries_version = nil
+}
+
+// SeriesVersion returns the value of the "series_version" field in the mutation.
+func (m *FactoryMutation) SeriesVersion() (r int64, exists bool) {
+	v := m.series_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeriesVersion returns the old "series_version" field's value of the Factory entity.
+// If the Factory object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FactoryMutation) OldSeriesVersion(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeriesVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeriesVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeriesVersion: %w", err)
+	}
+	return oldValue.SeriesVersion, nil
+}
+
+// AddSeriesVersion adds i to the "series_version" field.
+func (m *FactoryMutation) AddSeriesVersion(i int64) {
+	if m.addseries_version != nil {
+		*m.addseries_version += i
+	} else {
+		m.addseries_version = &i
+	}
+}
+
+// AddedSeriesVersion returns the value that was added to the "series_version" field in this mutation.
+func (m *FactoryMutation) AddedSeriesVersion() (r int64, exists bool) {
+	v := m.addseries_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeriesVersion resets all changes to the "series_version" field.
+func (m *FactoryMutation) ResetSeriesVersion() {
+	m.series_version = nil
+	m.addseries_version = nil
+}
+
 // AddPointIDs adds the "points" edge to the ChartData entity by ids.
 func (m *FactoryMutation) AddPointIDs(ids ...int) {
 	if m.points == nil {
@@ -995,7 +1053,7 @@ func (m *FactoryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *FactoryMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 4)
 	if m.created_at != nil {
 		fields = append(fields, factory.FieldCreatedAt)
 	}
@@ -1004,6 +1062,9 @@ func (m *FactoryMutation) Fields() []string {
 	}
 	if m.name != nil {
 		fields = append(fields, factory.FieldName)
+	}
+	if m.series_version != nil {
+		fields = append(fields, factory.FieldSeriesVersion)
 	}
 	return fields
 }
@@ -1019,6 +1080,8 @@ func (m *FactoryMutation) Field(name string) (ent.Value, bool) {
 		return m.UpdatedAt()
 	case factory.FieldName:
 		return m.Name()
+	case factory.FieldSeriesVersion:
+		return m.SeriesVersion()
 	}
 	return nil, false
 }
@@ -1034,6 +1097,8 @@ func (m *FactoryMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldUpdatedAt(ctx)
 	case factory.FieldName:
 		return m.OldName(ctx)
+	case factory.FieldSeriesVersion:
+		return m.OldSeriesVersion(ctx)
 	}
 	return nil, fmt.Errorf("unknown Factory field %s", name)
 }
@@ -1064,6 +1129,13 @@ func (m *FactoryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetName(v)
 		return nil
+	case factory.FieldSeriesVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeriesVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Factory field %s", name)
 }
@@ -1071,13 +1143,21 @@ func (m *FactoryMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *FactoryMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addseries_version != nil {
+		fields = append(fields, factory.FieldSeriesVersion)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *FactoryMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case factory.FieldSeriesVersion:
+		return m.AddedSeriesVersion()
+	}
 	return nil, false
 }
 
@@ -1086,6 +1166,13 @@ func (m *FactoryMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *FactoryMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case factory.FieldSeriesVersion:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeriesVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Factory numeric field %s", name)
 }
@@ -1121,6 +1208,9 @@ func (m *FactoryMutation) ResetField(name string) error {
 		return nil
 	case factory.FieldName:
 		m.ResetName()
+		return nil
+	case factory.FieldSeriesVersion:
+		m.ResetSeriesVersion()
 		return nil
 	}
 	return fmt.Errorf("unknown Factory field %s", name)

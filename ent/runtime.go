@@ -47,6 +47,10 @@ func init() {
 			return nil
 		}
 	}()
+	// factoryDescSeriesVersion is the schema descriptor for series_version field.
+	factoryDescSeriesVersion := factoryFields[2].Descriptor()
+	// factory.DefaultSeriesVersion holds the default value on creation for the series_version field.
+	factory.DefaultSeriesVersion = factoryDescSeriesVersion.Default.(int64)
 	// factoryDescID is the schema descriptor for id field.
 	factoryDescID := factoryFields[0].Descriptor()
 	// factory.IDValidator is a validator for the "id" field. It is called by the builders before save.

@@ -20,6 +20,8 @@ const (
 	FieldUpdatedAt = "updated_at"
 	// FieldName holds the string denoting the name field in the database.
 	FieldName = "name"
+	// FieldSeriesVersion holds the string denoting the series_version field in the database.
+	FieldSeriesVersion = "series_version"
 	// EdgePoints holds the string denoting the points edge name in mutations.
 	EdgePoints = "points"
 	// Table holds the table name of the factory in the database.
@@ -39,6 +41,7 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldUpdatedAt,
 	FieldName,
+	FieldSeriesVersion,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -60,6 +63,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// NameValidator is a validator for the "name" field. It is called by the builders before save.
 	NameValidator func(string) error
+	// DefaultSeriesVersion holds the default value on creation for the "series_version" field.
+	DefaultSeriesVersion int64
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(int) error
 )
@@ -85,6 +90,11 @@ func ByUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByName orders the results by the name field.
 func ByName(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldName, opts...).ToFunc()
+}
+
+// BySeriesVersion orders the results by the series_version field.
+func BySeriesVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSeriesVersion, opts...).ToFunc()
 }
 
 // ByPointsCount orders the results by points count.

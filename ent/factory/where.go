@@ -70,6 +70,11 @@ func Name(v string) predicate.Factory {
 	return predicate.Factory(sql.FieldEQ(FieldName, v))
 }
 
+// SeriesVersion applies equality check predicate on the "series_version" field. It's identical to SeriesVersionEQ.
+func SeriesVersion(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldEQ(FieldSeriesVersion, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Factory {
 	return predicate.Factory(sql.FieldEQ(FieldCreatedAt, v))
@@ -213,6 +218,46 @@ func NameEqualFold(v string) predicate.Factory {
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.Factory {
 	return predicate.Factory(sql.FieldContainsFold(FieldName, v))
+}
+
+// SeriesVersionEQ applies the EQ predicate on the "series_version" field.
+func SeriesVersionEQ(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldEQ(FieldSeriesVersion, v))
+}
+
+// SeriesVersionNEQ applies the NEQ predicate on the "series_version" field.
+func SeriesVersionNEQ(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldNEQ(FieldSeriesVersion, v))
+}
+
+// SeriesVersionIn applies the In predicate on the "series_version" field.
+func SeriesVersionIn(vs ...int64) predicate.Factory {
+	return predicate.Factory(sql.FieldIn(FieldSeriesVersion, vs...))
+}
+
+// SeriesVersionNotIn applies the NotIn predicate on the "series_version" field.
+func SeriesVersionNotIn(vs ...int64) predicate.Factory {
+	return predicate.Factory(sql.FieldNotIn(FieldSeriesVersion, vs...))
+}
+
+// SeriesVersionGT applies the GT predicate on the "series_version" field.
+func SeriesVersionGT(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldGT(FieldSeriesVersion, v))
+}
+
+// SeriesVersionGTE applies the GTE predicate on the "series_version" field.
+func SeriesVersionGTE(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldGTE(FieldSeriesVersion, v))
+}
+
+// SeriesVersionLT applies the LT predicate on the "series_version" field.
+func SeriesVersionLT(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldLT(FieldSeriesVersion, v))
+}
+
+// SeriesVersionLTE applies the LTE predicate on the "series_version" field.
+func SeriesVersionLTE(v int64) predicate.Factory {
+	return predicate.Factory(sql.FieldLTE(FieldSeriesVersion, v))
 }
 
 // HasPoints applies the HasEdge predicate on the "points" edge.

@@ -51,6 +51,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "series_version", Type: field.TypeInt64, Default: 0},
 	}
 	// FactoriesTable holds the schema information for the "factories" table.
 	FactoriesTable = &schema.Table{

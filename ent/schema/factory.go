@@ -28,6 +28,10 @@ func (Factory) Fields() []ent.Field {
 			MaxLen(200).
 			Annotations(entgql.OrderField("NAME")).
 			Comment(`Display name; "Factory N" when a /v1 client gives none.`),
+		field.Int64("series_version").
+			Default(0).
+			Annotations(entgql.Skip(entgql.SkipAll)).
+			Comment("Bumped by every write of the factory's points, in the writing transaction; keys caches of the series."),
 	}
 }
 

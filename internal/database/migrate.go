@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -36,6 +37,12 @@ const migrationLockID = 0x737072_6f636b
 // Migrate applies, in order and each in its own transaction, the migrations
 // that the database has not recorded yet, and returns their versions.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	return db.migrateUpTo(ctx, "")
+}
+
+// migrateUpTo applies the pending migrations up to and including version
+// stop ("" for all).
+func (db *DB) migrateUpTo(ctx context.Context, stop string) ([]string, error) {
 	files, err := migrationFiles(db.Dialect)
 	if err != nil {
 		return nil, err
@@ -78,10 +85,25 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		insert = "INSERT INTO schema_migrations (version) VALUES ($1)"
 	}
 	var applied []string
+	// SQLite changes a table by rebuilding it, and dropping the old table
+	// with foreign keys enforced would cascade its deletes to the rows that
+	// refer to it; PRAGMA foreign_keys is ignored inside a transaction, so
+	// it is turned off around each migration and the keys are checked
+	// before the commit.
+	sqlite := db.Dialect == dialect.SQLite
+	if sqlite {
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = on") //nolint:errcheck
+	}
 	for _, f := range files {
 		version := strings.TrimSuffix(path.Base(f), ".up.sql")
 		if done[version] {
 			continue
+		}
+		if stop != "" && version > stop {
+			break
 		}
 		body, err := Migrations.ReadFile(f)
 		if err != nil {
@@ -94,6 +116,12 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			_ = tx.Rollback()
 			return applied, fmt.Errorf("migrate: applying %s: %w", version, err)
+		}
+		if sqlite {
+			if err := foreignKeyCheck(ctx, tx); err != nil {
+				_ = tx.Rollback()
+				return applied, fmt.Errorf("migrate: %s: %w", version, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, insert, version); err != nil {
 			_ = tx.Rollback()
@@ -135,4 +163,18 @@ func SchemaOptions(d string) []schema.MigrateOption {
 		return []schema.MigrateOption{schema.WithForeignKeys(false)}
 	}
 	return nil
+}
+
+// foreignKeyCheck fails when a SQLite migration left a row referring to
+// nothing.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return fmt.Errorf("it leaves rows whose foreign keys refer to nothing")
+	}
+	return rows.Err()
 }

@@ -1,0 +1,2 @@
+-- reverse: modify "factories" table
+ALTER TABLE "factories" DROP COLUMN "series_version";

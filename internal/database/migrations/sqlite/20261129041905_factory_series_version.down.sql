@@ -1,0 +1,2 @@
+-- reverse: create "new_factories" table
+DROP TABLE `new_factories`;
