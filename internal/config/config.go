@@ -48,6 +48,8 @@ type Config struct {
 	AllowOpenWrites bool          // ALLOW_OPEN_WRITES: production without tokens
 	ProtectReads    bool          // PROTECT_READS: reads and subscriptions need a token too
 	ShutdownGrace   time.Duration // SHUTDOWN_GRACE
+
+	SeriesCacheBytes int64 // SERIES_CACHE_BYTES
 }
 
 // Addr is the listen address.
@@ -72,6 +74,7 @@ func Load(getenv func(string) string) (Config, error) {
 		GraphQLDepthLimit:      12,
 		GraphQLTokenLimit:      15000,
 		ShutdownGrace:          20 * time.Second,
+		SeriesCacheBytes:       32 << 20,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -207,6 +210,13 @@ func Load(getenv func(string) string) (Config, error) {
 			}
 			*b.dst = x
 		}
+	}
+	if v := getenv("SERIES_CACHE_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			bad("SERIES_CACHE_BYTES", "must be a whole number of bytes (0 turns the cache off), not %q", v)
+		}
+		c.SeriesCacheBytes = n
 	}
 	if v := getenv("SHUTDOWN_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)

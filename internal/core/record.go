@@ -77,6 +77,9 @@ func (s *Service) RecordProduction(ctx context.Context, id int, points []Point, 
 		if err := s.refreshRollups(ctx, id, points); err != nil {
 			return err
 		}
+		if _, err := c.ExecContext(ctx, `UPDATE factories SET series_version = series_version + 1 WHERE id = $1`, id); err != nil {
+			return translate(err, "")
+		}
 		if s.notifier != nil {
 			return s.notifier.PointsRecorded(ctx, id, points)
 		}

@@ -64,3 +64,14 @@ func (s *Service) ScanRawPoints(ctx context.Context, ids []int, fn func(factoryI
 	}
 	return translate(rows.Err(), "")
 }
+
+// SeriesVersion returns the version of factory id's series: it changes in
+// every transaction that writes the factory's points, so a copy of the
+// series made after reading version v holds at least what v holds.
+func (s *Service) SeriesVersion(ctx context.Context, id int) (int64, error) {
+	f, err := s.Client(ctx).Factory.Query().Where(factory.ID(id)).Select(factory.FieldSeriesVersion).Only(ctx)
+	if err != nil {
+		return 0, translate(err, msgFactoryNotFound)
+	}
+	return f.SeriesVersion, nil
+}

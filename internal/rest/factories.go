@@ -24,7 +24,7 @@ const (
 )
 
 func (h *handler) listFactories(w http.ResponseWriter, r *http.Request) {
-	h.streamFactories(w, r, nil, false)
+	h.streamFactories(w, r, nil, false, 0)
 }
 
 func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
@@ -33,11 +33,21 @@ func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
 		WriteMessage(w, http.StatusNotFound, "Factory not found")
 		return
 	}
-	if _, err := h.svc.GetFactory(r.Context(), id); err != nil {
+	// The version is read first: a copy made afterwards holds at least
+	// what that version holds, so it may be served to whoever reads the
+	// same version later.
+	version, err := h.svc.SeriesVersion(r.Context(), id)
+	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	h.streamFactories(w, r, []int{id}, true)
+	if body, ok := h.cache.get(id, version); ok {
+		writeRaw(w, http.StatusOK, body)
+		return
+	}
+	if body := h.streamFactories(w, r, []int{id}, true, h.cache.maxEntry()); body != nil {
+		h.cache.put(id, version, body)
+	}
 }
 
 func (h *handler) createFactory(w http.ResponseWriter, r *http.Request) {

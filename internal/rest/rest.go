@@ -14,13 +14,24 @@ import (
 )
 
 type handler struct {
-	svc *core.Service
+	svc   *core.Service
+	cache *seriesCache // nil: no cache
+}
+
+// Options tune the /v1 routes.
+type Options struct {
+	// SeriesCacheBytes is the memory kept for encoded factory answers
+	// (GET /v1/factories/{id}); 0 turns the cache off.
+	SeriesCacheBytes int64
 }
 
 // Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
 // HEAD too; OPTIONS, 404 and 405 are answered by the server's router.
-func Routes(svc *core.Service) chi.Router {
+func Routes(svc *core.Service, opts Options) chi.Router {
 	h := &handler{svc: svc}
+	if opts.SeriesCacheBytes > 0 {
+		h.cache = newSeriesCache(opts.SeriesCacheBytes)
+	}
 	r := chi.NewRouter()
 	r.Get("/factories", h.listFactories)
 	r.Head("/factories", h.listFactories)

@@ -26,9 +26,14 @@ type factoryWriter struct {
 
 // sentWriter notes whether anything reached the client, after which an
 // error can no longer become an error answer.
+// It can also keep a copy of the answer, up to a size, for the cache.
 type sentWriter struct {
 	w    http.ResponseWriter
 	sent bool
+
+	keep     int64 // how much of the answer to copy (0: none)
+	copy     []byte
+	overflow bool
 }
 
 func (s *sentWriter) Write(p []byte) (int, error) {
@@ -36,6 +41,13 @@ func (s *sentWriter) Write(p []byte) (int, error) {
 		s.w.Header().Set("Content-Type", "application/json")
 		s.w.WriteHeader(http.StatusOK)
 		s.sent = true
+	}
+	if s.keep > 0 && !s.overflow {
+		if int64(len(s.copy)+len(p)) > s.keep {
+			s.overflow, s.copy = true, nil
+		} else {
+			s.copy = append(s.copy, p...)
+		}
 	}
 	return s.w.Write(p)
 }
@@ -87,17 +99,20 @@ func (fw *factoryWriter) fail(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // streamFactories writes {"factories":[...]} for ids (nil: every factory)
-// from one ordered scan of their points.
-func (h *handler) streamFactories(w http.ResponseWriter, r *http.Request, ids []int, single bool) {
+// from one ordered scan of their points; single writes the one factory of
+// ids alone, and then keep > 0 returns a copy of the answer when it is no
+// longer than keep bytes.
+func (h *handler) streamFactories(w http.ResponseWriter, r *http.Request, ids []int, single bool, keep int64) []byte {
 	all := ids == nil
 	if all {
 		var err error
 		if ids, err = h.svc.FactoryIDs(r.Context()); err != nil {
 			WriteError(w, r, err)
-			return
+			return nil
 		}
 	}
 	fw := newFactoryWriter(w)
+	fw.sent.keep = keep
 	if !single {
 		fw.raw(`{"factories":[`)
 	}
@@ -141,7 +156,7 @@ func (h *handler) streamFactories(w http.ResponseWriter, r *http.Request, ids []
 	})
 	if err != nil {
 		fw.fail(w, r, err)
-		return
+		return nil
 	}
 	closeUpTo(-1)
 	if single {
@@ -152,4 +167,8 @@ func (h *handler) streamFactories(w http.ResponseWriter, r *http.Request, ids []
 	if err := fw.out.Flush(); err != nil {
 		panic(http.ErrAbortHandler)
 	}
+	if fw.sent.overflow {
+		return nil
+	}
+	return fw.sent.copy
 }

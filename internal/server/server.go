@@ -66,7 +66,7 @@ func New(d Deps) http.Handler {
 	r.Use(authenticate(d.Tokens, d.ProtectReads))
 	r.Use(options(r))
 
-	r.Mount("/v1", rest.Routes(d.Service))
+	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes}))
 	if d.GraphQL != nil {
 		// GET and POST only, so that OPTIONS and 405 answers list them.
 		r.Get("/graphql", d.GraphQL.ServeHTTP)
