@@ -34,7 +34,7 @@ func newGQL(t *testing.T, d string) *gqlEnv {
 	e := &gqlEnv{t: t}
 	drv := dialect.DebugWithContext(entsql.OpenDB(d, db.SQL), func(context.Context, ...any) { e.statements.Add(1) })
 	client := ent.NewClient(ent.Driver(drv))
-	e.svc = core.New(client)
+	e.svc = core.New(client, db.Dialect)
 	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: e.svc}, graph.DefaultOptions()))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL

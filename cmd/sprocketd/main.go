@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	client := db.Client()
 	defer client.Close()
-	svc := core.New(client)
+	svc := core.New(client, db.Dialect)
 
 	if cmd == "seed" {
 		n, err := seed.Load(ctx, svc)

@@ -21,7 +21,7 @@ func benchPoints(n int, start int64) []Point {
 func BenchmarkRecordProduction(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		b.Run(testdb.Name(d), func(b *testing.B) {
-			s := New(testdb.Open(b, d).Client(), Dialect(d))
+			s := New(testdb.Open(b, d).Client(), d)
 			ctx := context.Background()
 			f, err := s.CreateFactory(ctx, FactoryInput{})
 			if err != nil {
@@ -44,7 +44,7 @@ func BenchmarkRecordProduction(b *testing.B) {
 func BenchmarkSeries(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		b.Run(testdb.Name(d), func(b *testing.B) {
-			s := New(testdb.Open(b, d).Client(), Dialect(d))
+			s := New(testdb.Open(b, d).Client(), d)
 			ctx := context.Background()
 			f, err := s.CreateFactory(ctx, FactoryInput{Points: benchPoints(200000, 1_700_000_000)})
 			if err != nil {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 )
@@ -19,24 +21,11 @@ type Service struct {
 	postgres bool
 }
 
-// Option configures a Service.
-type Option func(*Service)
-
-// Dialect tells the Service which database the client speaks
-// (dialect.Postgres or dialect.SQLite), so that it can use the faster
-// statements of PostgreSQL for bulk writes; without it the portable ones
-// are used.
-func Dialect(d string) Option {
-	return func(s *Service) { s.postgres = d == "postgres" }
-}
-
-// New returns a Service that uses client.
-func New(client *ent.Client, opts ...Option) *Service {
-	s := &Service{client: client}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+// New returns a Service that uses client, whose driver speaks dialect
+// (dialect.Postgres or dialect.SQLite): PostgreSQL gets its own bulk
+// statements, locks and streaming, so the dialect is not optional.
+func New(client *ent.Client, d string) *Service {
+	return &Service{client: client, postgres: d == dialect.Postgres}
 }
 
 // Client returns the ent client for ctx: the one of the transaction that

@@ -11,7 +11,7 @@ import (
 
 func newService(t *testing.T, d string) *Service {
 	t.Helper()
-	return New(testdb.Open(t, d).Client(), Dialect(d))
+	return New(testdb.Open(t, d).Client(), d)
 }
 
 // TestAFailedWriteLeavesNothing: a factory whose points fail at the

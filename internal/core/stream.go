@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -75,3 +76,65 @@ func (s *Service) SeriesVersion(ctx context.Context, id int) (int64, error) {
 	}
 	return f.SeriesVersion, nil
 }
+
+// PointCount returns how many points factory id has, from its daily
+// rollups (a few hundred rows for years of data, not a scan of points).
+func (s *Service) PointCount(ctx context.Context, id int) (int64, error) {
+	var n sql.NullInt64
+	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT SUM(n) FROM rollups WHERE factory_id = $1 AND width = $2`, id, rollupWidths[0])
+	if err != nil {
+		return 0, translate(err, "")
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, translate(err, "")
+		}
+	}
+	return n.Int64, translate(rows.Err(), "")
+}
+
+// ScanSeriesColumns streams factory id's series column by column (every
+// actual value, then every goal, then every time, each in time order) as
+// the database prints the numbers, from one snapshot: a REPEATABLE READ,
+// READ ONLY transaction. Nothing is held in memory between the columns;
+// the price is three passes over the index. PostgreSQL only (SQLite would
+// hold its write lock for the whole read).
+func (s *Service) ScanSeriesColumns(ctx context.Context, id int, begin func(column int) error, value func(raw []byte) error) error {
+	if !s.postgres {
+		return fmt.Errorf("core: ScanSeriesColumns needs PostgreSQL")
+	}
+	tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return translate(err, "")
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+	for i, col := range []string{"actual", "goal", `"time"`} {
+		if err := begin(i); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
+		if err != nil {
+			return translate(err, "")
+		}
+		var raw sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&raw); err != nil {
+				rows.Close()
+				return translate(err, "")
+			}
+			if err := value(raw); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		err = errors.Join(rows.Err(), rows.Close())
+		if err != nil {
+			return translate(err, "")
+		}
+	}
+	return nil
+}
+
+// Postgres reports whether the Service was told it speaks PostgreSQL.
+func (s *Service) Postgres() bool { return s.postgres }

@@ -45,7 +45,7 @@ func points(times ...int64) []core.Point {
 
 func TestLocalDeliversCommittedPointsOnly(t *testing.T) {
 	db := testdb.Open(t, dialect.SQLite)
-	svc := core.New(db.Client())
+	svc := core.New(db.Client(), db.Dialect)
 	hub := live.NewLocal()
 	svc.SetNotifier(hub)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -102,7 +102,7 @@ func TestPostgresDeliversAcrossReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		client := db.Client()
-		svc := core.New(client)
+		svc := core.New(client, db.Dialect)
 		l, err := live.NewPostgres(url, client, log)
 		if err != nil {
 			t.Fatal(err)

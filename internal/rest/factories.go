@@ -11,6 +11,10 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
+// bytesPerPoint is a generous size of one point in a /v1 answer (three
+// numbers and their commas), to tell in advance whether it fits the cache.
+const bytesPerPoint = 48
+
 const (
 	msgInvalidStructure = "Invalid JSON structure."
 	msgLengths          = "Length of actual, goal, and time data must be the same."
@@ -45,7 +49,22 @@ func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusOK, body)
 		return
 	}
-	if body := h.streamFactories(w, r, []int{id}, true, h.cache.maxEntry()); body != nil {
+	n, err := h.svc.PointCount(r.Context(), id)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if h.svc.Postgres() && n >= columnsFrom {
+		h.streamColumns(w, r, id)
+		return
+	}
+	// Copy the answer for the cache only when it will fit: a copy of a
+	// series too large to keep would only raise the peak memory.
+	var keep int64
+	if h.cache != nil && n*bytesPerPoint <= h.cache.maxEntry() {
+		keep = h.cache.maxEntry()
+	}
+	if body := h.streamFactories(w, r, []int{id}, true, keep); body != nil {
 		h.cache.put(id, version, body)
 	}
 }

@@ -25,7 +25,7 @@ func authServer(t *testing.T, protectReads bool) *testServer {
 		t.Fatal(err)
 	}
 	client := db.Client()
-	svc := core.New(client)
+	svc := core.New(client, db.Dialect)
 	opts := graph.DefaultOptions()
 	opts.Tokens, opts.ProtectReads = tokens, protectReads
 	h := server.New(server.Deps{

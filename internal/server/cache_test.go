@@ -33,7 +33,7 @@ func TestCachedFactoryAnswersFollowWritesOnEveryReplica(t *testing.T) {
 		if _, err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		svc := core.New(db.Client(), core.Dialect(dialect.Postgres))
+		svc := core.New(db.Client(), dialect.Postgres)
 		hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
 		t.Cleanup(hs.Close)
 		return svc, hs.URL

@@ -35,7 +35,7 @@ func newTestServer(t *testing.T, dialect string, env map[string]string) *testSer
 		t.Fatal(err)
 	}
 	client := db.Client()
-	svc := core.New(client)
+	svc := core.New(client, db.Dialect)
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
@@ -98,7 +98,7 @@ func newBenchServer(b *testing.B, dialect string) *testServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := core.New(db.Client(), core.Dialect(dialect))
+	svc := core.New(db.Client(), dialect)
 	hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
 	b.Cleanup(hs.Close)
 	return &testServer{svc: svc, url: hs.URL}

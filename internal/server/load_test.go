@@ -40,7 +40,7 @@ func TestMixedLoadLosesAndInventsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
-	svc := core.New(db.Client())
+	svc := core.New(db.Client(), db.Dialect)
 	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}

@@ -50,7 +50,7 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
 	const requestTimeout = 2 * time.Second
 	client0 := db.Client()
-	svc := core.New(client0, core.Dialect(dialect.Postgres))
+	svc := core.New(client0, dialect.Postgres)
 	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
 		GraphQL: graph.NewHandler(&graph.Resolver{Client: client0, Service: svc}, graph.DefaultOptions())})
 	srv := httptest.NewServer(h)

@@ -392,7 +392,7 @@ func TestBrowser(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.Open(t, "sqlite3")
 	client := db.Client()
-	svc := core.New(client)
+	svc := core.New(client, db.Dialect)
 	if _, err := svc.CreateSprocket(ctx, core.SprocketInput{Teeth: 42, PitchDiameter: 5, OutsideDiameter: 6, Pitch: 1}); err != nil {
 		t.Fatal(err)
 	}
