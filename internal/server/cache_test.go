@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -69,5 +70,42 @@ func TestCachedFactoryAnswersFollowWritesOnEveryReplica(t *testing.T) {
 	}
 	if body := get(a); !strings.Contains(body, `"sprocket_production_actual":[1,9]`) {
 		t.Errorf("after an upsert: %s", body)
+	}
+}
+
+// TestLargeSeriesStreamColumnByColumnOnPostgres: a series of 260,000 points
+// (past the column-streaming threshold) comes back whole and in order.
+func TestLargeSeriesStreamColumnByColumnOnPostgres(t *testing.T) {
+	srv := newTestServer(t, dialect.Postgres, nil)
+	const n = 260_000
+	pts := make([]core.Point, n)
+	for i := range pts {
+		pts[i] = core.Point{Time: int64(n - i), Actual: float64(i % 13), Goal: 0.5} // inserted newest first
+	}
+	f, err := srv.svc.CreateFactory(context.Background(), core.FactoryInput{Points: pts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.do("GET", fmt.Sprintf("/v1/factories/%d", f.ID), nil, nil)
+	var body struct {
+		ID        int
+		ChartData struct {
+			Time   []int64   `json:"time"`
+			Actual []float64 `json:"sprocket_production_actual"`
+			Goal   []float64 `json:"sprocket_production_goal"`
+		} `json:"chart_data"`
+	}
+	if err := json.Unmarshal([]byte(got.body), &body); err != nil || got.status != 200 {
+		t.Fatalf("%d %v", got.status, err)
+	}
+	c := body.ChartData
+	if body.ID != f.ID || len(c.Time) != n || len(c.Actual) != n || len(c.Goal) != n {
+		t.Fatalf("id %d, %d/%d/%d values", body.ID, len(c.Time), len(c.Actual), len(c.Goal))
+	}
+	for i := 0; i < n; i++ {
+		// Time i+1 was point n-1-i.
+		if c.Time[i] != int64(i+1) || c.Actual[i] != float64((n-1-i)%13) || c.Goal[i] != 0.5 {
+			t.Fatalf("value %d: time %d actual %v goal %v", i, c.Time[i], c.Actual[i], c.Goal[i])
+		}
 	}
 }
