@@ -13,8 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,8 +21,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/fetch"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sprocketapi/sprocket/graph"
@@ -36,6 +32,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 	"github.com/sprocketapi/sprocket/internal/web/dashboard"
+	"github.com/sprocketapi/sprocket/internal/web/webtest"
 )
 
 // Handler and Options, unqualified, keep the handler tests short.
@@ -47,7 +44,7 @@ type Options = dashboard.Options
 func versions(t *testing.T, h http.Handler) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	body := get(t, h, "/", nil).Body.String()
+	body := webtest.Get(t, h, "/", nil).Body.String()
 	for _, m := range links.FindAllStringSubmatch(body, -1) {
 		u, err := url.Parse(html.UnescapeString(m[1]))
 		if err != nil || !strings.HasPrefix(u.Path, "assets/") {
@@ -58,17 +55,6 @@ func versions(t *testing.T, h http.Handler) map[string]string {
 	return out
 }
 
-func get(t *testing.T, h http.Handler, target string, header http.Header) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, target, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 // absoluteURL matches a URL with a scheme and host, or a scheme-relative link.
 var absoluteURL = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>)]+|(?:src|href)\s*=\s*["']?//`)
 
@@ -77,7 +63,7 @@ var links = regexp.MustCompile(`(?i)\b(?:src|href)\s*=\s*"([^"]*)"`)
 
 func TestThePageLinksOnlyItsOwnAssets(t *testing.T) {
 	h := Handler(Options{Playground: "/graphiql"})
-	rec := get(t, h, "http://sprocket.test/", nil)
+	rec := webtest.Get(t, h, "http://sprocket.test/", nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /: %d %s", rec.Code, rec.Body)
 	}
@@ -108,7 +94,7 @@ func TestThePageLinksOnlyItsOwnAssets(t *testing.T) {
 			continue
 		}
 		seen[strings.TrimPrefix(u.Path, "/assets/")] = true
-		arec := get(t, h, u.String(), nil)
+		arec := webtest.Get(t, h, u.String(), nil)
 		if arec.Code != http.StatusOK {
 			t.Errorf("link %q: GET %s: %d", m[1], u, arec.Code)
 		}
@@ -126,13 +112,13 @@ func TestThePageLinksOnlyItsOwnAssets(t *testing.T) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
-	if strings.Contains(get(t, Handler(Options{}), "/", nil).Body.String(), "/graphiql") {
+	if strings.Contains(webtest.Get(t, Handler(Options{}), "/", nil).Body.String(), "/graphiql") {
 		t.Errorf("a page without Playground links it")
 	}
 }
 
 func TestContentSecurityPolicy(t *testing.T) {
-	rec := get(t, Handler(Options{}), "http://sprocket.test:8080/", nil)
+	rec := webtest.Get(t, Handler(Options{}), "http://sprocket.test:8080/", nil)
 	csp := rec.Header().Get("Content-Security-Policy")
 	for _, want := range []string{
 		"default-src 'none'",
@@ -161,7 +147,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 	}
 
 	// Endpoints on another origin are allowed for connections, no more.
-	csp = get(t, Handler(Options{Endpoint: "https://api.test/graphql"}), "/", nil).Header().Get("Content-Security-Policy")
+	csp = webtest.Get(t, Handler(Options{Endpoint: "https://api.test/graphql"}), "/", nil).Header().Get("Content-Security-Policy")
 	if !strings.Contains(csp, "https://api.test") || !strings.Contains(csp, "wss://api.test") || strings.Contains(csp, "script-src 'self' https") {
 		t.Errorf("policy %q for endpoints on api.test", csp)
 	}
@@ -183,7 +169,7 @@ func TestAssetsAreServedCachedAndCompressed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := get(t, h, "/assets/"+name, nil)
+		rec := webtest.Get(t, h, "/assets/"+name, nil)
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != ct || !bytes.Equal(rec.Body.Bytes(), data) {
 			t.Errorf("%s: %d %q, want 200 %q and the embedded file", name, rec.Code, rec.Header().Get("Content-Type"), ct)
 		}
@@ -191,10 +177,10 @@ func TestAssetsAreServedCachedAndCompressed(t *testing.T) {
 			t.Errorf("%s without its version: Cache-Control %q, want no-cache", name, got)
 		}
 		etag := rec.Header().Get("ETag")
-		if rec := get(t, h, "/assets/"+name, http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
+		if rec := webtest.Get(t, h, "/assets/"+name, http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
 			t.Errorf("%s with If-None-Match %s: %d, want 304", name, etag, rec.Code)
 		}
-		rec = get(t, h, "/assets/"+name+"?v="+linked[name], http.Header{"Accept-Encoding": {"br, gzip"}})
+		rec = webtest.Get(t, h, "/assets/"+name+"?v="+linked[name], http.Header{"Accept-Encoding": {"br, gzip"}})
 		if got := rec.Header().Get("Cache-Control"); linked[name] == "" || got != "public, max-age=31536000, immutable" {
 			t.Errorf("%s with the page's version %q: Cache-Control %q", name, linked[name], got)
 		}
@@ -211,7 +197,7 @@ func TestAssetsAreServedCachedAndCompressed(t *testing.T) {
 			t.Errorf("%s: gzip body does not decompress to the file (%v)", name, err)
 		}
 	}
-	if rec := get(t, h, "/assets/app.js", http.Header{"Accept-Encoding": {"gzip;q=0, identity"}}); rec.Header().Get("Content-Encoding") != "" {
+	if rec := webtest.Get(t, h, "/assets/app.js", http.Header{"Accept-Encoding": {"gzip;q=0, identity"}}); rec.Header().Get("Content-Encoding") != "" {
 		t.Errorf("gzip;q=0 still got %q", rec.Header().Get("Content-Encoding"))
 	}
 }
@@ -246,7 +232,7 @@ var optionsBlock = regexp.MustCompile(`(?s)<script id="dashboard-options" type="
 
 func TestOptionsAreEncodedSafely(t *testing.T) {
 	evil := `</script><script>alert(1)</script><!--`
-	body := get(t, Handler(Options{Endpoint: "/graphql?x=" + evil, Title: "T " + evil}), "/", nil).Body.String()
+	body := webtest.Get(t, Handler(Options{Endpoint: "/graphql?x=" + evil, Title: "T " + evil}), "/", nil).Body.String()
 	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<!--") {
 		t.Fatalf("the options broke out of their place:\n%s", body)
 	}
@@ -484,237 +470,19 @@ func (l *opLog) all() []op {
 	return slices.Clone(l.ops)
 }
 
-// chromiumPath is Debian's Chromium, or CHROMIUM_PATH. A missing browser
-// fails the test: CI installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("CHROMIUM_PATH")
-	if p == "" {
-		p = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(p); err != nil {
-		t.Fatalf("Chromium is required for the dashboard's browser tests and was not found at %s (%v): "+
-			"install it with `apt-get install -y chromium`, or set CHROMIUM_PATH", p, err)
-	}
-	return p
-}
-
 // browser is a Chromium tab on the fixture's server, with every request to
 // another host blocked and recorded, and the page's console watched.
-type browser struct {
-	t        *testing.T
-	expected []string        // substrings of problems that a test step causes on purpose
-	ctx      context.Context // the tab, with the test's deadline
-	tab      context.Context // the tab, without it
-	mu       sync.Mutex
-	log      struct{ allowed, blocked, problems, console []string }
-	stop     func() // closes the browser and waits for the watchers
-}
+type browser struct{ *webtest.Browser }
 
-func (b *browser) add(list *[]string, s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	*list = append(*list, s)
-}
-
-func (b *browser) snapshot() (allowed, blocked, problems, console []string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.log.allowed), slices.Clone(b.log.blocked), slices.Clone(b.log.problems), slices.Clone(b.log.console)
-}
-
-func newBrowser(t *testing.T, host string, timeout time.Duration) *browser {
+func newBrowser(t *testing.T, host string, timeout time.Duration) browser {
 	t.Helper()
-	chromium := chromiumPath(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		// A second fence behind the Fetch one below: no host name resolves,
-		// so nothing that the browser itself may try leaves the machine.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	// Start the browser with no deadline (a deadline on the first run would
-	// bind the browser's life to it); the steps have one.
-	if err := chromedp.Do(tab); err != nil {
-		cancelTab()
-		cancelAlloc()
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(tab, timeout)
-	b := &browser{t: t, ctx: ctx, tab: tab}
-
-	// Every request pauses until it is let through (this host) or failed
-	// (any other). WebSockets are not paused by Fetch: their creation is
-	// recorded, and one to another host fails the test. Subscribe before
-	// Fetch.enable.
-	paused := chromedp.Events(tab, fetch.RequestPaused)
-	sockets := chromedp.Events(tab, network.WebSocketCreated)
-	messages := chromedp.Console(tab)
-	var watchers sync.WaitGroup
-	watchers.Add(3)
-	go func() {
-		defer watchers.Done()
-		var each sync.WaitGroup
-		defer each.Wait()
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			each.Add(1)
-			go func() {
-				defer each.Done()
-				u, err := url.Parse(ev.Request.URL)
-				local := err == nil && (u.Scheme == "data" || u.Scheme == "blob" || (u.Scheme == "http" && u.Host == host))
-				what := ev.Request.Method + " " + ev.Request.URL
-				if local {
-					b.add(&b.log.allowed, what)
-					_, err = chromedp.Call(tab, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
-				} else {
-					b.add(&b.log.blocked, what)
-					_, err = chromedp.Call(tab, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
-				}
-				if err != nil && tab.Err() == nil {
-					b.add(&b.log.problems, fmt.Sprintf("interception of %s: %v", what, err))
-				}
-			}()
-		}
-	}()
-	go func() {
-		defer watchers.Done()
-		for ev, err := range sockets {
-			if err != nil {
-				return
-			}
-			u, err := url.Parse(ev.URL)
-			if err == nil && u.Scheme == "ws" && u.Host == host {
-				b.add(&b.log.allowed, "WebSocket "+ev.URL)
-			} else {
-				b.add(&b.log.blocked, "WebSocket "+ev.URL)
-			}
-		}
-	}()
-	go func() {
-		defer watchers.Done()
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			line := m.String()
-			if len(line) > 300 {
-				line = line[:300] + "..."
-			}
-			if m.URL != "" {
-				line += fmt.Sprintf(" (%s:%d)", m.URL, m.Line+1)
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
-				b.add(&b.log.problems, line)
-			} else {
-				b.add(&b.log.console, line)
-			}
-		}
-	}()
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}}); err != nil {
-		t.Fatalf("Fetch.enable: %v", err)
-	}
-	var once sync.Once
-	b.stop = func() {
-		once.Do(func() {
-			cancelTimeout()
-			cancelTab() // closes the browser and ends the watchers' streams
-			cancelAlloc()
-			watchers.Wait()
-		})
-	}
-	t.Cleanup(b.stop)
-	return b
+	return browser{webtest.NewBrowser(t, webtest.Options{Host: host, Timeout: timeout, Width: 1280, Height: 900})}
 }
 
-// expectProblems tolerates console errors that contain any of the
-// substrings: the browser logs failed loads, which a test may cause.
-func (b *browser) expectProblems(substrings ...string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.expected = append(b.expected, substrings...)
-}
-
-// failf ends the test on a failed browser step, with what the page showed.
-func (b *browser) failf(format string, args ...any) {
-	b.t.Helper()
-	dctx, cancel := context.WithTimeout(b.tab, 5*time.Second)
-	defer cancel()
-	text, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ""`))
-	_, blocked, problems, console := b.snapshot()
-	b.t.Fatalf(format+"\npage text: %q\nblocked: %q\nproblems: %q\nconsole: %q", append(args, text, blocked, problems, console)...)
-}
-
-// do runs browser actions.
-func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.failf("%s: %v", what, err)
-	}
-}
-
-// poll waits for a JavaScript expression to be truthy.
-func (b *browser) poll(what, expr string, timeout time.Duration) {
-	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
-		b.failf("waiting for %s: %v", what, err)
-	}
-}
-
-// pollExplained is poll that, on a timeout, shows what explain evaluates to.
-func (b *browser) pollExplained(what, explain, expr string, timeout time.Duration) {
-	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
-		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](explain))
-		b.failf("waiting for %s: %v; %s", what, err, state)
-	}
-}
-
-// eval evaluates a JavaScript expression into v.
-func eval[T any](b *browser, expr string) T {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		b.failf("evaluating %s: %v", expr, err)
-	}
-	return v
-}
-
-// finish closes the browser and fails the test on any blocked request
-// or problem the page reported.
-func (b *browser) finish() []string {
-	b.t.Helper()
-	b.stop()
-	allowed, blocked, all, _ := b.snapshot()
-	var problems []string
-	for _, p := range all {
-		if !slices.ContainsFunc(b.expected, func(e string) bool { return strings.Contains(p, e) }) {
-			problems = append(problems, p)
-		}
-	}
-	if len(blocked) > 0 {
-		b.t.Errorf("the page asked for %d resources on other hosts (blocked): %q", len(blocked), blocked)
-	}
-	if len(problems) > 0 {
-		b.t.Errorf("the page reported problems: %q", problems)
-	}
-	return allowed
+// eval evaluates a JavaScript expression.
+func eval[T any](b browser, expr string) T {
+	b.T.Helper()
+	return webtest.Eval[T](b.Browser, expr)
 }
 
 // chart is a card as window.__dashboard.charts() describes it.
@@ -755,21 +523,13 @@ type ink struct{ Ink, Actual int }
 
 // shoot takes a full-page screenshot into a temp dir, and into testdata/
 // when UPDATE_SCREENSHOTS=1.
-func (b *browser) shoot(name string) {
-	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+func (b browser) shoot(name string) {
+	b.T.Helper()
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		b.failf("screenshot %s: %v", name, err)
+		b.Failf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(b.t.TempDir(), name), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
-		if err := os.WriteFile(filepath.Join("testdata", name), png, 0o644); err != nil {
-			b.t.Fatal(err)
-		}
-		b.t.Logf("wrote testdata/%s (%d bytes)", name, len(png))
-	}
+	webtest.WriteScreenshot(b.T, name, png)
 }
 
 // waitFor polls a Go condition until it holds or the deadline passes.
@@ -789,29 +549,18 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // box is where an element is in the viewport, in CSS pixels.
 type box struct{ X, Y, W, H float64 }
 
-func (b *browser) box(sel string) box {
-	b.t.Helper()
-	return eval[box](b, `(() => { const r = document.querySelector(`+jsString(sel)+`).getBoundingClientRect();
+func (b browser) box(sel string) box {
+	b.T.Helper()
+	return eval[box](b, `(() => { const r = document.querySelector(`+webtest.JSString(sel)+`).getBoundingClientRect();
 		return {X: r.left, Y: r.top, W: r.width, H: r.height}; })()`)
 }
 
 // setField types into an input, replacing what it held.
-func (b *browser) setField(sel, value string) {
-	b.t.Helper()
-	b.do("filling "+sel,
-		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsString(sel)+`).value = ''`),
+func (b browser) setField(sel, value string) {
+	b.T.Helper()
+	b.Do("filling "+sel,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+webtest.JSString(sel)+`).value = ''`),
 		chromedp.SendKeys(chromedp.CSS(sel), value))
-}
-
-func (b *browser) click(sel string) {
-	b.t.Helper()
-	b.do("clicking "+sel, chromedp.Click(chromedp.CSS(sel)))
-}
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	q, _ := json.Marshal(s)
-	return string(q)
 }
 
 // seedTimes are the seeded points' times of each factory, by /v1 id.
@@ -845,32 +594,32 @@ func TestDashboardInChromium(t *testing.T) {
 	b := newBrowser(t, f.host, 60*time.Second)
 	start := time.Now()
 
-	b.do("opening the dashboard", chromedp.Navigate(f.url+"/"))
-	b.poll("the cards and the catalogue", `window.__dashboard?.ready === true`, 15*time.Second)
+	b.Do("opening the dashboard", chromedp.Navigate(f.url+"/"))
+	b.Poll("the cards and the catalogue", `window.__dashboard?.ready === true`, 15*time.Second)
 	if s := eval[string](b, `__dashboard.factoriesState()`); s != "ready" {
-		b.failf("factories state %q, want ready", s)
+		b.Failf("factories state %q, want ready", s)
 	}
 
 	// Every chart draws its 20 seeded points, on a canvas that shows them.
 	charts := eval[[]chart](b, `__dashboard.charts()`)
 	if len(charts) != 3 {
-		b.failf("%d cards, want the 3 seeded factories: %+v", len(charts), charts)
+		b.Failf("%d cards, want the 3 seeded factories: %+v", len(charts), charts)
 	}
 	for i, c := range charts {
 		if c.RowID != i+1 || c.Name != fmt.Sprintf("Factory %d", i+1) || c.Points != 20 || c.Plotted != 20 || c.Count != 20 {
-			b.failf("card %d: %+v, want Factory %d with 20 points drawn", i, c, i+1)
+			b.Failf("card %d: %+v, want Factory %d with 20 points drawn", i, c, i+1)
 		}
 		if c.LastEpoch == nil || int64(*c.LastEpoch) > times[c.RowID][19] || int64(*c.LastEpoch) < times[c.RowID][19]-60 {
-			b.failf("card %d ends at %v, want the bucket of the last seeded point %d", i, c.LastEpoch, times[c.RowID][19])
+			b.Failf("card %d ends at %v, want the bucket of the last seeded point %d", i, c.LastEpoch, times[c.RowID][19])
 		}
 		if c.Attainment == nil || *c.Attainment < 0.9 || *c.Attainment > 1.1 {
-			b.failf("card %d attainment %v", i, c.Attainment)
+			b.Failf("card %d attainment %v", i, c.Attainment)
 		}
 		if px := eval[ink](b, inkJS+`(`+fmt.Sprint(c.RowID)+`)`); px.Actual < 200 || px.Ink < 2000 {
-			b.failf("card %d's canvas has %d painted pixels, %d of the actual series: not drawn", i, px.Ink, px.Actual)
+			b.Failf("card %d's canvas has %d painted pixels, %d of the actual series: not drawn", i, px.Ink, px.Actual)
 		}
 		if text := eval[string](b, `document.querySelector('.card[data-row-id="`+fmt.Sprint(c.RowID)+`"] .attainment').textContent`); !strings.Contains(text, "%") {
-			b.failf("card %d shows attainment %q", i, text)
+			b.Failf("card %d shows attainment %q", i, text)
 		}
 	}
 
@@ -878,22 +627,22 @@ func TestDashboardInChromium(t *testing.T) {
 	// the plot area.
 	dash := f.ops.named("Dashboard")
 	if len(dash) != 1 || len(f.ops.named("Sprockets")) != 1 || len(f.ops.all()) != 2 {
-		b.failf("GraphQL POSTs on load: %+v; want one Dashboard and one Sprockets", f.ops.all())
+		b.Failf("GraphQL POSTs on load: %+v; want one Dashboard and one Sprockets", f.ops.all())
 	}
 	v := dash[0].Variables
 	mdp, _ := v["maxDataPoints"].(float64)
 	if v["first"] != float64(100) || v["from"] != nil || v["to"] != nil || int(mdp) != charts[0].PlotWidth || mdp < 50 {
-		b.failf("Dashboard variables %v; want first 100, no window, maxDataPoints = the plot width %d", v, charts[0].PlotWidth)
+		b.Failf("Dashboard variables %v; want first 100, no window, maxDataPoints = the plot width %d", v, charts[0].PlotWidth)
 	}
 	for _, c := range charts {
 		if c.OverWidth < c.PlotWidth-1 || c.OverWidth > c.PlotWidth+1 {
-			b.failf("card %d: uPlot's plot area is %d px, the request asked for %d", c.RowID, c.OverWidth, c.PlotWidth)
+			b.Failf("card %d: uPlot's plot area is %d px, the request asked for %d", c.RowID, c.OverWidth, c.PlotWidth)
 		}
 	}
 
 	// Live: connected, one subscription per card; a point recorded through
 	// the API is on its chart within two seconds.
-	b.poll("the connection indicator to say connected",
+	b.Poll("the connection indicator to say connected",
 		`document.querySelector('#live-status').dataset.state === 'connected' && document.querySelector('#live-status').textContent.includes('connected')`, 10*time.Second)
 	waitFor(t, "three subscriptions on the server", 10*time.Second, func() bool { return f.hub.Subscribers() == 3 })
 	newTime := times[1][19] + 60
@@ -901,35 +650,35 @@ func TestDashboardInChromium(t *testing.T) {
 	if _, err := f.svc.RecordProduction(ctx, 1, []core.Point{{Time: newTime, Actual: 50, Goal: 32}}, false); err != nil {
 		t.Fatal(err)
 	}
-	b.poll("the recorded point on Factory 1's chart",
+	b.Poll("the recorded point on Factory 1's chart",
 		fmt.Sprintf(`(() => { const c = __dashboard.charts()[0]; return c.points === 21 && c.plotted === 21 && c.lastEpoch === %d && c.count === 21; })()`, newTime),
 		2*time.Second)
 	t.Logf("a recorded point was drawn %v after the commit", time.Since(recorded).Round(time.Millisecond))
 	if text := eval[string](b, `document.querySelector('.card[data-row-id="1"] .totals').textContent`); !strings.Contains(text, "21 points") {
-		b.failf("Factory 1's totals %q after a live point, want 21 points", text)
+		b.Failf("Factory 1's totals %q after a live point, want 21 points", text)
 	}
 
 	// A server restart: the indicator says so; a range change meanwhile
 	// shows an error with a retry; the page reconnects by itself,
 	// resubscribes, and refetches what it missed.
 	loads := len(f.ops.named("Dashboard"))
-	b.expectProblems("net::ERR_CONNECTION_REFUSED", "WebSocket connection to")
+	b.ExpectProblems("net::ERR_CONNECTION_REFUSED", "WebSocket connection to")
 	f.stop()
-	b.poll("the indicator to say reconnecting", `document.querySelector('#live-status').dataset.state === 'reconnecting'`, 5*time.Second)
+	b.Poll("the indicator to say reconnecting", `document.querySelector('#live-status').dataset.state === 'reconnecting'`, 5*time.Second)
 	missed := times[3][19] + 60
 	if _, err := f.svc.RecordProduction(ctx, 3, []core.Point{{Time: missed, Actual: 31, Goal: 32}}, false); err != nil {
 		t.Fatal(err)
 	}
-	b.click(`label[for="range-day"]`)
-	b.poll("the error state, with a retry", `__dashboard.factoriesState() === 'error' &&
+	b.Click(`label[for="range-day"]`)
+	b.Poll("the error state, with a retry", `__dashboard.factoriesState() === 'error' &&
 		document.querySelector('#cards .state.error .message').textContent.includes('The server did not answer') &&
 		document.querySelector('#cards .state.error button').textContent === 'Retry'`, 5*time.Second)
-	b.click(`label[for="range-all"]`)
-	b.poll("the error state for all points", `__dashboard.range().kind === 'all' && __dashboard.factoriesState() === 'error'`, 5*time.Second)
+	b.Click(`label[for="range-all"]`)
+	b.Poll("the error state for all points", `__dashboard.range().kind === 'all' && __dashboard.factoriesState() === 'error'`, 5*time.Second)
 	f.serve(t, f.host)
-	b.poll("the indicator to say connected again", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
+	b.Poll("the indicator to say connected again", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
 	// (Refetched series are bucketed: the last value is the bucket's start.)
-	b.poll("the point missed while away, refetched", fmt.Sprintf(`__dashboard.factoriesState() === 'ready' &&
+	b.Poll("the point missed while away, refetched", fmt.Sprintf(`__dashboard.factoriesState() === 'ready' &&
 		__dashboard.charts().map((c) => c.points).join() === '21,20,21' && __dashboard.charts()[2].lastEpoch > %d`, times[3][19]), 5*time.Second)
 	if n := len(f.ops.named("Dashboard")); n != loads+1 {
 		t.Errorf("%d Dashboard requests reached the server over the restart, want 1 (the refetch after reconnecting)", n-loads)
@@ -938,29 +687,29 @@ func TestDashboardInChromium(t *testing.T) {
 	if _, err := f.svc.RecordProduction(ctx, 3, []core.Point{{Time: missed + 60, Actual: 33, Goal: 32}}, false); err != nil {
 		t.Fatal(err)
 	}
-	b.poll("a point recorded after the restart, live", fmt.Sprintf(`__dashboard.charts()[2].lastEpoch === %d`, missed+60), 2*time.Second)
+	b.Poll("a point recorded after the restart, live", fmt.Sprintf(`__dashboard.charts()[2].lastEpoch === %d`, missed+60), 2*time.Second)
 
 	// Drag-to-zoom on Factory 2 fetches that window, at the plot's width.
 	over := b.box(`.card[data-row-id="2"] .u-over`)
 	y := over.Y + over.H/2
 	x1, x2 := over.X+over.W*0.25, over.X+over.W*0.6
-	b.do("dragging across Factory 2's chart",
+	b.Do("dragging across Factory 2's chart",
 		chromedp.MouseEvent(chromedp.MouseMoved, x1, y),
 		chromedp.MouseEvent(chromedp.MousePressed, x1, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
 		chromedp.MouseEvent(chromedp.MouseMoved, (x1+x2)/2, y, chromedp.ButtonLeft),
 		chromedp.MouseEvent(chromedp.MouseMoved, x2, y, chromedp.ButtonLeft),
 		chromedp.MouseEvent(chromedp.MouseReleased, x2, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
 	)
-	b.poll("Factory 2 zoomed", `(() => { const c = __dashboard.charts()[1]; return c.zoomed && !c.zoomLoading; })()`, 5*time.Second)
+	b.Poll("Factory 2 zoomed", `(() => { const c = __dashboard.charts()[1]; return c.zoomed && !c.zoomLoading; })()`, 5*time.Second)
 	zooms := f.ops.named("Zoom")
 	if len(zooms) != 1 {
-		b.failf("Zoom requests %+v, want one", zooms)
+		b.Failf("Zoom requests %+v, want one", zooms)
 	}
 	zv := zooms[0].Variables
 	from, err1 := time.Parse(time.RFC3339, fmt.Sprint(zv["from"]))
 	to, err2 := time.Parse(time.RFC3339, fmt.Sprint(zv["to"]))
 	if err1 != nil || err2 != nil || zv["id"] != charts[1].ID || zv["maxDataPoints"] != float64(charts[1].PlotWidth) {
-		b.failf("Zoom variables %v; want Factory 2's id %s, a window and maxDataPoints %d", zv, charts[1].ID, charts[1].PlotWidth)
+		b.Failf("Zoom variables %v; want Factory 2's id %s, a window and maxDataPoints %d", zv, charts[1].ID, charts[1].PlotWidth)
 	}
 	var inWindow int
 	for _, ts := range times[2] {
@@ -970,42 +719,42 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	first, last := times[2][0], times[2][19]
 	if from.Unix() <= first || to.Unix() >= last || inWindow == 0 || inWindow >= 20 {
-		b.failf("zoom window [%v, %v) holds %d of the 20 points (%d..%d): not the dragged part", from, to, inWindow, first, last)
+		b.Failf("zoom window [%v, %v) holds %d of the 20 points (%d..%d): not the dragged part", from, to, inWindow, first, last)
 	}
 	zoomed := eval[[]chart](b, `__dashboard.charts()`)[1]
 	if zoomed.Points != inWindow || zoomed.Plotted != inWindow {
-		b.failf("zoomed chart draws %d values (%d plotted), want the window's %d raw points", zoomed.Points, zoomed.Plotted, inWindow)
+		b.Failf("zoomed chart draws %d values (%d plotted), want the window's %d raw points", zoomed.Points, zoomed.Plotted, inWindow)
 	}
 	if text := eval[string](b, `document.querySelector('.card[data-row-id="2"] .zoom-bar').textContent`); !strings.Contains(text, "Zoomed to") {
-		b.failf("zoom bar %q", text)
+		b.Failf("zoom bar %q", text)
 	}
 	// Double-click goes back to the range.
-	b.do("double-clicking Factory 2's chart",
+	b.Do("double-clicking Factory 2's chart",
 		chromedp.MouseClickXY(x1, y, chromedp.ClickCount(1)),
 		chromedp.MouseClickXY(x1, y, chromedp.ClickCount(2)),
 	)
-	b.poll("Factory 2 back to the range", `(() => { const c = __dashboard.charts()[1]; return !c.zoomed && c.points === 20 && c.plotted === 20; })()`, 5*time.Second)
+	b.Poll("Factory 2 back to the range", `(() => { const c = __dashboard.charts()[1]; return !c.zoomed && c.points === 20 && c.plotted === 20; })()`, 5*time.Second)
 
 	// The pointer leaves the charts, so that no legend shows a hovered value.
-	b.do("moving the pointer away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
+	b.Do("moving the pointer away", chromedp.MouseEvent(chromedp.MouseMoved, 1, 1))
 	b.shoot("dashboard-light.png")
 
 	// The range picker refetches: the last hour has none of the 2021
 	// points; a custom window of Factory 1's first ten minutes has 10 or 11.
-	b.click(`label[for="range-hour"]`)
-	b.poll("the last hour's empty charts", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().every((c) => c.points === 0) &&
+	b.Click(`label[for="range-hour"]`)
+	b.Poll("the last hour's empty charts", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().every((c) => c.points === 0) &&
 		[...document.querySelectorAll('.plot-empty')].every((e) => !e.hidden)`, 5*time.Second)
 	dashes := f.ops.named("Dashboard")
 	hour := dashes[len(dashes)-1].Variables
 	hf, _ := time.Parse(time.RFC3339, fmt.Sprint(hour["from"]))
 	ht, _ := time.Parse(time.RFC3339, fmt.Sprint(hour["to"]))
 	if ht.Sub(hf) != time.Hour || time.Since(ht) > time.Minute || time.Until(ht) > time.Minute {
-		b.failf("last hour's window %v", hour)
+		b.Failf("last hour's window %v", hour)
 	}
-	b.click(`label[for="range-custom"]`)
-	b.poll("the custom range's inputs", `!document.querySelector('#range-custom-fields').hidden`, 2*time.Second)
+	b.Click(`label[for="range-custom"]`)
+	b.Poll("the custom range's inputs", `!document.querySelector('#range-custom-fields').hidden`, 2*time.Second)
 	cFrom, cTo := times[1][0], times[1][0]+600
-	b.do("entering a custom range",
+	b.Do("entering a custom range",
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
 			const local = (s) => { const d = new Date(s * 1000), p = (n) => String(n).padStart(2, '0');
 				return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()); };
@@ -1013,41 +762,41 @@ func TestDashboardInChromium(t *testing.T) {
 			document.querySelector('#range-to').value = local(%d);
 		})()`, cFrom, cTo)),
 	)
-	b.click(`#range-apply`)
-	b.poll("the custom range", `__dashboard.factoriesState() === 'ready' && __dashboard.range().kind === 'custom' &&
+	b.Click(`#range-apply`)
+	b.Poll("the custom range", `__dashboard.factoriesState() === 'ready' && __dashboard.range().kind === 'custom' &&
 		__dashboard.charts()[0].points === 10 && __dashboard.charts()[1].points === 0`, 5*time.Second)
 	dashes = f.ops.named("Dashboard")
 	if custom := dashes[len(dashes)-1].Variables; custom["from"] != time.Unix(cFrom, 0).UTC().Format(time.RFC3339) ||
 		custom["to"] != time.Unix(cTo, 0).UTC().Format(time.RFC3339) {
-		b.failf("custom range request %v, want [%d, %d)", custom, cFrom, cTo)
+		b.Failf("custom range request %v, want [%d, %d)", custom, cFrom, cTo)
 	}
-	b.click(`label[for="range-all"]`)
-	b.poll("all points again", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().map((c) => c.points).join() === '21,20,22'`, 5*time.Second)
+	b.Click(`label[for="range-all"]`)
+	b.Poll("all points again", `__dashboard.factoriesState() === 'ready' && __dashboard.charts().map((c) => c.points).join() === '21,20,22'`, 5*time.Second)
 
 	// Sprockets: a client-side check, then the server's message next to
 	// its field, then a sprocket created through the form.
-	b.poll("the catalogue's three rows", `document.querySelectorAll('#sprocket-table tbody tr').length === 3`, 5*time.Second)
+	b.Poll("the catalogue's three rows", `document.querySelectorAll('#sprocket-table tbody tr').length === 3`, 5*time.Second)
 	b.setField(`#create-teeth`, "0")
 	b.setField(`#create-pitchDiameter`, "10.5")
 	b.setField(`#create-outsideDiameter`, "12")
-	b.click(`#create-form button[type="submit"]`)
-	b.poll("the client-side check of pitch", `document.querySelector('#create-pitch-error').textContent === 'Required.' &&
+	b.Click(`#create-form button[type="submit"]`)
+	b.Poll("the client-side check of pitch", `document.querySelector('#create-pitch-error').textContent === 'Required.' &&
 		document.querySelector('#create-pitch').getAttribute('aria-invalid') === 'true'`, 2*time.Second)
 	if n := len(f.ops.named("CreateSprocket")); n != 0 {
-		b.failf("%d CreateSprocket requests for a form with an empty field", n)
+		b.Failf("%d CreateSprocket requests for a form with an empty field", n)
 	}
 	b.setField(`#create-pitch`, "1.25")
-	b.click(`#create-form button[type="submit"]`)
+	b.Click(`#create-form button[type="submit"]`)
 	const teethMessage = "teeth must be a whole number from 1 to 2147483647."
-	b.poll("the server's message next to teeth", `document.querySelector('#create-teeth-error').textContent === `+jsString(teethMessage)+` &&
+	b.Poll("the server's message next to teeth", `document.querySelector('#create-teeth-error').textContent === `+webtest.JSString(teethMessage)+` &&
 		document.querySelector('#create-teeth').getAttribute('aria-invalid') === 'true' &&
 		document.querySelector('#create-pitch-error').textContent === ''`, 5*time.Second)
 	if n := len(f.ops.named("CreateSprocket")); n != 1 {
-		b.failf("%d CreateSprocket requests, want the one the server refused", n)
+		b.Failf("%d CreateSprocket requests, want the one the server refused", n)
 	}
 	b.setField(`#create-teeth`, "42")
-	b.click(`#create-form button[type="submit"]`)
-	b.poll("the new sprocket in the table", `[...document.querySelectorAll('#sprocket-table tbody tr')].some((tr) =>
+	b.Click(`#create-form button[type="submit"]`)
+	b.Poll("the new sprocket in the table", `[...document.querySelectorAll('#sprocket-table tbody tr')].some((tr) =>
 		tr.cells[1].textContent === '42' && tr.cells[2].textContent === '10.5' && tr.cells[4].textContent === '1.25')`, 5*time.Second)
 	var catalogue struct {
 		Sprockets []struct {
@@ -1065,15 +814,15 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 
 	// Edit sprocket 1: a bad value gets the server's message, a good one is saved.
-	b.click(`#sprocket-table tr[data-row-id="1"] button`)
-	b.poll("the edit form of sprocket 1", `document.activeElement === document.querySelector('#edit-1-teeth')`, 2*time.Second)
+	b.Click(`#sprocket-table tr[data-row-id="1"] button`)
+	b.Poll("the edit form of sprocket 1", `document.activeElement === document.querySelector('#edit-1-teeth')`, 2*time.Second)
 	b.setField(`#edit-1-outsideDiameter`, "-2")
-	b.click(`#edit-1-form button[type="submit"]`)
-	b.poll("the server's message next to the outside diameter", `document.querySelector('#edit-1-outsideDiameter-error').textContent.includes('outside_diameter must be')`, 5*time.Second)
+	b.Click(`#edit-1-form button[type="submit"]`)
+	b.Poll("the server's message next to the outside diameter", `document.querySelector('#edit-1-outsideDiameter-error').textContent.includes('outside_diameter must be')`, 5*time.Second)
 	b.setField(`#edit-1-outsideDiameter`, "7")
 	b.setField(`#edit-1-pitch`, "2.5")
-	b.click(`#edit-1-form button[type="submit"]`)
-	b.poll("sprocket 1 saved", `!document.querySelector('#edit-1-form') &&
+	b.Click(`#edit-1-form button[type="submit"]`)
+	b.Poll("sprocket 1 saved", `!document.querySelector('#edit-1-form') &&
 		document.querySelector('#sprocket-table tr[data-row-id="1"]').cells[4].textContent === '2.5'`, 5*time.Second)
 	f.getJSON(t, "/v1/sprockets", &catalogue)
 	if s := catalogue.Sprockets[0]; s.ID != 1 || s.OutsideDiameter != 7 || s.Pitch != 2.5 || s.Teeth != 5 {
@@ -1081,36 +830,36 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 
 	// Dark theme: the charts are redrawn in the dark palette.
-	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+	if _, err := chromedp.Call(b.Ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
 	}); err != nil {
-		b.failf("emulating a dark theme: %v", err)
+		b.Failf("emulating a dark theme: %v", err)
 	}
-	b.poll("the dark palette", `getComputedStyle(document.documentElement).getPropertyValue('--bg').trim() === '#0e1318'`, 2*time.Second)
-	b.poll("charts redrawn in the dark palette", `[1, 2, 3].every((id) => `+inkJS+`(id).actual > 200)`, 2*time.Second)
+	b.Poll("the dark palette", `getComputedStyle(document.documentElement).getPropertyValue('--bg').trim() === '#0e1318'`, 2*time.Second)
+	b.Poll("charts redrawn in the dark palette", `[1, 2, 3].every((id) => `+inkJS+`(id).actual > 200)`, 2*time.Second)
 	b.shoot("dashboard-dark.png")
 
 	// A phone: one column, charts as wide as the screen allows.
-	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
-		b.failf("resetting the theme: %v", err)
+	if _, err := chromedp.Call(b.Ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		b.Failf("resetting the theme: %v", err)
 	}
-	b.do("emulating a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.Do("emulating a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
 	// On failure: the page's width and the elements that stick out.
 	const phoneState = `JSON.stringify({scrollWidth: document.documentElement.scrollWidth,
 		wider: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 390).slice(0, 8)
 			.map((e) => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)),
 		charts: __dashboard.charts()})`
-	b.pollExplained("one column of cards, resized", phoneState, `(() => {
+	b.PollExplained("one column of cards, resized", phoneState, `(() => {
 		const cards = [...document.querySelectorAll('.card')];
 		const x = new Set(cards.map((c) => Math.round(c.getBoundingClientRect().left)));
 		return cards.length === 3 && x.size === 1 && document.documentElement.scrollWidth <= 390 &&
 			__dashboard.charts().every((c) => Math.abs(c.overWidth - c.plotWidth) <= 1 && c.plotWidth < 340);
 	})()`, 5*time.Second)
-	b.poll("charts redrawn", `[1, 2, 3].every((id) => `+inkJS+`(id).actual > 200)`, 2*time.Second)
+	b.Poll("charts redrawn", `[1, 2, 3].every((id) => `+inkJS+`(id).actual > 200)`, 2*time.Second)
 	b.shoot("dashboard-phone.png")
 
 	elapsed := time.Since(start)
-	allowed := b.finish()
+	allowed := b.Finish().Allowed
 	t.Logf("dashboard driven in %v; %d requests and sockets, all to %s", elapsed.Round(time.Millisecond), len(allowed), f.host)
 }
 
@@ -1125,40 +874,40 @@ func TestDashboardWithAPIToken(t *testing.T) {
 	}
 	f := newFixture(t, tokens, true)
 	b := newBrowser(t, f.host, 30*time.Second)
-	b.do("opening the dashboard", chromedp.Navigate(f.url+"/"))
-	b.poll("the cards and the catalogue", `window.__dashboard?.ready === true && __dashboard.factoriesState() === 'ready'`, 15*time.Second)
-	b.poll("the connection indicator to say connected", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
+	b.Do("opening the dashboard", chromedp.Navigate(f.url+"/"))
+	b.Poll("the cards and the catalogue", `window.__dashboard?.ready === true && __dashboard.factoriesState() === 'ready'`, 15*time.Second)
+	b.Poll("the connection indicator to say connected", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
 	if s := eval[string](b, `document.querySelector('#token-state').textContent`); s != "(not set)" {
-		b.failf("token state %q, want (not set)", s)
+		b.Failf("token state %q, want (not set)", s)
 	}
 
 	b.setField(`#create-teeth`, "30")
 	b.setField(`#create-pitchDiameter`, "9")
 	b.setField(`#create-outsideDiameter`, "10")
 	b.setField(`#create-pitch`, "1")
-	b.click(`#create-form button[type="submit"]`)
-	b.poll("UNAUTHENTICATED on the form", `document.querySelector('#create-form-error').textContent.includes('UNAUTHENTICATED') &&
+	b.Click(`#create-form button[type="submit"]`)
+	b.Poll("UNAUTHENTICATED on the form", `document.querySelector('#create-form-error').textContent.includes('UNAUTHENTICATED') &&
 		document.querySelector('#create-form-error').textContent.includes('API token')`, 5*time.Second)
 	if c := f.ops.named("CreateSprocket"); len(c) != 1 || c[0].Authorization != "" {
-		b.failf("CreateSprocket requests %+v, want one without a token", c)
+		b.Failf("CreateSprocket requests %+v, want one without a token", c)
 	}
 
 	// The form's button opens the token box; save the token there.
-	b.click(`#create-form-error button`)
-	b.poll("the token input focused", `document.activeElement === document.querySelector('#token-input')`, 2*time.Second)
-	b.do("typing the token", chromedp.SendKeys(chromedp.CSS(`#token-input`), token))
-	b.click(`#token-form button[type="submit"]`)
-	b.poll("the token saved", `document.querySelector('#token-state').textContent === '(set)' &&
-		localStorage.getItem('sprocket.dashboard.apiToken') === `+jsString(token), 2*time.Second)
+	b.Click(`#create-form-error button`)
+	b.Poll("the token input focused", `document.activeElement === document.querySelector('#token-input')`, 2*time.Second)
+	b.Do("typing the token", chromedp.SendKeys(chromedp.CSS(`#token-input`), token))
+	b.Click(`#token-form button[type="submit"]`)
+	b.Poll("the token saved", `document.querySelector('#token-state').textContent === '(set)' &&
+		localStorage.getItem('sprocket.dashboard.apiToken') === `+webtest.JSString(token), 2*time.Second)
 	// The live connection restarts with the token in connection_init.
-	b.poll("the connection indicator to say connected again", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
+	b.Poll("the connection indicator to say connected again", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
 
-	b.click(`#create-form button[type="submit"]`)
-	b.poll("the new sprocket in the table", `[...document.querySelectorAll('#sprocket-table tbody tr')].some((tr) => tr.cells[1].textContent === '30') &&
+	b.Click(`#create-form button[type="submit"]`)
+	b.Poll("the new sprocket in the table", `[...document.querySelectorAll('#sprocket-table tbody tr')].some((tr) => tr.cells[1].textContent === '30') &&
 		document.querySelector('#create-form-error').textContent === ''`, 5*time.Second)
 	c := f.ops.named("CreateSprocket")
 	if len(c) != 2 || c[1].Authorization != "Bearer "+token {
-		b.failf("CreateSprocket requests %+v, want the second with the token", c)
+		b.Failf("CreateSprocket requests %+v, want the second with the token", c)
 	}
 	var catalogue struct {
 		Sprockets []struct {
@@ -1169,21 +918,21 @@ func TestDashboardWithAPIToken(t *testing.T) {
 	if n := len(catalogue.Sprockets); n != 4 || catalogue.Sprockets[3].Teeth != 30 {
 		t.Fatalf("GET /v1/sprockets: %+v", catalogue.Sprockets)
 	}
-	b.finish()
+	b.Finish()
 }
 
 // TestDashboardOnAnEmptyDatabase: no factories and no sprockets say so.
 func TestDashboardOnAnEmptyDatabase(t *testing.T) {
 	f := newFixture(t, nil, false)
 	b := newBrowser(t, f.host, 20*time.Second)
-	b.do("opening the dashboard", chromedp.Navigate(f.url+"/"))
-	b.poll("the empty states", `window.__dashboard?.ready === true && __dashboard.factoriesState() === 'empty' &&
+	b.Do("opening the dashboard", chromedp.Navigate(f.url+"/"))
+	b.Poll("the empty states", `window.__dashboard?.ready === true && __dashboard.factoriesState() === 'empty' &&
 		document.querySelector('#cards .state').textContent.includes('No factories yet.') &&
 		document.querySelector('#sprockets-body .state').textContent.includes('No sprockets yet.') &&
 		document.querySelector('#cards').getAttribute('aria-busy') === 'false'`, 15*time.Second)
-	b.poll("the connection indicator to say connected", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
+	b.Poll("the connection indicator to say connected", `document.querySelector('#live-status').dataset.state === 'connected'`, 10*time.Second)
 	if n := len(f.ops.all()); n != 2 {
 		t.Errorf("%d GraphQL requests on an empty database, want 2: %+v", n, f.ops.all())
 	}
-	b.finish()
+	b.Finish()
 }

@@ -5,25 +5,16 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/fetch"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/go-chi/chi/v5"
 
@@ -31,6 +22,7 @@ import (
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/web/webtest"
 )
 
 func newMux(opts Options) *http.ServeMux {
@@ -45,17 +37,6 @@ func defaultOptions() Options {
 	return Options{Endpoint: "/graphql", SubscriptionEndpoint: "/graphql", Title: "Sprocket GraphiQL", Tabs: DefaultTabs}
 }
 
-func get(t *testing.T, h http.Handler, target string, header http.Header) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, target, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 // absoluteURL matches a URL with a scheme and host, or a scheme-relative one.
 var absoluteURL = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>)]+|(?:src|href)\s*=\s*["']?//`)
 
@@ -66,7 +47,7 @@ func TestPageListsOnlyLocalAssets(t *testing.T) {
 	mux := newMux(defaultOptions())
 	for _, pagePath := range []string{"/graphiql", "/graphiql/"} {
 		t.Run(pagePath, func(t *testing.T) {
-			rec := get(t, mux, "http://sprocket.test"+pagePath, nil)
+			rec := webtest.Get(t, mux, "http://sprocket.test"+pagePath, nil)
 			if rec.Code != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", pagePath, rec.Code, rec.Body)
 			}
@@ -97,7 +78,7 @@ func TestPageListsOnlyLocalAssets(t *testing.T) {
 				}
 				name := strings.TrimPrefix(u.Path, "/graphiql/assets/")
 				seen[name] = true
-				arec := get(t, mux, u.String(), nil)
+				arec := webtest.Get(t, mux, u.String(), nil)
 				if arec.Code != http.StatusOK {
 					t.Errorf("link %q: GET %s: %d", m[1], u, arec.Code)
 				}
@@ -132,7 +113,7 @@ func TestPageListsOnlyLocalAssets(t *testing.T) {
 }
 
 func TestContentSecurityPolicy(t *testing.T) {
-	rec := get(t, newMux(defaultOptions()), "http://sprocket.test:8080/graphiql", nil)
+	rec := webtest.Get(t, newMux(defaultOptions()), "http://sprocket.test:8080/graphiql", nil)
 	csp := rec.Header().Get("Content-Security-Policy")
 	for _, want := range []string{
 		"default-src 'none'",
@@ -162,7 +143,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 	}
 
 	// Endpoints on another origin are allowed for connections, no more.
-	rec = get(t, newMux(Options{Endpoint: "https://api.test/graphql", SubscriptionEndpoint: "https://api.test/graphql"}), "/graphiql", nil)
+	rec = webtest.Get(t, newMux(Options{Endpoint: "https://api.test/graphql", SubscriptionEndpoint: "https://api.test/graphql"}), "/graphiql", nil)
 	csp = rec.Header().Get("Content-Security-Policy")
 	if !strings.Contains(csp, "https://api.test") || !strings.Contains(csp, "wss://api.test") || strings.Contains(csp, "script-src 'self' https") {
 		t.Errorf("policy %q for endpoints on api.test", csp)
@@ -190,7 +171,7 @@ func TestAssets(t *testing.T) {
 			t.Errorf("%s is not embedded", name)
 			continue
 		}
-		rec := get(t, mux, "/graphiql/assets/"+name, nil)
+		rec := webtest.Get(t, mux, "/graphiql/assets/"+name, nil)
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != ct {
 			t.Errorf("%s: %d %q, want 200 %q", name, rec.Code, rec.Header().Get("Content-Type"), ct)
 		}
@@ -201,10 +182,10 @@ func TestAssets(t *testing.T) {
 			t.Errorf("%s without its version: Cache-Control %q, want no-cache", name, got)
 		}
 		etag := rec.Header().Get("ETag")
-		if rec := get(t, mux, "/graphiql/assets/"+name, http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
+		if rec := webtest.Get(t, mux, "/graphiql/assets/"+name, http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
 			t.Errorf("%s with If-None-Match %s: %d, want 304", name, etag, rec.Code)
 		}
-		rec = get(t, mux, "/graphiql/assets/"+versioned, http.Header{"Accept-Encoding": {"br, gzip"}})
+		rec = webtest.Get(t, mux, "/graphiql/assets/"+versioned, http.Header{"Accept-Encoding": {"br, gzip"}})
 		if got := rec.Header().Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
 			t.Errorf("%s with its version: Cache-Control %q", name, got)
 		}
@@ -221,7 +202,7 @@ func TestAssets(t *testing.T) {
 			t.Errorf("%s: gzip body does not decompress to the file (%v)", name, err)
 		}
 	}
-	if rec := get(t, mux, "/graphiql/assets/init.js", http.Header{"Accept-Encoding": {"gzip;q=0, identity"}}); rec.Header().Get("Content-Encoding") != "" {
+	if rec := webtest.Get(t, mux, "/graphiql/assets/init.js", http.Header{"Accept-Encoding": {"gzip;q=0, identity"}}); rec.Header().Get("Content-Encoding") != "" {
 		t.Errorf("gzip;q=0 still got %q", rec.Header().Get("Content-Encoding"))
 	}
 }
@@ -261,20 +242,20 @@ func TestNotFoundAndMethods(t *testing.T) {
 	}
 	// Another mount path.
 	other := Handler(Options{Path: "/tools/graphiql/"})
-	if rec := get(t, other, "/tools/graphiql", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `src="graphiql/assets/init.js?v=`) {
+	if rec := webtest.Get(t, other, "/tools/graphiql", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `src="graphiql/assets/init.js?v=`) {
 		t.Errorf("GET /tools/graphiql: %d", rec.Code)
 	}
-	if rec := get(t, other, "/tools/graphiql/assets/init.js", nil); rec.Code != http.StatusOK {
+	if rec := webtest.Get(t, other, "/tools/graphiql/assets/init.js", nil); rec.Code != http.StatusOK {
 		t.Errorf("GET /tools/graphiql/assets/init.js: %d", rec.Code)
 	}
-	if rec := get(t, other, "/graphiql", nil); rec.Code != http.StatusNotFound {
+	if rec := webtest.Get(t, other, "/graphiql", nil); rec.Code != http.StatusNotFound {
 		t.Errorf("GET /graphiql on /tools/graphiql: %d", rec.Code)
 	}
 	root := Handler(Options{Path: "/"})
-	if rec := get(t, root, "/", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `src="assets/init.js?v=`) {
+	if rec := webtest.Get(t, root, "/", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `src="assets/init.js?v=`) {
 		t.Errorf("GET / on /: %d", rec.Code)
 	}
-	if rec := get(t, root, "/assets/init.js", nil); rec.Code != http.StatusOK {
+	if rec := webtest.Get(t, root, "/assets/init.js", nil); rec.Code != http.StatusOK {
 		t.Errorf("GET /assets/init.js on /: %d", rec.Code)
 	}
 }
@@ -290,7 +271,7 @@ func TestChiMount(t *testing.T) {
 		"/graphiql/assets/nope.js":      http.StatusNotFound,
 		"/graphiql/assets/LICENSES.txt": http.StatusOK,
 	} {
-		if rec := get(t, r, p, nil); rec.Code != want {
+		if rec := webtest.Get(t, r, p, nil); rec.Code != want {
 			t.Errorf("GET %s through chi: %d, want %d", p, rec.Code, want)
 		}
 	}
@@ -307,7 +288,7 @@ func TestOptionsAreEncodedSafely(t *testing.T) {
 		Title:                "T " + evil,
 		Tabs:                 []Tab{{Name: "N " + evil, Query: "{ a } # " + evil, Variables: `{"s": "` + evil + `"}`}},
 	}
-	body := get(t, newMux(opts), "/graphiql/", nil).Body.String()
+	body := webtest.Get(t, newMux(opts), "/graphiql/", nil).Body.String()
 	if strings.Contains(body, "<script>alert") || strings.Contains(body, "<!--") {
 		t.Fatalf("the options broke out of their place:\n%s", body)
 	}
@@ -347,48 +328,11 @@ func TestDefaultTabs(t *testing.T) {
 	}
 }
 
-// chromiumPath is Debian's Chromium, or CHROMIUM_PATH.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("CHROMIUM_PATH")
-	if p == "" {
-		p = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(p); err != nil {
-		t.Fatalf("Chromium is required for the GraphiQL browser test and was not found at %s (%v): "+
-			"install it with `apt-get install -y chromium`, or set CHROMIUM_PATH", p, err)
-	}
-	return p
-}
-
-// browserLog collects what the page did, for the checks at the end.
-type browserLog struct {
-	mu       sync.Mutex
-	allowed  []string
-	blocked  []string
-	problems []string // exceptions, console errors, CSP violations, failed interceptions
-	console  []string // the other console messages, for failure messages
-}
-
-func (l *browserLog) add(list *[]string, s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	*list = append(*list, s)
-}
-
-func (l *browserLog) snapshot() (allowed, blocked, problems, console []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.allowed), slices.Clone(l.blocked), slices.Clone(l.problems), slices.Clone(l.console)
-}
-
 // TestBrowser loads the page in headless Chromium against a real /graphql
 // on a fresh SQLite database, with every request to another host blocked,
 // runs a query, opens the docs and takes a screenshot
 // (UPDATE_SCREENSHOTS=1 writes it to testdata/graphiql.png).
 func TestBrowser(t *testing.T) {
-	chromium := chromiumPath(t)
-
 	ctx := context.Background()
 	db := testdb.Open(t, "sqlite3")
 	client := db.Client()
@@ -399,138 +343,32 @@ func TestBrowser(t *testing.T) {
 	mux := newMux(defaultOptions())
 	mux.Handle("/graphql", graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, graph.DefaultOptions()))
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	t.Cleanup(srv.Close) // after the browser's, which NewBrowser registers
 	host := srv.Listener.Addr().String()
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		// A second fence behind the Fetch one below: no host name resolves,
-		// so nothing that the browser itself may try leaves the machine.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// Start the browser with no deadline (a deadline on the first run would
-	// bind the browser's life to it); the steps below have one.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	tctx, cancelTimeout := context.WithTimeout(bctx, 45*time.Second)
-	defer cancelTimeout()
-
-	var seen browserLog
-	var handlers sync.WaitGroup
-
-	// Every request of the page pauses until it is let through (this host)
-	// or failed (any other host). Subscribe before Fetch.enable.
-	paused := chromedp.Events(bctx, fetch.RequestPaused)
-	messages := chromedp.Console(bctx)
-	handlers.Add(2)
-	go func() {
-		defer handlers.Done()
-		var each sync.WaitGroup
-		defer each.Wait()
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			each.Add(1)
-			go func() {
-				defer each.Done()
-				u, err := url.Parse(ev.Request.URL)
-				local := err == nil && (u.Scheme == "data" || u.Scheme == "blob" ||
-					((u.Scheme == "http" || u.Scheme == "ws") && u.Host == host))
-				what := ev.Request.Method + " " + ev.Request.URL
-				if local {
-					seen.add(&seen.allowed, what)
-					_, err = chromedp.Call(bctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
-				} else {
-					seen.add(&seen.blocked, what)
-					_, err = chromedp.Call(bctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
-				}
-				if err != nil && bctx.Err() == nil {
-					seen.add(&seen.problems, fmt.Sprintf("interception of %s: %v", what, err))
-				}
-			}()
-		}
-	}()
-	go func() {
-		defer handlers.Done()
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			line := m.String()
-			if len(line) > 300 {
-				line = line[:300] + "..."
-			}
-			if m.URL != "" {
-				line += fmt.Sprintf(" (%s:%d)", m.URL, m.Line+1)
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
-				seen.add(&seen.problems, line)
-			} else {
-				seen.add(&seen.console, line)
-			}
-		}
-	}()
-
-	// failf ends the test on a failed browser step, with what the page showed.
-	failf := func(format string, args ...any) {
-		t.Helper()
-		dctx, cancel := context.WithTimeout(bctx, 5*time.Second)
-		defer cancel()
-		text, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
-		_, blocked, problems, console := seen.snapshot()
-		t.Fatalf(format+"\npage text: %q\nblocked: %q\nproblems: %q\nconsole: %q", append(args, text, blocked, problems, console)...)
-	}
+	b := webtest.NewBrowser(t, webtest.Options{Host: host, Timeout: 45 * time.Second, Width: 1280, Height: 800})
+	start := time.Now()
 	poll := func(what, expr string) {
 		t.Helper()
-		if _, err := chromedp.Run(tctx, chromedp.Poll[chromedp.Void](expr,
-			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			failf("waiting for %s: %v", what, err)
-		}
+		b.Poll(what, expr, 20*time.Second)
 	}
 
-	start := time.Now()
-	if _, err := chromedp.Call(tctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}}); err != nil {
-		t.Fatalf("Fetch.enable: %v", err)
-	}
-	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/graphiql")); err != nil {
-		failf("opening %s/graphiql: %v", srv.URL, err)
-	}
+	b.Do("opening "+srv.URL+"/graphiql", chromedp.Navigate(srv.URL+"/graphiql"))
 	const editor = `document.querySelector('.graphiql-query-editor .CodeMirror')`
 	poll("the query editor", `!!`+editor)
 	poll("the first default tab", editor+`.CodeMirror.getValue().startsWith('# Dashboard: 20 factories\nquery Dashboard')`)
 
 	const query = `{ sprockets(first: 5) { totalCount edges { node { teeth } } } }`
-	if err := chromedp.Do(tctx, chromedp.Evaluate[chromedp.Void](editor+`.CodeMirror.setValue(`+jsString(query)+`)`)); err != nil {
-		failf("editing the query: %v", err)
-	}
+	b.Do("editing the query", chromedp.Evaluate[chromedp.Void](editor+`.CodeMirror.setValue(`+webtest.JSString(query)+`)`))
 	// GraphiQL reads the operation name off the editor after a debounce; a
 	// click before that would send the old one (Dashboard).
 	poll("the tab to follow the edit", `document.querySelector('.graphiql-tab-active')?.textContent.includes('<untitled>')`)
-	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`.graphiql-execute-button`))); err != nil {
-		failf("running the query: %v", err)
-	}
+	b.Do("running the query", chromedp.Click(chromedp.CSS(`.graphiql-execute-button`)))
 	const response = `document.querySelector('.graphiql-response .CodeMirror')`
 	poll(`"teeth": 42 in the result pane`, `!!`+response+` && `+response+`.CodeMirror.getValue().includes('"teeth": 42')`)
-	result, err := chromedp.Run(tctx, chromedp.Evaluate[string](response+`.CodeMirror.getValue()`))
+	result, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](response+`.CodeMirror.getValue()`))
 	if err != nil {
-		failf("reading the result: %v", err)
+		b.Failf("reading the result: %v", err)
 	}
 	var decoded struct {
 		Data struct {
@@ -542,64 +380,39 @@ func TestBrowser(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(result), &decoded); err != nil || decoded.Data.Sprockets.TotalCount != 1 ||
 		len(decoded.Data.Sprockets.Edges) != 1 || decoded.Data.Sprockets.Edges[0].Node.Teeth != 42 {
-		failf("result pane %q (%v)", result, err)
+		b.Failf("result pane %q (%v)", result, err)
 	}
 
 	// Prettify (for the screenshot): the editor then holds the query on lines.
-	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`button[aria-label="Prettify query (Shift-Ctrl-P)"]`))); err != nil {
-		failf("prettifying the query: %v", err)
-	}
+	b.Do("prettifying the query", chromedp.Click(chromedp.CSS(`button[aria-label="Prettify query (Shift-Ctrl-P)"]`)))
 	poll("the prettified query", editor+`.CodeMirror.lineCount() > 5`)
 
 	// The docs explorer opens on the root types; Query lists sprockets.
-	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`))); err != nil {
-		failf("opening the docs: %v", err)
-	}
+	b.Do("opening the docs", chromedp.Click(chromedp.CSS(`.graphiql-sidebar button[aria-label="Show Documentation Explorer"]`)))
 	const queryLink = `[...document.querySelectorAll('.graphiql-doc-explorer a.graphiql-doc-explorer-type-name')].find(a => a.textContent === 'Query')`
 	poll("the Query root type in the docs", `!!`+queryLink)
-	if err := chromedp.Do(tctx, chromedp.Evaluate[chromedp.Void](queryLink+`.click()`)); err != nil {
-		failf("opening Query in the docs: %v", err)
-	}
+	b.Do("opening Query in the docs", chromedp.Evaluate[chromedp.Void](queryLink+`.click()`))
 	poll("the fields of Query in the docs", `document.querySelector('.graphiql-doc-explorer-title')?.textContent === 'Query' &&
 		[...document.querySelectorAll('.graphiql-doc-explorer a.graphiql-doc-explorer-field-name')].some(a => a.textContent === 'sprockets')`)
 
 	// A dialog (Radix, which injects a style element while it is open).
-	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`button[aria-label="Open short keys dialog"]`))); err != nil {
-		failf("opening the short keys dialog: %v", err)
-	}
+	b.Do("opening the short keys dialog", chromedp.Click(chromedp.CSS(`button[aria-label="Open short keys dialog"]`)))
 	poll("the short keys dialog", `!!document.querySelector('[role=dialog]')?.textContent.includes('Execute query')`)
-	if err := chromedp.Do(tctx, chromedp.Click(chromedp.CSS(`[role=dialog] .graphiql-dialog-close`))); err != nil {
-		failf("closing the short keys dialog: %v", err)
-	}
+	b.Do("closing the short keys dialog", chromedp.Click(chromedp.CSS(`[role=dialog] .graphiql-dialog-close`)))
 	poll("the short keys dialog to close", `!document.querySelector('[role=dialog]')`)
 
-	png, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
 	if err != nil {
-		failf("screenshot: %v", err)
+		b.Failf("screenshot: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(t.TempDir(), "graphiql.png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
-		if err := os.WriteFile(filepath.Join("testdata", "graphiql.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote testdata/graphiql.png (%d bytes)", len(png))
-	}
+	webtest.WriteScreenshot(t, "graphiql.png", png)
 	elapsed := time.Since(start)
 
-	cancelBrowser() // closes the browser and ends both subscriptions
-	handlers.Wait()
-	allowed, blocked, problems, console := seen.snapshot()
-	if len(blocked) > 0 {
-		t.Errorf("the page asked for %d resources on other hosts (blocked): %q", len(blocked), blocked)
-	}
-	if len(problems) > 0 {
-		t.Errorf("the page reported problems: %q", problems)
-	}
+	log := b.Finish() // fails the test on any request to another host, or problem
+	allowed := log.Allowed
 	var graphqlRequests int
 	for _, r := range allowed {
-		if strings.HasSuffix(r, "/graphql") {
+		if strings.HasSuffix(r, "/graphql") && !strings.HasPrefix(r, "WebSocket ") {
 			graphqlRequests++
 		}
 	}
@@ -607,14 +420,5 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d requests to /graphql, want the introspection and the query: %q", graphqlRequests, allowed)
 	}
 	t.Logf("page loaded, query run and docs opened in %v; %d requests, all to %s; console: %q",
-		elapsed.Round(time.Millisecond), len(allowed), host, console)
-}
-
-// jsString quotes s as a JavaScript string literal.
-func jsString(s string) string {
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(errors.New("jsString: " + err.Error()))
-	}
-	return string(b)
+		elapsed.Round(time.Millisecond), len(allowed), host, log.Console)
 }
