@@ -82,7 +82,7 @@ func TestCreateFactoryNamesItAfterItsID(t *testing.T) {
 			if f1.Name != "Factory 1" || f2.Name != "Plant 9" {
 				t.Errorf("names %q, %q", f1.Name, f2.Name)
 			}
-			if _, err := s.FactorySeriesByID(ctx, 99); apperr.CodeOf(err) != apperr.NotFound {
+			if _, err := s.SeriesVersion(ctx, 99); apperr.CodeOf(err) != apperr.NotFound {
 				t.Errorf("missing factory: %v", err)
 			}
 		})

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
-	"github.com/sprocketapi/sprocket/ent/factory"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
@@ -24,28 +23,11 @@ type Point struct {
 	Goal   float64
 }
 
-// Series is a factory's points in columns ordered by time, the shape of
-// the /v1 chart_data and of chart libraries.
-type Series struct {
-	Time   []int64
-	Actual []float64
-	Goal   []float64
-}
-
-// Len returns the number of points.
-func (s Series) Len() int { return len(s.Time) }
-
 // FactoryInput is what a factory is created from.
 type FactoryInput struct {
 	// Name is optional: "Factory N" (N its id) when empty.
 	Name   string
 	Points []Point
-}
-
-// FactorySeries is a factory's id with its whole series.
-type FactorySeries struct {
-	ID     int
-	Series Series
 }
 
 // ValidatePoints checks that every value is finite and that no time
@@ -123,70 +105,6 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 func (s *Service) GetFactory(ctx context.Context, id int) (*ent.Factory, error) {
 	f, err := s.Client(ctx).Factory.Get(ctx, id)
 	return f, translate(err, msgFactoryNotFound)
-}
-
-// FactorySeriesByID returns the whole series of factory id ordered by time,
-// or a NotFound error when there is no such factory.
-func (s *Service) FactorySeriesByID(ctx context.Context, id int) (Series, error) {
-	// No transaction: under SQLite's immediate locking it would queue this
-	// read behind every writer. A factory deleted between the two
-	// statements reads as an empty series, which is what it has become.
-	ok, err := s.Client(ctx).Factory.Query().Where(factory.ID(id)).Exist(ctx)
-	if err != nil {
-		return Series{}, translate(err, "")
-	}
-	if !ok {
-		return Series{}, apperr.Errorf(apperr.NotFound, msgFactoryNotFound)
-	}
-	all, err := s.seriesOf(ctx, []int{id})
-	return all[id], err
-}
-
-// ListFactorySeries returns every factory ordered by id with its series, in
-// two statements whatever the number of factories.
-func (s *Service) ListFactorySeries(ctx context.Context) ([]FactorySeries, error) {
-	ids, err := s.Client(ctx).Factory.Query().Order(ent.Asc(factory.FieldID)).IDs(ctx)
-	if err != nil {
-		return nil, translate(err, "")
-	}
-	series, err := s.seriesOf(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]FactorySeries, len(ids))
-	for i, id := range ids {
-		out[i] = FactorySeries{ID: id, Series: series[id]}
-	}
-	return out, nil
-}
-
-// seriesOf loads the series of the given factories (all when ids is nil),
-// ordered by time, in one statement.
-func (s *Service) seriesOf(ctx context.Context, ids []int) (map[int]Series, error) {
-	q := s.Client(ctx).ChartData.Query().
-		Order(ent.Asc(chartdata.FieldFactoryID), ent.Asc(chartdata.FieldTime))
-	if ids != nil {
-		q = q.Where(chartdata.FactoryIDIn(ids...))
-	}
-	var rows []struct {
-		FactoryID int     `json:"factory_id"`
-		Time      int64   `json:"time"`
-		Actual    float64 `json:"actual"`
-		Goal      float64 `json:"goal"`
-	}
-	if err := q.Select(chartdata.FieldFactoryID, chartdata.FieldTime, chartdata.FieldActual, chartdata.FieldGoal).
-		Scan(ctx, &rows); err != nil {
-		return nil, translate(err, "")
-	}
-	out := make(map[int]Series)
-	for _, r := range rows {
-		sr := out[r.FactoryID]
-		sr.Time = append(sr.Time, r.Time)
-		sr.Actual = append(sr.Actual, r.Actual)
-		sr.Goal = append(sr.Goal, r.Goal)
-		out[r.FactoryID] = sr
-	}
-	return out, nil
 }
 
 // insertBatch is how many points one INSERT carries: 4 parameters a row

@@ -26,17 +26,15 @@ func TestRecordProductionAppendsOrUpserts(t *testing.T) {
 			if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Field != "points[1].time" {
 				t.Fatalf("append over an existing time: %v", err)
 			}
-			series, _ := s.FactorySeriesByID(ctx, f.ID)
-			if series.Len() != 3 {
-				t.Fatalf("the failed batch left %d points, want 3", series.Len())
+			if got := seriesOf(t, s, f.ID); len(got) != 3 {
+				t.Fatalf("the failed batch left %d points, want 3", len(got))
 			}
 			res, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 10, Actual: 9, Goal: 8}, {Time: 40, Actual: 4, Goal: 4}}, true)
 			if err != nil || res != (RecordResult{Inserted: 1, Updated: 1}) {
 				t.Fatalf("upsert: %+v %v", res, err)
 			}
-			series, _ = s.FactorySeriesByID(ctx, f.ID)
-			if series.Len() != 4 || series.Actual[0] != 9 || series.Goal[0] != 8 || series.Time[3] != 40 {
-				t.Errorf("after upsert: %+v", series)
+			if got := seriesOf(t, s, f.ID); len(got) != 4 || got[0] != (Point{Time: 10, Actual: 9, Goal: 8}) || got[3].Time != 40 {
+				t.Errorf("after upsert: %+v", got)
 			}
 			for _, bad := range [][]Point{nil, {{Time: 1, Actual: 1, Goal: 1}, {Time: 1, Actual: 2, Goal: 2}}} {
 				if _, err := s.RecordProduction(ctx, f.ID, bad, false); apperr.CodeOf(err) != apperr.Invalid {

@@ -5,45 +5,107 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/factory"
 )
 
-// FactoryIDs returns every factory id in order.
-func (s *Service) FactoryIDs(ctx context.Context) ([]int, error) {
-	ids, err := s.Client(ctx).Factory.Query().Order(ent.Asc(factory.FieldID)).IDs(ctx)
-	return ids, translate(err, "")
+// SeriesSink receives factories' series column by column: for each
+// factory, every actual value, then every goal, then every time, each
+// column in time order. Numbers come as the database prints them, which is
+// valid JSON for the finite numbers the core stores; raw is valid only
+// during the call.
+type SeriesSink interface {
+	// BeginFactory starts factory id's series of n points (-1: unknown
+	// in advance).
+	BeginFactory(id int, n int64) error
+	// Column starts column c: 0 actual, 1 goal, 2 time.
+	Column(c int) error
+	// Value is the next number of the current column.
+	Value(raw []byte) error
+	// EndFactory ends the current factory.
+	EndFactory() error
 }
 
-// RawPoint is a point as the database's text: time, actual and goal each
-// in the form the database prints them, which is valid JSON for the finite
-// numbers the core stores (it refuses NaN and infinities). The slices are
-// valid only during the callback.
-type RawPoint struct {
-	Time, Actual, Goal []byte
+// columnsFrom is the series size from which, on PostgreSQL, one factory is
+// read column by column from one snapshot (three passes over the index,
+// nothing held between columns) instead of in one pass that keeps the goal
+// and time columns until the actual values are out.
+const columnsFrom = 250_000
+
+// StreamSeries hands the series of the given factories (nil: every
+// factory, in id order; factories without points included) to sink, with
+// memory bounded by the largest series held, never by the whole answer.
+func (s *Service) StreamSeries(ctx context.Context, ids []int, sink SeriesSink) error {
+	filter := ids != nil
+	if filter {
+		ids = slices.Sorted(slices.Values(ids)) // the order of the scan
+	} else {
+		var err error
+		if ids, err = s.Client(ctx).Factory.Query().Order(ent.Asc(factory.FieldID)).IDs(ctx); err != nil {
+			return translate(err, "")
+		}
+	}
+	var n int64 = -1
+	if len(ids) == 1 {
+		var err error
+		if n, err = s.PointCount(ctx, ids[0]); err != nil {
+			return err
+		}
+		if s.postgres && n >= columnsFrom {
+			return s.streamColumns(ctx, ids[0], n, sink)
+		}
+	}
+	return s.streamRows(ctx, ids, filter, n, sink)
 }
 
-// ScanRawPoints is ScanPoints without parsing: it hands over the numbers
-// as the driver read them, for answers that only copy them out (the /v1
-// series). Parsing and re-formatting were most of the cost of a large
-// series.
-func (s *Service) ScanRawPoints(ctx context.Context, ids []int, fn func(factoryID int, p RawPoint) error) error {
+// heldColumn is a column kept until its turn: the values back to back,
+// and where each ends.
+type heldColumn struct {
+	data []byte
+	ends []int
+}
+
+func (h *heldColumn) add(raw []byte) {
+	h.data = append(h.data, raw...)
+	h.ends = append(h.ends, len(h.data))
+}
+
+func (h *heldColumn) emit(sink SeriesSink) error {
+	start := 0
+	for _, end := range h.ends {
+		if err := sink.Value(h.data[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	h.data, h.ends = h.data[:0], h.ends[:0]
+	return nil
+}
+
+// streamRows reads the points of the factories in order (only theirs when
+// filter is set, else every point) in one pass ordered by factory and
+// time, passing on the actual values as they come and holding goals and
+// times until each factory's end. n is the point count of a single
+// factory, or -1.
+func (s *Service) streamRows(ctx context.Context, order []int, filter bool, n int64, sink SeriesSink) error {
+	if len(order) == 0 {
+		return nil
+	}
 	var b strings.Builder
 	b.WriteString(`SELECT factory_id, "time", actual, goal FROM chart_data`)
-	args := make([]any, len(ids))
-	if len(ids) == 1 {
-		b.WriteString(` WHERE factory_id = $1`)
-		args[0] = ids[0]
-	} else if ids != nil {
+	var args []any
+	if filter {
+		ids := order
 		b.WriteString(` WHERE factory_id IN (`)
 		for i, id := range ids {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "$%d", i+1)
-			args[i] = id
+			args = append(args, id)
 		}
 		b.WriteString(`)`)
 	}
@@ -53,17 +115,109 @@ func (s *Service) ScanRawPoints(ctx context.Context, ids []int, fn func(factoryI
 		return translate(err, "")
 	}
 	defer rows.Close()
-	var fid int
-	var p RawPoint
-	for rows.Next() {
-		if err := rows.Scan(&fid, (*sql.RawBytes)(&p.Time), (*sql.RawBytes)(&p.Actual), (*sql.RawBytes)(&p.Goal)); err != nil {
-			return translate(err, "")
-		}
-		if err := fn(fid, p); err != nil {
+
+	var goals, times heldColumn
+	next, open := 0, false // order[next] is the factory being written
+	begin := func() error {
+		open = true
+		if err := sink.BeginFactory(order[next], n); err != nil {
 			return err
 		}
+		return sink.Column(0)
 	}
-	return translate(rows.Err(), "")
+	end := func() error {
+		for c, col := range []*heldColumn{&goals, &times} {
+			if err := sink.Column(c + 1); err != nil {
+				return err
+			}
+			if err := col.emit(sink); err != nil {
+				return err
+			}
+		}
+		open = false
+		next++
+		return sink.EndFactory()
+	}
+	// closeUpTo ends the open factory and writes the empty ones ordered
+	// before factory id (all that remain when id < 0).
+	closeUpTo := func(id int) error {
+		for next < len(order) && (id < 0 || order[next] < id) {
+			if !open {
+				if err := begin(); err != nil {
+					return err
+				}
+			}
+			if err := end(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var fid int
+	var t, a, g sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&fid, &t, &a, &g); err != nil {
+			return translate(err, "")
+		}
+		if !open || order[next] != fid {
+			if err := closeUpTo(fid); err != nil {
+				return err
+			}
+			if next >= len(order) || order[next] != fid {
+				continue // a factory created after the id list was read
+			}
+			if err := begin(); err != nil {
+				return err
+			}
+		}
+		if err := sink.Value(a); err != nil {
+			return err
+		}
+		goals.add(g)
+		times.add(t)
+	}
+	if err := rows.Err(); err != nil {
+		return translate(err, "")
+	}
+	return closeUpTo(-1)
+}
+
+// streamColumns reads factory id column by column from one REPEATABLE
+// READ, READ ONLY snapshot. PostgreSQL only: SQLite would hold its write
+// lock for the whole read.
+func (s *Service) streamColumns(ctx context.Context, id int, n int64, sink SeriesSink) error {
+	tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return translate(err, "")
+	}
+	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+	if err := sink.BeginFactory(id, n); err != nil {
+		return err
+	}
+	for c, col := range []string{"actual", "goal", `"time"`} {
+		if err := sink.Column(c); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
+		if err != nil {
+			return translate(err, "")
+		}
+		var raw sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&raw); err != nil {
+				rows.Close()
+				return translate(err, "")
+			}
+			if err := sink.Value(raw); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return translate(err, "")
+		}
+	}
+	return sink.EndFactory()
 }
 
 // SeriesVersion returns the version of factory id's series: it changes in
@@ -93,48 +247,3 @@ func (s *Service) PointCount(ctx context.Context, id int) (int64, error) {
 	}
 	return n.Int64, translate(rows.Err(), "")
 }
-
-// ScanSeriesColumns streams factory id's series column by column (every
-// actual value, then every goal, then every time, each in time order) as
-// the database prints the numbers, from one snapshot: a REPEATABLE READ,
-// READ ONLY transaction. Nothing is held in memory between the columns;
-// the price is three passes over the index. PostgreSQL only (SQLite would
-// hold its write lock for the whole read).
-func (s *Service) ScanSeriesColumns(ctx context.Context, id int, begin func(column int) error, value func(raw []byte) error) error {
-	if !s.postgres {
-		return fmt.Errorf("core: ScanSeriesColumns needs PostgreSQL")
-	}
-	tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return translate(err, "")
-	}
-	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
-	for i, col := range []string{"actual", "goal", `"time"`} {
-		if err := begin(i); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
-		if err != nil {
-			return translate(err, "")
-		}
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
-				rows.Close()
-				return translate(err, "")
-			}
-			if err := value(raw); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = errors.Join(rows.Err(), rows.Close())
-		if err != nil {
-			return translate(err, "")
-		}
-	}
-	return nil
-}
-
-// Postgres reports whether the Service was told it speaks PostgreSQL.
-func (s *Service) Postgres() bool { return s.postgres }

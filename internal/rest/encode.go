@@ -42,17 +42,6 @@ func appendPyFloat(b []byte, f float64) []byte {
 	return append(b, ".0"...)
 }
 
-// appendNumber appends a chart value as JSON writes it: whole numbers
-// without a fraction (the seed data's 32 stays 32), others in the shortest
-// round-tripping form.
-func appendNumber(b []byte, f float64) []byte {
-	a := math.Abs(f)
-	if a != 0 && (a < 1e-6 || a >= 1e21) {
-		return strconv.AppendFloat(b, f, 'e', -1, 64)
-	}
-	return strconv.AppendFloat(b, f, 'f', -1, 64)
-}
-
 func appendSprocket(b []byte, s *ent.Sprocket) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, int64(s.ID), 10)

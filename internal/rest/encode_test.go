@@ -26,21 +26,6 @@ func TestSprocketFloatsAreWrittenAsPythonWroteThem(t *testing.T) {
 	}
 }
 
-func TestChartValuesKeepWholeNumbersWhole(t *testing.T) {
-	for f, want := range map[float64]string{
-		32:               "32",
-		1.5:              "1.5",
-		-1:               "-1",
-		9007199254740991: "9007199254740991",
-		2147483648:       "2147483648",
-		1e21:             "1e+21",
-	} {
-		if got := string(appendNumber(nil, f)); got != want {
-			t.Errorf("appendNumber(%v) = %q, want %q", f, got, want)
-		}
-	}
-}
-
 func TestDigitValueReadsDigitsOfEveryScript(t *testing.T) {
 	for r, want := range map[rune]int{'0': 0, '7': 7, '١': 1, '٩': 9, '७': 7, '𝟘': 0, '𝟡': 9, '𝟬': 0, '𝟵': 9} {
 		got, ok := digitValue(r)

@@ -28,7 +28,7 @@ const (
 )
 
 func (h *handler) listFactories(w http.ResponseWriter, r *http.Request) {
-	h.streamFactories(w, r, nil, false, 0)
+	h.stream(w, r, nil, 0)
 }
 
 func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
@@ -49,22 +49,7 @@ func (h *handler) getFactory(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusOK, body)
 		return
 	}
-	n, err := h.svc.PointCount(r.Context(), id)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	if h.svc.Postgres() && n >= columnsFrom {
-		h.streamColumns(w, r, id)
-		return
-	}
-	// Copy the answer for the cache only when it will fit: a copy of a
-	// series too large to keep would only raise the peak memory.
-	var keep int64
-	if h.cache != nil && n*bytesPerPoint <= h.cache.maxEntry() {
-		keep = h.cache.maxEntry()
-	}
-	if body := h.streamFactories(w, r, []int{id}, true, keep); body != nil {
+	if body := h.stream(w, r, []int{id}, h.cache.maxEntry()); body != nil {
 		h.cache.put(id, version, body)
 	}
 }

@@ -8,25 +8,22 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
-// The legacy factory shape is columnar (all actual values, then all goals,
-// then all times), and points come from the database as rows. A
-// factoryWriter writes each actual value as its row arrives and keeps only
-// the goal and time columns (their text, about 20 bytes a point) until the
-// factory ends, so a series of millions of points streams in one pass over
-// one consistent query, with memory bounded by the largest series, not by
-// the response. Numbers are copied as the database printed them: parsing
-// and re-formatting them was most of the cost.
-type factoryWriter struct {
-	out   *bufio.Writer
-	sent  *sentWriter
-	goals []byte // the goal column so far, comma-separated
-	times []byte // the time column so far
-	first bool
+// seriesWriter writes the legacy factory shape as the core streams a
+// series: it is a core.SeriesSink. Numbers are copied as the database
+// printed them: parsing and re-formatting them was most of the cost.
+type seriesWriter struct {
+	out    *bufio.Writer
+	sent   *sentWriter
+	single bool // one factory alone, not in {"factories":[...]}
+	keep   int64
+	count  int // factories begun
+	id     int
+	first  bool // no value yet in the current column
 }
 
 // sentWriter notes whether anything reached the client, after which an
-// error can no longer become an error answer.
-// It can also keep a copy of the answer, up to a size, for the cache.
+// error can no longer become an error answer. It can also keep a copy of
+// the answer, up to a size, for the cache.
 type sentWriter struct {
 	w    http.ResponseWriter
 	sent bool
@@ -52,161 +49,95 @@ func (s *sentWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-func newFactoryWriter(w http.ResponseWriter) *factoryWriter {
+// newSeriesWriter writes one factory alone when single is set, else the
+// {"factories":[...]} list. A single answer no longer than keep bytes is
+// copied for the cache.
+func newSeriesWriter(w http.ResponseWriter, single bool, keep int64) *seriesWriter {
 	sw := &sentWriter{w: w}
-	return &factoryWriter{out: bufio.NewWriterSize(sw, 64<<10), sent: sw}
+	return &seriesWriter{out: bufio.NewWriterSize(sw, 64<<10), sent: sw, single: single, keep: keep}
 }
 
-func (fw *factoryWriter) raw(s string) { _, _ = fw.out.WriteString(s) }
+var columnHeads = [3]string{`{"chart_data":{"sprocket_production_actual":[`, `],"sprocket_production_goal":[`, `],"time":[`}
 
-func (fw *factoryWriter) begin() {
-	fw.raw(`{"chart_data":{"sprocket_production_actual":[`)
-	fw.goals, fw.times, fw.first = fw.goals[:0], fw.times[:0], true
-}
-
-func (fw *factoryWriter) point(p core.RawPoint) {
-	if !fw.first {
-		_ = fw.out.WriteByte(',')
-		fw.goals = append(fw.goals, ',')
-		fw.times = append(fw.times, ',')
+// BeginFactory implements core.SeriesSink.
+func (s *seriesWriter) BeginFactory(id int, n int64) error {
+	switch {
+	case s.single:
+		// Copy the answer for the cache only when it will fit: a copy of
+		// a series too large to keep would only raise the peak memory.
+		if n >= 0 && n*bytesPerPoint <= s.keep {
+			s.sent.keep = s.keep
+		}
+	case s.count == 0:
+		_, _ = s.out.WriteString(`{"factories":[`)
+	default:
+		_ = s.out.WriteByte(',')
 	}
-	fw.first = false
-	_, _ = fw.out.Write(p.Actual)
-	fw.goals = append(fw.goals, p.Goal...)
-	fw.times = append(fw.times, p.Time...)
+	s.count++
+	s.id = id
+	return nil
 }
 
-func (fw *factoryWriter) end(id int) {
-	fw.raw(`],"sprocket_production_goal":[`)
-	_, _ = fw.out.Write(fw.goals)
-	fw.raw(`],"time":[`)
-	_, _ = fw.out.Write(fw.times)
-	fw.raw(`]},"id":`)
-	fw.raw(strconv.Itoa(id))
-	fw.raw(`}`)
+// Column implements core.SeriesSink.
+func (s *seriesWriter) Column(c int) error {
+	_, err := s.out.WriteString(columnHeads[c])
+	s.first = true
+	return err
 }
 
-// fail answers err when nothing has been sent yet; otherwise the answer
-// is already under way and the connection is aborted, so that the client
+// Value implements core.SeriesSink.
+func (s *seriesWriter) Value(raw []byte) error {
+	if !s.first {
+		_ = s.out.WriteByte(',')
+	}
+	s.first = false
+	_, err := s.out.Write(raw)
+	return err
+}
+
+// EndFactory implements core.SeriesSink.
+func (s *seriesWriter) EndFactory() error {
+	_, err := s.out.WriteString(`]},"id":` + strconv.Itoa(s.id) + `}`)
+	return err
+}
+
+// finish ends the answer and returns the copy kept for the cache, if any.
+func (s *seriesWriter) finish() ([]byte, error) {
+	switch {
+	case s.single:
+		_ = s.out.WriteByte('\n')
+	case s.count == 0:
+		_, _ = s.out.WriteString("{\"factories\":[]}\n")
+	default:
+		_, _ = s.out.WriteString("]}\n")
+	}
+	if err := s.out.Flush(); err != nil {
+		return nil, err
+	}
+	if s.sent.overflow {
+		return nil, nil
+	}
+	return s.sent.copy, nil
+}
+
+// stream answers with the series of ids (nil: every factory) and returns
+// the copy kept for the cache. An error before anything was sent becomes
+// an error answer; after, the connection is aborted, so that the client
 // sees a broken response rather than a truncated one that parses.
-func (fw *factoryWriter) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if !fw.sent.sent {
-		fw.out.Reset(fw.sent)
+func (h *handler) stream(w http.ResponseWriter, r *http.Request, ids []int, keep int64) []byte {
+	sw := newSeriesWriter(w, ids != nil, keep)
+	err := h.svc.StreamSeries(r.Context(), ids, sw)
+	if err == nil {
+		var body []byte
+		if body, err = sw.finish(); err == nil {
+			return body
+		}
+	}
+	if !sw.sent.sent {
 		WriteError(w, r, err)
-		return
+		return nil
 	}
 	panic(http.ErrAbortHandler)
 }
 
-// streamFactories writes {"factories":[...]} for ids (nil: every factory)
-// from one ordered scan of their points; single writes the one factory of
-// ids alone, and then keep > 0 returns a copy of the answer when it is no
-// longer than keep bytes.
-func (h *handler) streamFactories(w http.ResponseWriter, r *http.Request, ids []int, single bool, keep int64) []byte {
-	all := ids == nil
-	if all {
-		var err error
-		if ids, err = h.svc.FactoryIDs(r.Context()); err != nil {
-			WriteError(w, r, err)
-			return nil
-		}
-	}
-	fw := newFactoryWriter(w)
-	fw.sent.keep = keep
-	if !single {
-		fw.raw(`{"factories":[`)
-	}
-	next := 0 // index in ids of the factory being written
-	open := false
-	// closeUpTo finishes the open factory and writes the empty ones before
-	// factory id (all remaining when id < 0).
-	closeUpTo := func(id int) {
-		for next < len(ids) && (id < 0 || ids[next] < id) {
-			if !open {
-				if next > 0 {
-					fw.raw(",")
-				}
-				fw.begin()
-			}
-			fw.end(ids[next])
-			open = false
-			next++
-		}
-	}
-	scanIDs := ids
-	if all {
-		scanIDs = nil
-	}
-	err := h.svc.ScanRawPoints(r.Context(), scanIDs, func(fid int, p core.RawPoint) error {
-		if next < len(ids) && ids[next] == fid && open {
-			fw.point(p)
-			return nil
-		}
-		closeUpTo(fid)
-		if next >= len(ids) || ids[next] != fid {
-			return nil // a factory created after the id list was read
-		}
-		if next > 0 {
-			fw.raw(",")
-		}
-		fw.begin()
-		open = true
-		fw.point(p)
-		return nil
-	})
-	if err != nil {
-		fw.fail(w, r, err)
-		return nil
-	}
-	closeUpTo(-1)
-	if single {
-		fw.raw("\n")
-	} else {
-		fw.raw("]}\n")
-	}
-	if err := fw.out.Flush(); err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if fw.sent.overflow {
-		return nil
-	}
-	return fw.sent.copy
-}
-
-// columnsFrom is the size from which, on PostgreSQL, a factory is written
-// column by column from one snapshot instead of buffering two columns:
-// memory stays flat for any size, at the price of three index passes.
-const columnsFrom = 250_000
-
-// streamColumns writes factory id's answer one column at a time.
-func (h *handler) streamColumns(w http.ResponseWriter, r *http.Request, id int) {
-	sw := &sentWriter{w: w}
-	out := bufio.NewWriterSize(sw, 64<<10)
-	first := true
-	heads := []string{`{"chart_data":{"sprocket_production_actual":[`, `],"sprocket_production_goal":[`, `],"time":[`}
-	err := h.svc.ScanSeriesColumns(r.Context(), id,
-		func(col int) error {
-			_, _ = out.WriteString(heads[col])
-			first = true
-			return nil
-		},
-		func(raw []byte) error {
-			if !first {
-				_ = out.WriteByte(',')
-			}
-			first = false
-			_, err := out.Write(raw)
-			return err
-		})
-	if err != nil {
-		if !sw.sent {
-			WriteError(w, r, err)
-			return
-		}
-		panic(http.ErrAbortHandler)
-	}
-	_, _ = out.WriteString(`]},"id":` + strconv.Itoa(id) + "}\n")
-	if err := out.Flush(); err != nil {
-		panic(http.ErrAbortHandler)
-	}
-}
+var _ core.SeriesSink = (*seriesWriter)(nil)

@@ -1,0 +1,147 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/sprocketapi/sprocket/internal/testdb"
+)
+
+// streamed is a factory's series as a SeriesSink received it.
+type streamed struct {
+	ID      int
+	N       int64
+	Columns [3][]string // actual, goal, time
+}
+
+// collector is a SeriesSink that keeps everything, and checks the order
+// of the calls.
+type collector struct {
+	t      *testing.T
+	got    []streamed
+	column int
+	open   bool
+}
+
+func (c *collector) BeginFactory(id int, n int64) error {
+	if c.open {
+		c.t.Fatalf("factory %d begun inside another", id)
+	}
+	c.open, c.column = true, -1
+	c.got = append(c.got, streamed{ID: id, N: n})
+	return nil
+}
+
+func (c *collector) Column(i int) error {
+	if !c.open || i != c.column+1 {
+		c.t.Fatalf("column %d after %d", i, c.column)
+	}
+	c.column = i
+	return nil
+}
+
+func (c *collector) Value(raw []byte) error {
+	if !c.open || c.column < 0 {
+		c.t.Fatal("a value outside a column")
+	}
+	f := &c.got[len(c.got)-1]
+	f.Columns[c.column] = append(f.Columns[c.column], string(raw))
+	return nil
+}
+
+func (c *collector) EndFactory() error {
+	if !c.open || c.column != 2 {
+		c.t.Fatalf("factory ended at column %d", c.column)
+	}
+	c.open = false
+	return nil
+}
+
+// seriesOf streams one factory's series and returns it as numbers.
+func seriesOf(t *testing.T, s *Service, id int) []Point {
+	t.Helper()
+	c := &collector{t: t}
+	if err := s.StreamSeries(context.Background(), []int{id}, c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.got) != 1 {
+		t.Fatalf("%d factories streamed, want 1", len(c.got))
+	}
+	cols := c.got[0].Columns
+	out := make([]Point, len(cols[2]))
+	for i := range out {
+		tm, err1 := strconv.ParseInt(cols[2][i], 10, 64)
+		a, err2 := strconv.ParseFloat(cols[0][i], 64)
+		g, err3 := strconv.ParseFloat(cols[1][i], 64)
+		if err1 != nil || err2 != nil || err3 != nil || len(cols[0]) != len(out) || len(cols[1]) != len(out) {
+			t.Fatalf("unreadable series %v", cols)
+		}
+		out[i] = Point{Time: tm, Actual: a, Goal: g}
+	}
+	return out
+}
+
+// TestStreamSeriesHandsOverEveryFactoryInOrder: every factory (those
+// without points too) in id order, each column in time order.
+func TestStreamSeriesHandsOverEveryFactoryInOrder(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			s := newService(t, d)
+			ctx := context.Background()
+			var ids []int
+			for i, pts := range [][]Point{
+				{{Time: 30, Actual: 3, Goal: 1.5}, {Time: 10, Actual: 1, Goal: 0.5}},
+				nil,
+				{{Time: -5, Actual: 2, Goal: 2}},
+				nil,
+			} {
+				f, err := s.CreateFactory(ctx, FactoryInput{Name: "F" + strconv.Itoa(i), Points: pts})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, f.ID)
+			}
+			c := &collector{t: t}
+			if err := s.StreamSeries(ctx, nil, c); err != nil {
+				t.Fatal(err)
+			}
+			want := []streamed{
+				{ids[0], -1, [3][]string{{"1", "3"}, {"0.5", "1.5"}, {"10", "30"}}},
+				{ids[1], -1, [3][]string{nil, nil, nil}},
+				{ids[2], -1, [3][]string{{"2"}, {"2"}, {"-5"}}},
+				{ids[3], -1, [3][]string{nil, nil, nil}},
+			}
+			if len(c.got) != len(want) {
+				t.Fatalf("got %+v", c.got)
+			}
+			for i := range want {
+				if c.got[i].ID != want[i].ID || c.got[i].N != want[i].N || !sameColumns(c.got[i].Columns, want[i].Columns) {
+					t.Errorf("factory %d: got %+v, want %+v", i, c.got[i], want[i])
+				}
+			}
+			// One factory: its point count comes first.
+			c = &collector{t: t}
+			if err := s.StreamSeries(ctx, []int{ids[0]}, c); err != nil || len(c.got) != 1 || c.got[0].N != 2 {
+				t.Errorf("one factory: %+v %v", c.got, err)
+			}
+		})
+	}
+}
+
+func sameColumns(a, b [3][]string) bool {
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			// The databases print whole floats differently ("1" or "1.0").
+			x, _ := strconv.ParseFloat(a[i][j], 64)
+			y, _ := strconv.ParseFloat(b[i][j], 64)
+			if x != y {
+				return false
+			}
+		}
+	}
+	return true
+}
