@@ -45,6 +45,9 @@ func FuzzDecodeSprocket(f *testing.F) {
 		r := httptest.NewRequest("POST", "/v1/sprockets", strings.NewReader(body))
 		r.Header.Set("Content-Type", ctype)
 		in, err := decodeSprocket(httptest.NewRecorder(), r, id)
+		if err == nil {
+			err = in.Validate() // the core's ranges
+		}
 		if err != nil {
 			checkRefusal(t, err)
 			return

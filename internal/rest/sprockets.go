@@ -122,7 +122,8 @@ func decodeSprocket(w http.ResponseWriter, r *http.Request, id int) (core.Sprock
 			return in, apperr.InvalidField(k, "Unknown field: %s", strconv.Quote(k))
 		}
 	}
-	teeth, err := wholeFrom(obj["teeth"], "teeth", 1, math.MaxInt32, true)
+	// The range is the core's to check (SprocketInput.Validate).
+	teeth, err := wholeFrom(obj["teeth"], "teeth", math.MinInt64, math.MaxInt64, true)
 	if err != nil {
 		return in, err
 	}
