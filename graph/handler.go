@@ -19,6 +19,7 @@ import (
 
 	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/auth"
+	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -74,6 +75,21 @@ type Options struct {
 	ProtectReads bool
 	// Metrics count operations by name and outcome; nil counts nothing.
 	Metrics *telemetry.Metrics
+}
+
+// OptionsFromConfig returns the settings the configuration gives; the
+// cache sizes keep their defaults, and tokens and metrics are set by the
+// caller.
+func OptionsFromConfig(c config.Config) Options {
+	return Options{
+		Introspection:   c.GraphQLIntrospection,
+		ComplexityLimit: c.GraphQLComplexityLimit,
+		DepthLimit:      c.GraphQLDepthLimit,
+		TokenLimit:      c.GraphQLTokenLimit,
+		MaxBodyBytes:    c.MaxBody,
+		AllowedOrigins:  c.CORSOrigins,
+		ProtectReads:    c.ProtectReads,
+	}
 }
 
 // DefaultOptions returns the defaults: introspection on and the Default*

@@ -143,8 +143,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
-	gopts := graphOptions(cfg)
-	gopts.Tokens, gopts.ProtectReads, gopts.Metrics = tokens, cfg.ProtectReads, metrics
+	gopts := graph.OptionsFromConfig(cfg)
+	gopts.Tokens, gopts.Metrics = tokens, metrics
 	var draining atomic.Bool
 	h := server.New(server.Deps{
 		Config:  cfg,
@@ -190,19 +190,6 @@ func loadTokens(cfg config.Config) (*auth.Tokens, error) {
 		return nil, fmt.Errorf("API_TOKENS/API_TOKENS_FILE: %w", err)
 	}
 	return t, nil
-}
-
-// graphOptions are the GraphQL server's settings from the configuration;
-// the cache sizes keep graph's defaults.
-func graphOptions(cfg config.Config) graph.Options {
-	return graph.Options{
-		Introspection:   cfg.GraphQLIntrospection,
-		ComplexityLimit: cfg.GraphQLComplexityLimit,
-		DepthLimit:      cfg.GraphQLDepthLimit,
-		TokenLimit:      cfg.GraphQLTokenLimit,
-		MaxBodyBytes:    cfg.MaxBody,
-		AllowedOrigins:  cfg.CORSOrigins,
-	}
 }
 
 // serve runs the HTTP server until ctx ends, then shuts it down gracefully.

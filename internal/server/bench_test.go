@@ -19,7 +19,7 @@ func BenchmarkLegacyGetFactory(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		for _, n := range []int{100_000, 1_000_000} {
 			b.Run(fmt.Sprintf("%s/%d", testdb.Name(d), n), func(b *testing.B) {
-				srv := newBenchServer(b, d)
+				srv := newTestServer(b, d, nil)
 				pts := make([]core.Point, n)
 				for i := range pts {
 					pts[i] = core.Point{Time: 1_600_000_000 + int64(i)*60, Actual: float64(i % 97), Goal: 50.5}
@@ -59,7 +59,7 @@ func BenchmarkLegacyGetFactory(b *testing.B) {
 func BenchmarkRESTGetSprocket(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		b.Run(testdb.Name(d), func(b *testing.B) {
-			srv := newBenchServer(b, d)
+			srv := newTestServer(b, d, nil)
 			s, err := srv.svc.CreateSprocket(context.Background(), core.SprocketInput{Teeth: 20, PitchDiameter: 10, OutsideDiameter: 11, Pitch: 2})
 			if err != nil {
 				b.Fatal(err)

@@ -17,13 +17,13 @@ import (
 
 // testServer is the real router over a fresh database.
 type testServer struct {
-	t       *testing.T
+	t       testing.TB
 	handler http.Handler
 	svc     *core.Service
 	url     string // a real HTTP server over handler
 }
 
-func newTestServer(t *testing.T, dialect string, env map[string]string) *testServer {
+func newTestServer(t testing.TB, dialect string, env map[string]string) *testServer {
 	t.Helper()
 	db := testdb.Open(t, dialect)
 	if env == nil {
@@ -39,15 +39,8 @@ func newTestServer(t *testing.T, dialect string, env map[string]string) *testSer
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, graph.Options{
-			Introspection:   cfg.GraphQLIntrospection,
-			ComplexityLimit: cfg.GraphQLComplexityLimit,
-			DepthLimit:      cfg.GraphQLDepthLimit,
-			TokenLimit:      cfg.GraphQLTokenLimit,
-			MaxBodyBytes:    cfg.MaxBody,
-			AllowedOrigins:  cfg.CORSOrigins,
-		}),
-		Ping: db.SQL.PingContext,
+		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, graph.OptionsFromConfig(cfg)),
+		Ping:    db.SQL.PingContext,
 	})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
@@ -89,17 +82,3 @@ func (s *testServer) do(method, path string, headers map[string]string, body *st
 func ptr(s string) *string { return &s }
 
 func jsonHeaders() map[string]string { return map[string]string{"Content-Type": "application/json"} }
-
-// newBenchServer is newTestServer for benchmarks.
-func newBenchServer(b *testing.B, dialect string) *testServer {
-	b.Helper()
-	db := testdb.Open(b, dialect)
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc := core.New(db.Client(), dialect)
-	hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
-	b.Cleanup(hs.Close)
-	return &testServer{svc: svc, url: hs.URL}
-}
