@@ -11,7 +11,6 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -93,14 +92,7 @@ func TestPostgresDeliversAcrossReplicas(t *testing.T) {
 	url := testdb.URL(t, dialect.Postgres)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	replica := func() (*core.Service, *live.Postgres) {
-		db, err := database.Open(context.Background(), url, database.Options{MaxConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		db := testdb.OpenURL(t, url, 4)
 		client := db.Client()
 		svc := core.New(client, db.Dialect)
 		l, err := live.NewPostgres(url, client, log)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/auth"
-	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
@@ -19,7 +18,7 @@ const token = "a-long-enough-test-token"
 func authServer(t *testing.T, protectReads bool) *testServer {
 	t.Helper()
 	db := testdb.Open(t, testdb.Dialects[0])
-	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	cfg := testConfig(t)
 	tokens, err := auth.NewTokens(nil, []string{auth.Hash(token)})
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -24,16 +22,9 @@ import (
 func TestCachedFactoryAnswersFollowWritesOnEveryReplica(t *testing.T) {
 	url := testdb.URL(t, dialect.Postgres)
 	ctx := context.Background()
-	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	cfg := testConfig(t)
 	replica := func() (*core.Service, string) {
-		db, err := database.Open(ctx, url, database.Options{MaxConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := testdb.OpenURL(t, url, 4)
 		svc := core.New(db.Client(), dialect.Postgres)
 		hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
 		t.Cleanup(hs.Close)

@@ -82,3 +82,13 @@ func (s *testServer) do(method, path string, headers map[string]string, body *st
 func ptr(s string) *string { return &s }
 
 func jsonHeaders() map[string]string { return map[string]string{"Content-Type": "application/json"} }
+
+// testConfig is the configuration of ENV=testing.
+func testConfig(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": config.Testing}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -15,9 +15,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -31,17 +29,9 @@ func TestMixedLoadLosesAndInventsNothing(t *testing.T) {
 	const duration = 4 * time.Second
 	url := testdb.URL(t, dialect.Postgres)
 	ctx := context.Background()
-	db, err := database.Open(ctx, url, database.Options{MaxConns: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	db := testdb.OpenURL(t, url, 16)
 	svc := core.New(db.Client(), db.Dialect)
-	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
+	srv := httptest.NewServer(server.New(server.Deps{Config: testConfig(t), Service: svc}))
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
@@ -39,7 +38,7 @@ func (s *syncBuffer) String() string {
 // with the route pattern, and /metrics counts the request.
 func TestRequestsAreLoggedWithTheirIDAndCounted(t *testing.T) {
 	db := testdb.Open(t, testdb.Dialects[0])
-	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	cfg := testConfig(t)
 	var logs syncBuffer
 	log := telemetry.NewLogger(&logs, "json", slog.LevelInfo)
 	m := telemetry.NewMetrics("test", db.SQL, nil)

@@ -17,9 +17,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/sprocketapi/sprocket/graph"
-	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -39,15 +37,8 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	u, _ := url.Parse(direct)
 	proxy := testdb.NewProxy(t, u.Host)
 	ctx := context.Background()
-	db, err := database.Open(ctx, proxy.Via(direct), database.Options{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	db := testdb.OpenURL(t, proxy.Via(direct), 8)
+	cfg := testConfig(t)
 	const requestTimeout = 2 * time.Second
 	client0 := db.Client()
 	svc := core.New(client0, dialect.Postgres)
@@ -204,11 +195,7 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 
 	// Every factory has all its points or does not exist; every
 	// acknowledged one exists.
-	check, err := database.Open(ctx, direct, database.Options{MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer check.Close()
+	check := testdb.OpenURL(t, direct, 2)
 	rows, err := check.SQL.QueryContext(ctx, `SELECT f.id, COUNT(c.id) FROM factories f LEFT JOIN chart_data c ON c.factory_id = f.id GROUP BY f.id`)
 	if err != nil {
 		t.Fatal(err)

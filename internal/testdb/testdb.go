@@ -90,7 +90,15 @@ func NewPostgres(t testing.TB) string {
 // Open returns a migrated database of the dialect, closed at cleanup.
 func Open(t testing.TB, d string) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), URL(t, d), database.Options{MaxConns: 8})
+	return OpenURL(t, URL(t, d), 8)
+}
+
+// OpenURL opens the database at url (a second connection to a test's
+// database, one through a proxy, a replica's) with a pool of maxConns,
+// migrates it, and closes it at cleanup.
+func OpenURL(t testing.TB, url string, maxConns int) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), url, database.Options{MaxConns: maxConns})
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
