@@ -22,20 +22,16 @@ func (r *factoryResolver) ID(ctx context.Context, obj *ent.Factory) (*gid.ID, er
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id gid.ID) (ent.Noder, error) {
-	return r.node(ctx, id)
+	n, err := r.nodes(ctx, []gid.ID{id})
+	if err != nil {
+		return nil, err
+	}
+	return n[0], nil
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error) {
-	out := make([]ent.Noder, len(ids))
-	for i, id := range ids {
-		n, err := r.node(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = n
-	}
-	return out, nil
+	return r.nodes(ctx, ids)
 }
 
 // Factories is the resolver for the factories field.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -287,5 +288,42 @@ func TestMutationsValidateAndNameTheField(t *testing.T) {
 				t.Errorf("state after refused mutations: %+v", check)
 			}
 		})
+	}
+}
+
+// TestNodesResolveInOneQueryAType: nodes(ids:) answers in the order asked,
+// null for an id of no row, and costs one statement a type however many
+// ids are asked for.
+func TestNodesResolveInOneQueryAType(t *testing.T) {
+	e := newGQL(t, testdb.Dialects[1])
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 3; i++ {
+		f, err := e.svc.CreateFactory(ctx, core.FactoryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.svc.CreateSprocket(ctx, core.SprocketInput{Teeth: 10 + i, PitchDiameter: 1, OutsideDiameter: 2, Pitch: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, gid.New(gid.Factory, f.ID).String(), gid.New(gid.Sprocket, s.ID).String())
+	}
+	missing := gid.New(gid.Factory, 9999).String()
+	const q = `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Sprocket { teeth } ... on Factory { name } } }`
+	var one, many struct{ Nodes []map[string]any }
+	n1 := e.ok(q, map[string]any{"ids": ids[:1]}, &one)
+	asked := append(append([]string{}, ids...), missing)
+	n7 := e.ok(q, map[string]any{"ids": asked}, &many)
+	if len(many.Nodes) != 7 || many.Nodes[6] != nil {
+		t.Fatalf("nodes: %+v", many.Nodes)
+	}
+	for i, id := range ids {
+		if many.Nodes[i]["id"] != id {
+			t.Errorf("node %d: %v, want %s", i, many.Nodes[i], id)
+		}
+	}
+	if n7 > n1+1 {
+		t.Errorf("1 id cost %d statements, 7 ids of two types cost %d", n1, n7)
 	}
 }

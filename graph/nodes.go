@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/ent/factory"
+	"github.com/sprocketapi/sprocket/ent/sprocket"
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/core"
@@ -22,25 +24,45 @@ func pageSize(first, last *int) error {
 	return nil
 }
 
-// node resolves a global id; an id of a row that does not exist is null,
-// as Relay expects.
-func (r *Resolver) node(ctx context.Context, id gid.ID) (ent.Noder, error) {
-	var (
-		n   ent.Noder
-		err error
-	)
-	switch id.Type {
-	case gid.Factory:
-		n, err = r.Service.GetFactory(ctx, id.RowID)
-	case gid.Sprocket:
-		n, err = r.Service.GetSprocket(ctx, id.RowID)
-	default:
-		return nil, nil
+// nodes resolves global ids with one query a type, whatever their number;
+// an id of a row that does not exist is null, as Relay expects.
+func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error) {
+	if len(ids) > core.MaxPageSize {
+		return nil, apperr.InvalidField("ids", "at most %d ids a call.", core.MaxPageSize)
 	}
-	if apperr.CodeOf(err) == apperr.NotFound {
-		return nil, nil
+	var factoryIDs, sprocketIDs []int
+	for _, id := range ids {
+		switch id.Type {
+		case gid.Factory:
+			factoryIDs = append(factoryIDs, id.RowID)
+		case gid.Sprocket:
+			sprocketIDs = append(sprocketIDs, id.RowID)
+		}
 	}
-	return n, err
+	found := map[gid.ID]ent.Noder{}
+	if len(factoryIDs) > 0 {
+		fs, err := r.Client.Factory.Query().Where(factory.IDIn(factoryIDs...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			found[gid.New(gid.Factory, f.ID)] = f
+		}
+	}
+	if len(sprocketIDs) > 0 {
+		ss, err := r.Client.Sprocket.Query().Where(sprocket.IDIn(sprocketIDs...)).All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range ss {
+			found[gid.New(gid.Sprocket, s.ID)] = s
+		}
+	}
+	out := make([]ent.Noder, len(ids))
+	for i, id := range ids {
+		out[i] = found[id] // nil when absent
+	}
+	return out, nil
 }
 
 // inputPath prefixes the field of a validation error with the input
