@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/rest"
 )
@@ -33,11 +34,7 @@ func authenticate(tokens *auth.Tokens, protectReads bool) func(http.Handler) htt
 			}
 			if deny != "" {
 				w.Header().Set("WWW-Authenticate", auth.Challenge(state))
-				if r.URL.Path == "/graphql" {
-					writeGraphQLError(w, http.StatusUnauthorized, deny, "UNAUTHENTICATED")
-					return
-				}
-				rest.WriteMessage(w, http.StatusUnauthorized, deny)
+				refuse(w, r, http.StatusUnauthorized, deny, apperr.Unauthenticated)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(auth.WithState(r.Context(), state)))
@@ -65,8 +62,18 @@ func isGraphQLWebSocket(r *http.Request) bool {
 	return r.URL.Path == "/graphql" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-// writeGraphQLError answers a GraphQL request that never reached the
-// GraphQL handler, in the GraphQL response shape.
+// refuse answers a request that the router turns away before its handler,
+// in the shape its clients read: a GraphQL error on /graphql (with the
+// code), a {"message"} everywhere else.
+func refuse(w http.ResponseWriter, r *http.Request, status int, msg string, code apperr.Code) {
+	if r.URL.Path == "/graphql" {
+		writeGraphQLError(w, status, msg, string(code))
+		return
+	}
+	rest.WriteMessage(w, status, msg)
+}
+
+// writeGraphQLError answers in the GraphQL response shape.
 func writeGraphQLError(w http.ResponseWriter, status int, msg, code string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
@@ -202,12 +203,8 @@ func limitBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				msg := fmt.Sprintf("Request body is larger than the limit of %d bytes.", limit)
-				if r.URL.Path == "/graphql" {
-					writeGraphQLError(w, http.StatusRequestEntityTooLarge, msg, "PAYLOAD_TOO_LARGE")
-					return
-				}
-				rest.WriteMessage(w, http.StatusRequestEntityTooLarge, msg)
+				refuse(w, r, http.StatusRequestEntityTooLarge,
+					fmt.Sprintf("Request body is larger than the limit of %d bytes.", limit), apperr.TooLarge)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
