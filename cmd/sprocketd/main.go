@@ -81,7 +81,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns})
+	// A read stalled past a request's deadline ends the connection (see
+	// database.Options.Stall); a little slack lets the deadline speak first.
+	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second})
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}

@@ -6,13 +6,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"           // PostgreSQL driver
+	"github.com/lib/pq"
 	_ "github.com/mattn/go-sqlite3" // SQLite driver (cgo)
 
 	"entgo.io/ent/dialect"
@@ -23,11 +24,16 @@ import (
 type DB struct {
 	SQL     *sql.DB
 	Dialect string // dialect.Postgres or dialect.SQLite
+	url     string // to open a migration connection without a stall limit
 }
 
 // Options tune the connection pool.
 type Options struct {
 	MaxConns int
+	// Stall ends a PostgreSQL read that waits longer (see stallDialer):
+	// 0 means 30 s, and a negative value no limit (for migrations, whose
+	// statements may run long before they answer).
+	Stall time.Duration
 }
 
 // Target is a parsed DATABASE_URL: the driver, its data source name and a
@@ -122,12 +128,21 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	driver := "postgres"
-	if t.Dialect == dialect.SQLite {
-		driver = "sqlite3"
-	}
-	db, err := sql.Open(driver, t.DSN)
-	if err != nil {
+	var db *sql.DB
+	if t.Dialect == dialect.Postgres {
+		c, err := pq.NewConnector(t.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
+		}
+		switch stall := opts.Stall; {
+		case stall < 0:
+		case stall == 0:
+			c.Dialer(stallDialer{Dialer: net.Dialer{Timeout: 30 * time.Second}, stall: 30 * time.Second})
+		default:
+			c.Dialer(stallDialer{Dialer: net.Dialer{Timeout: stall}, stall: stall})
+		}
+		db = sql.OpenDB(c)
+	} else if db, err = sql.Open("sqlite3", t.DSN); err != nil {
 		return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
 	}
 	maxConns := opts.MaxConns
@@ -150,7 +165,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connecting to %s: %w", t.Safe, err)
 	}
-	return &DB{SQL: db, Dialect: t.Dialect}, nil
+	return &DB{SQL: db, Dialect: t.Dialect, url: rawURL}, nil
 }
 
 // Client returns an ent client over the database.

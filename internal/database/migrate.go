@@ -47,7 +47,19 @@ func (db *DB) migrateUpTo(ctx context.Context, stop string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := db.SQL.Conn(ctx)
+	pool := db.SQL
+	if db.Dialect == dialect.Postgres {
+		// A migration statement may work long before it answers (a
+		// backfill), past the pool's stall limit: it gets a connection
+		// of its own without one.
+		own, err := Open(ctx, db.url, Options{MaxConns: 1, Stall: -1})
+		if err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		defer own.Close()
+		pool = own.SQL
+	}
+	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -37,9 +38,18 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	u, _ := url.Parse(direct)
 	proxy := testdb.NewProxy(t, u.Host)
 	ctx := context.Background()
-	db := testdb.OpenURL(t, proxy.Via(direct), 8)
-	cfg := testConfig(t)
 	const requestTimeout = 2 * time.Second
+	// The pool gives up on a read stalled past the request deadline, as
+	// sprocketd's does (DB_TIMEOUT).
+	db, err := database.Open(ctx, proxy.Via(direct), database.Options{MaxConns: 8, Stall: requestTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
 	client0 := db.Client()
 	svc := core.New(client0, dialect.Postgres)
 	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
