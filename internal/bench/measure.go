@@ -18,6 +18,7 @@ type worker struct {
 	seq   int          // requests this worker has started, warm-up included
 	buf   bytes.Buffer // the last answer, for workloads that look at it
 	body  []byte       // the next request body, for workloads that build one
+	lean  map[*target]*leanConn
 
 	lat      []time.Duration
 	bytes    int64
@@ -95,6 +96,11 @@ func measure(ctx context.Context, p *plan, clients int, warmup, duration time.Du
 				w.points += int64(pts)
 			}
 			w.finished = time.Now()
+			for _, l := range w.lean {
+				if l != nil {
+					l.close()
+				}
+			}
 		})
 	}
 	wg.Wait()

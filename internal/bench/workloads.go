@@ -83,7 +83,7 @@ func prepareSprocketGet(ctx context.Context, t *target) (*plan, error) {
 		paths[i] = fmt.Sprintf("/v1/sprockets/%d", id)
 	}
 	return &plan{op: func(ctx context.Context, w *worker) (int64, int, error) {
-		n, err := t.c.discard(ctx, http.MethodGet, paths[w.rng.IntN(len(paths))], nil, "")
+		n, err := t.get(ctx, w, paths[w.rng.IntN(len(paths))])
 		return n, 0, err
 	}}, nil
 }
@@ -93,7 +93,7 @@ func prepareSprocketList(ctx context.Context, t *target) (*plan, error) {
 		return nil, err
 	}
 	return &plan{op: func(ctx context.Context, w *worker) (int64, int, error) {
-		n, err := t.c.discard(ctx, http.MethodGet, "/v1/sprockets", nil, "")
+		n, err := t.get(ctx, w, "/v1/sprockets")
 		return n, 0, err
 	}}, nil
 }
@@ -110,7 +110,7 @@ func prepareFactoryGet(kind string) func(ctx context.Context, t *target) (*plan,
 		}
 		p := fmt.Sprintf("/v1/factories/%d", ref.RowID)
 		return &plan{op: func(ctx context.Context, w *worker) (int64, int, error) {
-			n, err := t.c.discard(ctx, http.MethodGet, p, nil, "")
+			n, err := t.get(ctx, w, p)
 			return n, 0, err
 		}}, nil
 	}

