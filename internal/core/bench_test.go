@@ -39,6 +39,34 @@ func BenchmarkRecordProduction(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordProductionUpsert measures upserts: batches of 10,000
+// points, half over stored points and half new.
+func BenchmarkRecordProductionUpsert(b *testing.B) {
+	for _, d := range testdb.Dialects {
+		b.Run(testdb.Name(d), func(b *testing.B) {
+			s := New(testdb.Open(b, d).Client(), d)
+			ctx := context.Background()
+			const batch = 10000
+			f, err := s.CreateFactory(ctx, FactoryInput{Points: benchPoints(batch/2, 0)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := int64(i) * batch / 2 * 60
+				res, err := s.RecordProduction(ctx, f.ID, benchPoints(batch, start), true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Updated != batch/2 || res.Inserted != batch/2 {
+					b.Fatalf("%+v, want half updated and half inserted", res)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "points/s")
+		})
+	}
+}
+
 // BenchmarkSeries measures a 1,000-bucket series over a 200,000-point
 // factory, and a one-day window of per-minute data.
 func BenchmarkSeries(b *testing.B) {
