@@ -47,12 +47,13 @@ func (c *coalescer[K, V]) get(ctx context.Context, key K) (V, bool, error) {
 	c.mu.Lock()
 	c.queue = append(c.queue, l)
 	var batch []*lookup[K, V]
-	if c.running < c.limit {
+	lead := c.running < c.limit
+	if lead {
 		c.running++
 		batch = c.take()
 	}
 	c.mu.Unlock()
-	if batch != nil {
+	if lead {
 		// This lookup leads: it runs the query in its own goroutine, for
 		// itself and any that queued in the same instant, then hands the
 		// queue to a new goroutine so that its answer does not wait for
@@ -72,7 +73,7 @@ func (c *coalescer[K, V]) get(ctx context.Context, key K) (V, bool, error) {
 // take removes the queue's lookups, leaving out those whose caller has
 // already given up. c.mu must be held.
 func (c *coalescer[K, V]) take() []*lookup[K, V] {
-	batch := c.queue[:0:0]
+	var batch []*lookup[K, V]
 	for _, l := range c.queue {
 		if l.ctx.Err() == nil {
 			batch = append(batch, l)

@@ -310,3 +310,29 @@ func TestGetSprocketAnswersLikeEntUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestCoalescerOutlivesACallerGoneBeforeItCame: a lookup whose caller has
+// already given up when it arrives takes no query and leaves the slot free.
+func TestCoalescerOutlivesACallerGoneBeforeItCame(t *testing.T) {
+	g := newGate()
+	c := &coalescer[int, string]{fetch: g.fetch, limit: 1}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := c.get(gone, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled lookup answered %v", err)
+	}
+	out := make(chan answer, 1)
+	lookupAsync(context.Background(), c, 2, out)
+	select {
+	case keys := <-g.started:
+		if !slices.Equal(keys, []int{2}) {
+			t.Fatalf("query for %v, want [2]", keys)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the coalescer started no query after a cancelled lookup")
+	}
+	g.release <- nil
+	if a := <-out; a.val != "v2" || a.err != nil {
+		t.Fatalf("lookup answered %+v", a)
+	}
+}

@@ -86,9 +86,12 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 				return translate(err, "")
 			}
 		}
+		// A new factory's points cannot collide with stored ones (and
+		// ValidatePoints refused repeated times): on PostgreSQL they are
+		// copied straight in.
 		if s.postgres && len(in.Points) > 0 {
-			if _, err := s.recordPostgres(ctx, f.ID, in.Points, false); err != nil {
-				return err
+			if err := copyPoints(ctx, f.ID, in.Points); err != nil {
+				return translate(err, "")
 			}
 		} else if err := s.writePoints(ctx, f.ID, in.Points, false); err != nil {
 			return err

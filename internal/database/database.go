@@ -134,11 +134,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
 		}
-		switch stall := opts.Stall; {
-		case stall < 0:
-		case stall == 0:
-			c.Dialer(stallDialer{Dialer: net.Dialer{Timeout: 30 * time.Second}, stall: 30 * time.Second})
-		default:
+		stall := opts.Stall
+		if stall == 0 {
+			stall = 30 * time.Second
+		}
+		if stall > 0 {
 			c.Dialer(stallDialer{Dialer: net.Dialer{Timeout: stall}, stall: stall})
 		}
 		db = sql.OpenDB(c)
