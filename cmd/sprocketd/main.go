@@ -1,11 +1,13 @@
 // Command sprocketd is the Sprocket API server.
 //
-//	sprocketd [serve]   run the server (the default)
-//	sprocketd migrate   apply the database migrations and exit
-//	sprocketd seed      migrate, then load the legacy seed data, and exit
-//	sprocketd version   print the version
+//	sprocketd [serve]       run the server (the default)
+//	sprocketd migrate       apply the database migrations and exit
+//	sprocketd seed          migrate, then load the legacy seed data into an empty database, and exit
+//	sprocketd healthcheck   exit 0 when the server on HOST:PORT is ready, 1 otherwise
+//	sprocketd version       print the version
 //
-// Configuration comes from the environment; see the README.
+// Configuration comes from the environment; see the README. migrate, seed
+// and healthcheck serve nothing, so they need no API tokens.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -62,17 +65,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "sprocketd", buildVersion())
 		return nil
-	case "serve", "migrate", "seed":
+	case "serve", "migrate", "seed", "healthcheck":
 	case "help", "-h", "-help", "--help":
-		fmt.Fprintln(stdout, "usage: sprocketd [serve|migrate|seed|version]")
+		fmt.Fprintln(stdout, "usage: sprocketd [serve|migrate|seed|healthcheck|version]")
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, seed or version)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed, healthcheck or version)", cmd)
 	}
 
-	cfg, err := config.Load(getenv)
+	load := config.Load
+	if cmd != "serve" {
+		load = config.LoadForTask
+	}
+	cfg, err := load(getenv)
 	if err != nil {
 		return err
+	}
+	if cmd == "healthcheck" {
+		return healthcheck(ctx, cfg, stdout)
 	}
 	logger := telemetry.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	slog.SetDefault(logger)
@@ -103,15 +113,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc := core.New(client, db.Dialect)
 
 	if cmd == "seed" {
-		n, err := seed.Load(ctx, svc)
+		n, seeded, err := seed.LoadIfEmpty(ctx, svc, db.Dialect)
 		if err != nil {
 			return err
+		}
+		if !seeded {
+			fmt.Fprintln(stdout, "the database already holds factories or sprockets: nothing seeded")
+			return nil
 		}
 		fmt.Fprintf(stdout, "seeded %d factories (%d points) and %d sprockets\n", n.Factories, n.Points, n.Sprockets)
 		return nil
 	}
 	if cfg.Seed {
-		n, seeded, err := seed.LoadIfEmpty(ctx, svc)
+		n, seeded, err := seed.LoadIfEmpty(ctx, svc, db.Dialect)
 		if err != nil {
 			return err
 		}
@@ -235,6 +249,47 @@ func serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// healthcheckTimeout bounds the whole probe; /readyz itself gives the
+// database 2 s to answer.
+const healthcheckTimeout = 3 * time.Second
+
+// healthcheck asks the server on the configured HOST and PORT whether it
+// is ready (GET /readyz) and returns nil only for a 200. It is the probe
+// of the Docker image, which carries no curl.
+func healthcheck(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	if cfg.Port == 0 {
+		return errors.New("healthcheck: PORT is 0, so there is no known address to probe")
+	}
+	host := cfg.Host
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		// The server listens on every interface; ask it on loopback.
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(cfg.Port)) + "/readyz"
+	ctx, cancel := context.WithTimeout(ctx, healthcheckTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	// No proxy: the server is local, whatever HTTP_PROXY says.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", url, res.Status)
+	}
+	fmt.Fprintln(stdout, "ready:", url)
 	return nil
 }
 

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,17 +119,25 @@ func TestProductionRequiresDatabaseURL(t *testing.T) {
 	}
 }
 
-// TestMigrateAndSeedCommands: migrate only migrates; seed loads the seed
-// data whatever ENV says.
-func TestMigrateAndSeedCommands(t *testing.T) {
+// TestMigrateAndSeedRunInProductionWithoutTokens: migrate only migrates
+// and seed loads the seed data, as deploy steps in production, where no API
+// token is set because neither command serves anything; serve still
+// refuses that configuration.
+func TestMigrateAndSeedRunInProductionWithoutTokens(t *testing.T) {
 	url := testdb.URL(t, dialect.Postgres)
-	env := func(k string) string { return map[string]string{"ENV": "testing", "DATABASE_URL": url}[k] }
+	env := func(k string) string { return map[string]string{"ENV": "production", "DATABASE_URL": url}[k] }
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"migrate"}, env, &out, io.Discard, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "_init ") || !strings.HasPrefix(out.String(), "applied ") {
 		t.Errorf("migrate said %q", out.String())
+	}
+	var f factories
+	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url})
+	getJSON(t, base+"/v1/factories", &f)
+	if len(f.Factories) != 0 {
+		t.Errorf("%d factories after migrate, want none", len(f.Factories))
 	}
 	out.Reset()
 	if err := run(context.Background(), []string{"seed"}, env, &out, io.Discard, nil); err != nil {
@@ -136,11 +146,127 @@ func TestMigrateAndSeedCommands(t *testing.T) {
 	if !strings.Contains(out.String(), "seeded 3 factories (60 points) and 3 sprockets") {
 		t.Errorf("seed said %q", out.String())
 	}
-	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url})
-	var f factories
 	getJSON(t, base+"/v1/factories", &f)
 	if len(f.Factories) != 3 {
 		t.Errorf("%d factories after seed, want 3", len(f.Factories))
+	}
+	err := run(context.Background(), []string{"serve"}, env, io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "API_TOKENS") {
+		t.Errorf("serve in production without tokens: got %v, want an error that names API_TOKENS", err)
+	}
+}
+
+// TestSeedFillsOnlyAnEmptyDatabase runs seed twice at once and then once
+// more on each database: one copy of the seed data is stored, and the runs
+// that found data say so and succeed.
+func TestSeedFillsOnlyAnEmptyDatabase(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			url := testdb.URL(t, d)
+			env := func(k string) string { return map[string]string{"ENV": "production", "DATABASE_URL": url}[k] }
+			if err := run(context.Background(), []string{"migrate"}, env, io.Discard, io.Discard, nil); err != nil {
+				t.Fatal(err)
+			}
+			seedOnce := func() (string, error) {
+				var out bytes.Buffer
+				err := run(context.Background(), []string{"seed"}, env, &out, io.Discard, nil)
+				return out.String(), err
+			}
+			type result struct {
+				out string
+				err error
+			}
+			results := make(chan result, 2)
+			for range 2 {
+				go func() { out, err := seedOnce(); results <- result{out, err} }()
+			}
+			runs := []result{<-results, <-results}
+			out, err := seedOnce()
+			runs = append(runs, result{out, err})
+			seeded := 0
+			for _, r := range runs {
+				switch {
+				case r.err != nil:
+					t.Errorf("seed failed: %v", r.err)
+				case strings.Contains(r.out, "seeded 3 factories"):
+					seeded++
+				case !strings.Contains(r.out, "nothing seeded"):
+					t.Errorf("seed said %q", r.out)
+				}
+			}
+			if seeded != 1 {
+				t.Errorf("%d of 3 seed runs seeded, want 1", seeded)
+			}
+			base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url})
+			var f factories
+			getJSON(t, base+"/v1/factories", &f)
+			var s struct{ Sprockets []map[string]any }
+			getJSON(t, base+"/v1/sprockets", &s)
+			if len(f.Factories) != 3 || len(s.Sprockets) != 3 {
+				t.Errorf("%d factories and %d sprockets after three seeds, want 3 and 3", len(f.Factories), len(s.Sprockets))
+			}
+		})
+	}
+}
+
+// TestHealthcheckAsksReadyz: the command exits cleanly for a ready server
+// and fails for one that answers 503, one that does not answer in time and
+// an address where nothing listens.
+func TestHealthcheckAsksReadyz(t *testing.T) {
+	healthcheck := func(base string) (string, error) {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"ENV": "testing", "HOST": "0.0.0.0", "PORT": u.Port()}
+		var out bytes.Buffer
+		err = run(context.Background(), []string{"healthcheck"}, func(k string) string { return env[k] }, &out, io.Discard, nil)
+		return out.String(), err
+	}
+
+	ready := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": filepath.Join(t.TempDir(), "h.db")})
+	if out, err := healthcheck(ready); err != nil || !strings.HasPrefix(out, "ready: http://127.0.0.1:") {
+		t.Errorf("a ready server: %q, %v", out, err)
+	}
+
+	var asked atomic.Value
+	unready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(r.URL.Path)
+		http.Error(w, `{"status":"unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer unready.Close()
+	if _, err := healthcheck(unready.URL); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("a server answering 503: got %v, want an error", err)
+	}
+	if p, _ := asked.Load().(string); p != "/readyz" {
+		t.Errorf("the healthcheck asked for %q, want /readyz", p)
+	}
+
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	began := time.Now()
+	if _, err := healthcheck(stuck.URL); err == nil {
+		t.Error("a server that never answers passed the healthcheck")
+	}
+	if d := time.Since(began); d > healthcheckTimeout+2*time.Second {
+		t.Errorf("the healthcheck of a server that never answers took %v", d)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := "http://" + ln.Addr().String()
+	ln.Close()
+	if _, err := healthcheck(stopped); err == nil {
+		t.Error("an address where nothing listens passed the healthcheck")
 	}
 }
 

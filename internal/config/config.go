@@ -55,9 +55,22 @@ type Config struct {
 // Addr is the listen address.
 func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
 
-// Load reads the configuration through getenv (os.Getenv in main, a map in
-// tests) and validates it.
+// Load reads the configuration of a server through getenv (os.Getenv in
+// main, a map in tests) and validates it, the rules about serving included:
+// production refuses to serve with writes open unless that is asked for.
 func Load(getenv func(string) string) (Config, error) {
+	return load(getenv, true)
+}
+
+// LoadForTask reads the configuration of a command that serves nothing
+// (sprocketd migrate, seed, healthcheck). It applies every rule of Load but
+// those about serving: a deploy step that migrates the database needs no
+// API tokens.
+func LoadForTask(getenv func(string) string) (Config, error) {
+	return load(getenv, false)
+}
+
+func load(getenv func(string) string, serving bool) (Config, error) {
 	c := Config{
 		Env:         strings.ToLower(strings.TrimSpace(getenv("ENV"))),
 		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
@@ -225,10 +238,10 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.ShutdownGrace = d
 	}
-	if c.Env == Production && len(c.APITokens) == 0 && c.APITokensFile == "" && !c.AllowOpenWrites {
+	if serving && c.Env == Production && len(c.APITokens) == 0 && c.APITokensFile == "" && !c.AllowOpenWrites {
 		bad("API_TOKENS", "production refuses to start with writes open: set API_TOKENS or API_TOKENS_FILE, or ALLOW_OPEN_WRITES=true to accept that")
 	}
-	if c.ProtectReads && len(c.APITokens) == 0 && c.APITokensFile == "" {
+	if serving && c.ProtectReads && len(c.APITokens) == 0 && c.APITokensFile == "" {
 		bad("PROTECT_READS", "needs API_TOKENS or API_TOKENS_FILE")
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -118,3 +118,25 @@ func TestProductionRefusesOpenWritesUnlessAsked(t *testing.T) {
 		t.Error("PROTECT_READS without tokens was accepted")
 	}
 }
+
+// TestTasksNeedNoTokens: migrate and seed serve nothing, so production
+// loads their configuration without tokens; every other rule still holds.
+func TestTasksNeedNoTokens(t *testing.T) {
+	noTokens := map[string]string{"ENV": "production", "DATABASE_URL": "postgres://h/db", "PROTECT_READS": "true"}
+	cfg, err := LoadForTask(env(noTokens))
+	if err != nil {
+		t.Fatalf("a task in production without tokens: %v", err)
+	}
+	if cfg.DatabaseURL != "postgres://h/db" || cfg.Seed {
+		t.Errorf("got DATABASE_URL %q, SEED %v", cfg.DatabaseURL, cfg.Seed)
+	}
+	if _, err := Load(env(noTokens)); err == nil {
+		t.Error("serving in production without tokens was accepted")
+	}
+	if _, err := LoadForTask(env(map[string]string{"ENV": "production"})); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("a task in production without DATABASE_URL: %v", err)
+	}
+	if _, err := LoadForTask(env(map[string]string{"API_TOKENS": "short"})); err == nil {
+		t.Error("a task accepted a short token")
+	}
+}

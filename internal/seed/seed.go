@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
@@ -45,8 +47,55 @@ type Counts struct {
 	Factories, Points, Sprockets int
 }
 
-// Load adds the seed factories and sprockets in one transaction.
+// Load adds the seed factories and sprockets in one transaction, whatever
+// the database holds already.
 func Load(ctx context.Context, svc *core.Service) (Counts, error) {
+	var n Counts
+	err := svc.InTx(ctx, func(ctx context.Context) (err error) {
+		n, err = load(ctx, svc)
+		return err
+	})
+	if err != nil {
+		return Counts{}, err
+	}
+	return n, nil
+}
+
+// seedLockID is the PostgreSQL advisory lock that serialises seeders, so
+// that replicas starting together on an empty database seed it once.
+const seedLockID = 0x73656564 // "seed" in ASCII
+
+// LoadIfEmpty seeds a database that has no factories and no sprockets, and
+// reports whether it did. The check and the load are one transaction; on
+// PostgreSQL (d is the ent dialect) concurrent seeders queue on an advisory
+// lock first, and on SQLite the write transaction already serialises them.
+func LoadIfEmpty(ctx context.Context, svc *core.Service, d string) (Counts, bool, error) {
+	var n Counts
+	seeded := false
+	err := svc.InTx(ctx, func(ctx context.Context) error {
+		if d == dialect.Postgres {
+			if _, err := svc.Client(ctx).ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", seedLockID); err != nil {
+				return fmt.Errorf("seed: lock: %w", err)
+			}
+		}
+		empty, err := svc.IsEmpty(ctx)
+		if err != nil || !empty {
+			return err
+		}
+		if n, err = load(ctx, svc); err != nil {
+			return err
+		}
+		seeded = true
+		return nil
+	})
+	if err != nil {
+		return Counts{}, false, err
+	}
+	return n, seeded, nil
+}
+
+// load adds the seed data inside the transaction of ctx.
+func load(ctx context.Context, svc *core.Service) (Counts, error) {
 	var ff factoryFile
 	var sf sprocketFile
 	if err := decode(factoryData, &ff); err != nil {
@@ -56,45 +105,28 @@ func Load(ctx context.Context, svc *core.Service) (Counts, error) {
 		return Counts{}, fmt.Errorf("seed: sprockets: %w", err)
 	}
 	var n Counts
-	err := svc.InTx(ctx, func(ctx context.Context) error {
-		for i, f := range ff.Factories {
-			cd := f.Factory.ChartData
-			if len(cd.Actual) != len(cd.Time) || len(cd.Goal) != len(cd.Time) {
-				return fmt.Errorf("seed: factory %d: columns of unequal length", i)
-			}
-			points := make([]core.Point, len(cd.Time))
-			for j := range cd.Time {
-				points[j] = core.Point{Time: cd.Time[j], Actual: cd.Actual[j], Goal: cd.Goal[j]}
-			}
-			if _, err := svc.CreateFactory(ctx, core.FactoryInput{Points: points}); err != nil {
-				return fmt.Errorf("seed: factory %d: %w", i, err)
-			}
-			n.Factories++
-			n.Points += len(points)
+	for i, f := range ff.Factories {
+		cd := f.Factory.ChartData
+		if len(cd.Actual) != len(cd.Time) || len(cd.Goal) != len(cd.Time) {
+			return Counts{}, fmt.Errorf("seed: factory %d: columns of unequal length", i)
 		}
-		for i, s := range sf.Sprockets {
-			if _, err := svc.CreateSprocket(ctx, core.SprocketInput(s)); err != nil {
-				return fmt.Errorf("seed: sprocket %d: %w", i, err)
-			}
-			n.Sprockets++
+		points := make([]core.Point, len(cd.Time))
+		for j := range cd.Time {
+			points[j] = core.Point{Time: cd.Time[j], Actual: cd.Actual[j], Goal: cd.Goal[j]}
 		}
-		return nil
-	})
-	if err != nil {
-		return Counts{}, err
+		if _, err := svc.CreateFactory(ctx, core.FactoryInput{Points: points}); err != nil {
+			return Counts{}, fmt.Errorf("seed: factory %d: %w", i, err)
+		}
+		n.Factories++
+		n.Points += len(points)
+	}
+	for i, s := range sf.Sprockets {
+		if _, err := svc.CreateSprocket(ctx, core.SprocketInput(s)); err != nil {
+			return Counts{}, fmt.Errorf("seed: sprocket %d: %w", i, err)
+		}
+		n.Sprockets++
 	}
 	return n, nil
-}
-
-// LoadIfEmpty seeds a database that has no factories and no sprockets, and
-// reports whether it did.
-func LoadIfEmpty(ctx context.Context, svc *core.Service) (Counts, bool, error) {
-	empty, err := svc.IsEmpty(ctx)
-	if err != nil || !empty {
-		return Counts{}, false, err
-	}
-	n, err := Load(ctx, svc)
-	return n, err == nil, err
 }
 
 func decode(b []byte, v any) error {
