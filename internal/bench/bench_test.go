@@ -130,6 +130,9 @@ var allWorkloads = []string{
 // fields; a second server yields ratios, or is skipped for the GraphQL
 // workloads when it has no GraphQL.
 func TestGenStoresTheDataSetAndRunMeasuresEveryWorkload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: loads servers on both databases and runs every workload")
+	}
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
 			primary := newServer(t, d, serverOptions{})

@@ -25,6 +25,9 @@ import (
 // then proves that every acknowledged write is stored, exactly once, that
 // nothing unacknowledged was stored, and that no request got a 5xx.
 func TestMixedLoadLosesAndInventsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: 256 clients for 4 s on PostgreSQL")
+	}
 	const clients = 256
 	const duration = 4 * time.Second
 	url := testdb.URL(t, dialect.Postgres)

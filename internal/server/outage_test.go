@@ -29,6 +29,9 @@ import (
 // writes are all there, and the service recovers by itself once the link
 // is back.
 func TestDatabaseOutageIsAnsweredAndSurvived(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: cuts the database link under load, twice")
+	}
 	t.Run("connections refused", func(t *testing.T) { outage(t, (*testdb.Proxy).Cut) })
 	t.Run("black hole", func(t *testing.T) { outage(t, (*testdb.Proxy).Hang) })
 }

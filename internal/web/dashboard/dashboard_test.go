@@ -588,6 +588,9 @@ func seedTimes(t *testing.T, f *fixture) map[int][]int64 {
 // refetches, the sprocket forms create and edit through GraphQL and show
 // the server's validation errors; screenshots in light, dark and on a phone.
 func TestDashboardInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: drives headless Chromium")
+	}
 	ctx := context.Background()
 	f := newFixture(t, nil, true)
 	times := seedTimes(t, f)
@@ -867,6 +870,9 @@ func TestDashboardInChromium(t *testing.T) {
 // without one shows UNAUTHENTICATED; with the token saved in the header's
 // form, the same form succeeds and the token goes with the mutation.
 func TestDashboardWithAPIToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: drives headless Chromium")
+	}
 	const token = "a-long-enough-test-token"
 	tokens, err := auth.NewTokens([]string{token}, nil)
 	if err != nil {
@@ -923,6 +929,9 @@ func TestDashboardWithAPIToken(t *testing.T) {
 
 // TestDashboardOnAnEmptyDatabase: no factories and no sprockets say so.
 func TestDashboardOnAnEmptyDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: drives headless Chromium")
+	}
 	f := newFixture(t, nil, false)
 	b := newBrowser(t, f.host, 20*time.Second)
 	b.Do("opening the dashboard", chromedp.Navigate(f.url+"/"))

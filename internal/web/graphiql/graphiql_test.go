@@ -333,6 +333,9 @@ func TestDefaultTabs(t *testing.T) {
 // runs a query, opens the docs and takes a screenshot
 // (UPDATE_SCREENSHOTS=1 writes it to testdata/graphiql.png).
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: drives headless Chromium")
+	}
 	ctx := context.Background()
 	db := testdb.Open(t, "sqlite3")
 	client := db.Client()
