@@ -66,21 +66,13 @@ func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *ti
 
 // Series is the resolver for the series field.
 func (r *factoryResolver) Series(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, maxDataPoints *int, interval *int64, aggregate *model.Aggregate) (*model.Series, error) {
-	q := core.SeriesQuery{Window: window(from, to)}
-	if maxDataPoints != nil {
-		q.MaxDataPoints = *maxDataPoints
-		if q.MaxDataPoints == 0 {
-			return nil, apperr.InvalidField("maxDataPoints", "maxDataPoints must be from 2 to %d.", core.MaxDataPoints)
-		}
-	}
-	if interval != nil {
-		q.Interval = *interval
-		if q.Interval < 1 {
-			return nil, apperr.InvalidField("interval", "interval must be at least 1 second.")
-		}
-	}
+	var agg core.Aggregate
 	if aggregate != nil {
-		q.Aggregate = core.Aggregate(*aggregate)
+		agg = core.Aggregate(*aggregate)
+	}
+	q, err := core.SeriesArgs(window(from, to), maxDataPoints, interval, agg)
+	if err != nil {
+		return nil, err
 	}
 	key := fmt.Sprintf("series|%+v|%d|%d|%s", q.Window.Key(), q.MaxDataPoints, q.Interval, q.Aggregate)
 	res, err := loadFor(ctx, obj, key, func(ids []int) (map[int]core.SeriesResult, error) {

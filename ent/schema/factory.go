@@ -25,7 +25,7 @@ func (Factory) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		field.String("name").
 			NotEmpty().
-			MaxLen(200).
+			MaxRuneLen(200). // characters, not bytes (core.MaxNameLength)
 			Annotations(entgql.OrderField("NAME")).
 			Comment(`Display name; "Factory N" when a /v1 client gives none.`),
 		field.Int64("series_version").

@@ -25,8 +25,16 @@ type Window struct {
 	From, To *int64
 }
 
-// Validate checks that the window is not inverted.
+// Validate checks that the window lies in the time domain (from within
+// [MinTime, MaxTime]; to, being exclusive, may also be MaxTime+1, the end
+// of the domain) and is not inverted.
 func (w Window) Validate() error {
+	if w.From != nil && (*w.From < MinTime || *w.From > MaxTime) {
+		return apperr.InvalidField("from", "from must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (epoch seconds %d to %d).", MinTime, MaxTime)
+	}
+	if w.To != nil && (*w.To < MinTime || *w.To > MaxTime+1) {
+		return apperr.InvalidField("to", "to must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (epoch seconds %d to %d).", MinTime, MaxTime)
+	}
 	if w.From != nil && w.To != nil && *w.To <= *w.From {
 		return apperr.InvalidField("to", "to must be after from.")
 	}
@@ -65,6 +73,9 @@ type SeriesQuery struct {
 // SeriesResult is a downsampled series in columns.
 type SeriesResult struct {
 	// HasWindow is false when the series is empty and no window was given.
+	// To is exclusive, except at the end of the time domain: a window that
+	// reaches past MaxTime reports MaxTime, so that every time a result
+	// holds is in the domain (and a GraphQL Time).
 	HasWindow bool
 	From, To  int64
 	Interval  int64
@@ -96,13 +107,15 @@ func (q *SeriesQuery) normalize() error {
 	switch q.Aggregate {
 	case AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4:
 	default:
-		return apperr.InvalidField("aggregate", "unknown aggregate %q", q.Aggregate)
+		return apperr.InvalidField("aggregate", "unknown aggregate %s.", apperr.Quote(string(q.Aggregate)))
 	}
 	if q.Interval != 0 && q.MaxDataPoints != 0 {
 		return apperr.InvalidField("interval", "give maxDataPoints or interval, not both.")
 	}
-	if q.Interval < 0 {
-		return apperr.InvalidField("interval", "interval must be at least 1 second.")
+	// Interval 0 and MaxDataPoints 0 mean "not given"; SeriesArgs refuses
+	// an explicit 0.
+	if q.Interval < 0 || q.Interval > MaxInterval {
+		return apperr.InvalidField("interval", "interval must be from 1 to %d seconds (the span of years 0001 to 9999).", MaxInterval)
 	}
 	if q.Interval == 0 {
 		if q.MaxDataPoints == 0 {
@@ -113,6 +126,28 @@ func (q *SeriesQuery) normalize() error {
 		}
 	}
 	return nil
+}
+
+// SeriesArgs builds and checks a SeriesQuery from optional arguments as a
+// transport receives them (nil: not given), so that every bound of a
+// series request is checked here, once: maxDataPoints from 2 to
+// MaxDataPoints, interval from 1 to MaxInterval seconds, not both, the
+// window in the time domain. The query it returns has its defaults filled.
+func SeriesArgs(w Window, maxDataPoints *int, interval *int64, agg Aggregate) (SeriesQuery, error) {
+	q := SeriesQuery{Window: w, Aggregate: agg}
+	if maxDataPoints != nil {
+		if *maxDataPoints == 0 {
+			return q, apperr.InvalidField("maxDataPoints", "maxDataPoints must be from 2 to %d.", MaxDataPoints)
+		}
+		q.MaxDataPoints = *maxDataPoints
+	}
+	if interval != nil {
+		if *interval == 0 {
+			return q, apperr.InvalidField("interval", "interval must be from 1 to %d seconds (the span of years 0001 to 9999).", MaxInterval)
+		}
+		q.Interval = *interval
+	}
+	return q, q.normalize()
 }
 
 // floorDiv divides rounding toward minus infinity.
@@ -163,7 +198,7 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 		if err != nil {
 			return err
 		}
-		out[id] = SeriesResult{HasWindow: true, From: from, To: to, Interval: iv, Aggregate: q.Aggregate}
+		out[id] = SeriesResult{HasWindow: true, From: from, To: min(to, MaxTime), Interval: iv, Aggregate: q.Aggregate}
 		wins = append(wins, win{int64(id), off, from, to, iv})
 		return nil
 	}
@@ -186,7 +221,8 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 				if q.From != nil {
 					res.HasWindow, res.From, res.To = true, *q.From, *q.From
 				} else if q.To != nil {
-					res.HasWindow, res.From, res.To = true, *q.To, *q.To
+					t := min(*q.To, MaxTime)
+					res.HasWindow, res.From, res.To = true, t, t
 				}
 				out[id] = res
 				continue
@@ -571,7 +607,9 @@ func (s *Service) scanSeries(ctx context.Context, out map[int]SeriesResult, quer
 			return translate(err, "")
 		}
 		r := out[fid]
-		r.Epochs = append(r.Epochs, t)
+		// A bucket aligned before the start of the time domain holds
+		// points from MinTime on only; it is reported from there.
+		r.Epochs = append(r.Epochs, max(t, MinTime))
 		r.Actual = append(r.Actual, a)
 		r.Goal = append(r.Goal, g)
 		r.Counts = append(r.Counts, n)

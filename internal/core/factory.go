@@ -3,14 +3,11 @@ package core
 import (
 	"context"
 	"fmt"
-	"math"
-	"strings"
 
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
-	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 const msgFactoryNotFound = "Factory not found"
@@ -28,36 +25,6 @@ type FactoryInput struct {
 	// Name is optional: "Factory N" (N its id) when empty.
 	Name   string
 	Points []Point
-}
-
-// ValidatePoints checks that every value is finite and that no time
-// repeats; field paths are prefix[i].time and the like.
-func ValidatePoints(prefix string, points []Point) error {
-	seen := make(map[int64]int, len(points))
-	for i, p := range points {
-		if math.IsNaN(p.Actual) || math.IsInf(p.Actual, 0) {
-			return apperr.InvalidField(fmt.Sprintf("%s[%d].actual", prefix, i), "actual must be a finite number.")
-		}
-		if math.IsNaN(p.Goal) || math.IsInf(p.Goal, 0) {
-			return apperr.InvalidField(fmt.Sprintf("%s[%d].goal", prefix, i), "goal must be a finite number.")
-		}
-		if j, dup := seen[p.Time]; dup {
-			return apperr.InvalidField(fmt.Sprintf("%s[%d].time", prefix, i),
-				"Time values must be unique: %d appears at positions %d and %d.", p.Time, j, i)
-		}
-		seen[p.Time] = i
-	}
-	return nil
-}
-
-func validateName(name string) error {
-	if len(name) > 200 {
-		return apperr.InvalidField("name", "name must be at most 200 characters.")
-	}
-	if name != "" && strings.TrimSpace(name) == "" {
-		return apperr.InvalidField("name", "name must not be blank.")
-	}
-	return nil
 }
 
 // CreateFactory validates in and adds a factory with its points in one
