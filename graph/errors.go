@@ -39,6 +39,8 @@ import (
 //	FORBIDDEN                  403        WebSocket from an origin not allowed
 //	NOT_FOUND, CONFLICT, UNAUTHENTICATED  200  from the core (apperr)
 //	SERVICE_UNAVAILABLE        200        the database cannot be reached
+//	DATA_OUT_OF_RANGE          200        a chart field of one factory whose stored
+//	                                      data overflows its aggregates (logged)
 //	INTERNAL_SERVER_ERROR      200        anything else; logged, never described
 const (
 	CodeParseFailed          = errcode.ParseFailed      // GRAPHQL_PARSE_FAILED
@@ -107,11 +109,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if ae.Code == apperr.Internal {
 			return logInternal(ctx, err, path, locations)
 		}
-		if ae.Code == apperr.Unavailable {
+		switch ae.Code {
+		case apperr.Unavailable:
 			slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
+		case core.DataOutOfRange:
+			// Stored data to repair: the operator needs the cause.
+			slog.WarnContext(ctx, "graphql: stored data out of range", "path", path.String(), "error", err.Error())
 		}
 		e := codedError(string(ae.Code), ae.Message)
 		e.Path, e.Locations = path, locations
+		e.Err = err // never shown (json:"-"); the transactioner reads it
 		if ae.Field != "" {
 			e.Extensions["field"] = ae.Field
 		}
@@ -129,15 +136,26 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if !isGQL {
 		return logInternal(ctx, err, path, locations)
 	}
+	gqlErr.Message = capMessage(gqlErr.Message)
 	if code, ok := gqlErr.Extensions["code"].(string); ok && code != "" {
 		if code == CodeValidationFailed && len(gqlErr.Path) > 0 && gqlErr.Path[0] == ast.PathName("variable") {
 			gqlErr.Extensions["code"] = CodeBadUserInput
+			gqlErr.Message = variableMessage(gqlErr)
 		}
 		return gqlErr
 	}
 	if isArgumentError(ctx, gqlErr) {
-		e := codedError(CodeBadUserInput, coercionMessage(gqlErr))
+		fieldPath := graphql.GetPath(ctx)
+		argPath := gqlErr.Path[len(fieldPath):]
+		message := coercionMessage(gqlErr)
+		if isCursorArgument(ctx, argPath) {
+			// entgql's decoding error names its encoding (msgpack) and
+			// its internals: say what the client can act on.
+			message = "Invalid cursor: pass a cursor this connection returned (edges.cursor, pageInfo.startCursor or pageInfo.endCursor)."
+		}
+		e := codedError(CodeBadUserInput, message)
 		e.Path, e.Locations = gqlErr.Path, locations
+		e.Extensions["field"] = fieldName(argPath)
 		if pos := graphql.GetFieldContext(ctx).Field.Position; len(e.Locations) == 0 && pos != nil {
 			e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
 		}
@@ -181,7 +199,7 @@ func isArgumentError(ctx context.Context, err *gqlerror.Error) bool {
 func coercionMessage(err *gqlerror.Error) string {
 	if ne, ok := errors.AsType[*strconv.NumError](err); ok {
 		if errors.Is(ne.Err, strconv.ErrRange) {
-			return fmt.Sprintf("%q is out of range.", ne.Num)
+			return fmt.Sprintf("%s is out of range.", apperr.Quote(ne.Num))
 		}
 		kind := "a number"
 		switch ne.Func {
@@ -190,7 +208,7 @@ func coercionMessage(err *gqlerror.Error) string {
 		case "ParseBool":
 			kind = "a boolean"
 		}
-		return fmt.Sprintf("%q is not %s.", ne.Num, kind)
+		return fmt.Sprintf("%s is not %s.", apperr.Quote(ne.Num), kind)
 	}
 	return err.Message
 }

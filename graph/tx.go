@@ -16,43 +16,65 @@ import (
 // the whole operation succeeds, rolled back when any field fails. It
 // replaces entgql.Transactioner, whose errors lose their cause, so that a
 // database outage at BEGIN still reads SERVICE_UNAVAILABLE.
+//
+// A mutation whose transaction failed transiently (a deadlock, a
+// serialisation failure: core.IsTransient) is executed again from its
+// first field in a new transaction, within core.InTx's bounded attempts:
+// nothing of the failed attempt was committed, and its answer is dropped.
+// That is why this is an operation interceptor: each call of next builds a
+// fresh execution of the operation, with its own response context (and
+// the extensions after this one, such as the loaders, their own state).
 type transactioner struct {
 	svc *core.Service
 }
 
 var _ interface {
 	graphql.HandlerExtension
-	graphql.ResponseInterceptor
+	graphql.OperationInterceptor
 } = transactioner{}
 
 func (transactioner) ExtensionName() string                   { return "Transactioner" }
 func (transactioner) Validate(graphql.ExecutableSchema) error { return nil }
 
+// errRollback ends the transaction of a mutation some field of which
+// failed; it wraps a transient cause when there is one, so that InTx runs
+// the operation again.
 var errRollback = errors.New("graphql: the mutation failed; rolling back")
 
-func (t transactioner) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	if !graphql.HasOperationContext(ctx) {
+func (t transactioner) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil || op.Operation != ast.Mutation {
 		return next(ctx)
 	}
-	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation != ast.Mutation {
-		return next(ctx)
-	}
-	var resp *graphql.Response
-	err := t.svc.InTx(ctx, func(ctx context.Context) error {
-		resp = next(ctx)
-		if resp != nil && len(resp.Errors) > 0 {
+	// The first execution is built now, as the executor expects (it
+	// takes the context its caller resolves with from this call).
+	first := next(ctx)
+	return func(ctx context.Context) *graphql.Response {
+		handler := first
+		var resp *graphql.Response
+		err := t.svc.InTx(ctx, func(txCtx context.Context) error {
+			if handler == nil {
+				handler = next(txCtx) // a new attempt
+			}
+			resp = handler(txCtx)
+			handler = nil
+			if resp == nil || len(resp.Errors) == 0 {
+				return nil
+			}
+			for _, e := range resp.Errors {
+				if e != nil && core.IsTransient(e) {
+					return errors.Join(errRollback, e)
+				}
+			}
 			return errRollback
+		})
+		switch {
+		case err == nil, errors.Is(err, errRollback):
+			return resp
+		default:
+			// BEGIN or COMMIT failed, or the attempts ran out: nothing
+			// was written, whatever the fields said.
+			return &graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}}
 		}
-		return nil
-	})
-	switch {
-	case err == nil, errors.Is(err, errRollback):
-		return resp
-	case resp == nil:
-		// BEGIN failed: nothing ran.
-		return &graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}}
-	default:
-		// COMMIT failed: nothing was written, whatever the fields said.
-		return &graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}}
 	}
 }

@@ -5,8 +5,9 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -52,13 +53,49 @@ func (s *Service) Client(ctx context.Context) *ent.Client {
 	return s.client
 }
 
+// txAttempts is how many times InTx runs a transaction that keeps meeting
+// transient failures (see isTransient) before it gives up.
+const txAttempts = 5
+
+// msgBusy is what a client is told when its write kept colliding.
+const msgBusy = "The write collided with concurrent writes; try again shortly."
+
 // InTx runs fn in a transaction: the caller's when ctx carries one, a new
 // one otherwise, committed when fn returns nil and rolled back when it
-// fails or panics.
-func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+// fails or panics. A transaction of its own that fails transiently (a
+// deadlock, a serialisation failure) is run again from the start, up to
+// txAttempts times with a short random pause; one that keeps failing is
+// SERVICE_UNAVAILABLE. In the caller's transaction the failure goes up to
+// the caller, which owns the retry (the GraphQL transactioner does).
+func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if ent.TxFromContext(ctx) != nil {
 		return fn(ctx)
 	}
+	for attempt := 1; ; attempt++ {
+		err := s.inNewTx(ctx, fn)
+		if err == nil || !isTransient(err) {
+			return err
+		}
+		if attempt == txAttempts || ctx.Err() != nil {
+			return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
+		}
+		// Full jitter, from 0 to 4, 8, 16, 32 ms: the writers that met
+		// are spread apart instead of meeting again.
+		pause := time.Duration(rand.Int64N(int64(2*time.Millisecond) << attempt))
+		select {
+		case <-ctx.Done():
+			return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
+		case <-time.After(pause):
+		}
+	}
+}
+
+// IsTransient reports whether err (or an error it wraps) is a transient
+// database failure that running the whole transaction again may not meet.
+func IsTransient(err error) bool { return isTransient(err) }
+
+// inNewTx runs fn in a new transaction, once.
+func (s *Service) inNewTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return translate(err, "")
@@ -95,9 +132,19 @@ func translate(err error, notFound string) error {
 		return &apperr.Error{Code: apperr.NotFound, Message: notFound, Err: err}
 	case ent.IsValidationError(err):
 		return &apperr.Error{Code: apperr.Invalid, Message: "Invalid input.", Err: err}
-	case ent.IsConstraintError(err):
+	case ent.IsConstraintError(err) || isUniqueViolation(err):
 		return &apperr.Error{Code: apperr.Conflict, Message: "The change conflicts with existing data.", Err: err}
-	case errors.Is(err, context.DeadlineExceeded) || isUnavailable(err):
+	case isTransient(err):
+		// InTx runs the transaction again; this is what a client sees
+		// when it runs out of attempts or the caller owns the transaction.
+		return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
+	case isTimeout(err):
+		return &apperr.Error{Code: apperr.Unavailable, Message: "The database did not answer in time; try again shortly.", Err: err}
+	case isReadOnly(err):
+		return &apperr.Error{Code: apperr.Unavailable, Message: "The database is read-only: writes cannot be stored.", Err: err}
+	case isBusy(err):
+		return &apperr.Error{Code: apperr.Unavailable, Message: "The database stayed locked by another writer; try again shortly.", Err: err}
+	case isUnavailable(err):
 		return &apperr.Error{Code: apperr.Unavailable, Message: "The database is unavailable; try again shortly.", Err: err}
 	}
 	return fmt.Errorf("core: %w", err)

@@ -47,14 +47,19 @@ func (s *Service) RecordProduction(ctx context.Context, id int, points []Point, 
 	}
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		c := s.Client(ctx)
-		// The factory must exist until commit. On PostgreSQL, where
-		// chart_data has no foreign key (see database.SchemaOptions), its row
-		// is locked FOR KEY SHARE: concurrent batches go on side by side,
-		// and DeleteFactory (which locks it FOR UPDATE) waits for them. On
-		// SQLite the foreign key and the single writer do it.
+		// The factory's row is locked before anything is read, so that
+		// writers of one factory run one after the other: each statement
+		// (READ COMMITTED) then sees every point an earlier writer
+		// committed, and the rollups recomputed below from chart_data are
+		// exact whatever the interleaving. Writers of other factories go
+		// on side by side. FOR NO KEY UPDATE is the lock the UPDATE of
+		// series_version below takes anyway, taken first: it also makes
+		// DeleteFactory (FOR UPDATE) wait for the batch, and two batches
+		// can no longer deadlock on their rows. On SQLite, write
+		// transactions begin IMMEDIATE: one writer at a time.
 		lock := ""
 		if s.postgres {
-			lock = " FOR KEY SHARE"
+			lock = " FOR NO KEY UPDATE"
 		}
 		r, err := c.QueryContext(ctx, `SELECT id FROM factories WHERE id = $1`+lock, id)
 		if err != nil {
@@ -110,6 +115,19 @@ func (s *Service) recordPortable(ctx context.Context, id int, points []Point, up
 	res.Updated = len(existing)
 	res.Inserted = len(points) - res.Updated
 	return res, s.writePoints(ctx, id, points, upsert)
+}
+
+// errRacedAppend marks a unique violation met by a write whose probe had
+// found its times free: a writer the factory lock did not hold off (none
+// should be), so the transaction is run again (isTransient), and its probe
+// then reports the collision as a conflict.
+var errRacedAppend = errors.New("core: an append raced another writer")
+
+func raced(err error) error {
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w: %w", errRacedAppend, err)
+	}
+	return err
 }
 
 // conflictAt is the error of an append over an existing time.
@@ -171,7 +189,7 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 		}
 		if !clash {
 			if err := copyPoints(ctx, id, points); err != nil {
-				return res, translate(err, "")
+				return res, translate(raced(err), "")
 			}
 			res.Inserted = len(points)
 			return res, nil

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/sprocketapi/sprocket/ent/rollup"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -54,43 +53,11 @@ func TestRollupsStayExactAsPointsArrive(t *testing.T) {
 				}
 			}
 			// Every rollup is the aggregate of its points.
-			type agg struct {
-				n                      int64
-				sa, sg                 float64
-				mina, maxa, ming, maxg float64
-				tmin, tmax             int64
+			stored := make([]Point, 0, len(all))
+			for _, p := range all {
+				stored = append(stored, p)
 			}
-			for _, wd := range rollupWidths {
-				want := map[int64]*agg{}
-				for _, p := range all {
-					b := bucketStart(p.Time, wd)
-					a := want[b]
-					if a == nil {
-						a = &agg{mina: math.Inf(1), ming: math.Inf(1), maxa: math.Inf(-1), maxg: math.Inf(-1), tmin: math.MaxInt64, tmax: math.MinInt64}
-						want[b] = a
-					}
-					a.n++
-					a.sa += p.Actual
-					a.sg += p.Goal
-					a.mina, a.maxa = math.Min(a.mina, p.Actual), math.Max(a.maxa, p.Actual)
-					a.ming, a.maxg = math.Min(a.ming, p.Goal), math.Max(a.maxg, p.Goal)
-					a.tmin, a.tmax = min(a.tmin, p.Time), max(a.tmax, p.Time)
-				}
-				got, err := s.client.Rollup.Query().Where(rollup.FactoryID(f.ID), rollup.Width(int(wd))).All(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("width %d: %d rollups, want %d", wd, len(got), len(want))
-				}
-				for _, r := range got {
-					a := want[r.Bucket]
-					if a == nil || r.N != a.n || r.SumActual != a.sa || r.SumGoal != a.sg || r.MinActual != a.mina ||
-						r.MaxActual != a.maxa || r.MinGoal != a.ming || r.MaxGoal != a.maxg || r.MinTime != a.tmin || r.MaxTime != a.tmax {
-						t.Fatalf("width %d bucket %d: got %+v, want %+v", wd, r.Bucket, r, a)
-					}
-				}
-			}
+			checkRollups(t, s, f.ID, stored)
 			// Summaries through rollups equal summaries of the raw points,
 			// for open and closed windows.
 			for trial := 0; trial < 20; trial++ {

@@ -1,21 +1,34 @@
 package core
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/mattn/go-sqlite3"
 )
+
+// Driver errors are classified here, by type and SQLSTATE (or SQLite's
+// result code), never by their text.
+
+// sqlState returns the SQLSTATE of a PostgreSQL error in err's chain, or "".
+func sqlState(err error) string {
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		return state.SQLState()
+	}
+	return ""
+}
 
 // isUnavailable reports whether err says the database could not be reached
 // or dropped the connection, as opposed to a query that failed on a healthy
-// database. Driver errors are classified by type and SQLSTATE, never by
-// their text.
+// database.
 func isUnavailable(err error) bool {
 	var netErr net.Error
-	var state interface{ SQLState() string }
 	switch {
 	case errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, io.EOF),
@@ -25,11 +38,55 @@ func isUnavailable(err error) bool {
 		errors.Is(err, syscall.EPIPE),
 		errors.As(err, &netErr):
 		return true
-	case errors.As(err, &state):
-		// 08: connection exception; 57P01-57P03: the server is shutting
-		// down or starting; 53300: too many connections.
-		code := state.SQLState()
-		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
 	}
-	return false
+	// 08: connection exception; 57P01-57P03: the server is shutting down or
+	// starting; 53300: too many connections.
+	code := sqlState(err)
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+}
+
+// isTimeout reports whether err is a statement that ran out of time: the
+// request's deadline, or PostgreSQL cancelling it (57014: lib/pq cancels a
+// running statement when its context ends; statement_timeout does too).
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || sqlState(err) == "57014"
+}
+
+// isTransient reports whether err is a failure that the same transaction,
+// run again from its start, is likely not to meet: PostgreSQL's deadlock
+// (40P01) and serialisation failure (40001), and a unique violation (23505)
+// raised by a write whose probe found the times free (see errRacedAppend).
+// InTx retries these a bounded number of times.
+func isTransient(err error) bool {
+	switch sqlState(err) {
+	case "40P01", "40001":
+		return true
+	}
+	return errors.Is(err, errRacedAppend)
+}
+
+// isBusy reports whether SQLite stayed locked by another connection for
+// its whole busy timeout.
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// isReadOnly reports whether the database refused a write because it (or
+// the file holding it) is read-only: SQLite's SQLITE_READONLY, PostgreSQL's
+// 25006 (a hot standby, or default_transaction_read_only).
+func isReadOnly(err error) bool {
+	var se sqlite3.Error
+	return (errors.As(err, &se) && se.Code == sqlite3.ErrReadonly) || sqlState(err) == "25006"
+}
+
+// isUniqueViolation reports whether err is a driver's unique-key refusal
+// (ent's builders report theirs as ent.ConstraintError; raw statements, such
+// as COPY, report the driver's).
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		return true
+	}
+	return sqlState(err) == "23505"
 }
