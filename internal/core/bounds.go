@@ -95,3 +95,12 @@ func validateName(name string) error {
 	}
 	return nil
 }
+
+// Validate checks a new factory's name and points (see validateName and
+// ValidatePoints); CreateFactory calls it first.
+func (in FactoryInput) Validate() error {
+	if err := validateName(in.Name); err != nil {
+		return err
+	}
+	return ValidatePoints("points", in.Points)
+}

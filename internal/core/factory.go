@@ -30,10 +30,7 @@ type FactoryInput struct {
 // CreateFactory validates in and adds a factory with its points in one
 // transaction: either all of it is stored or none.
 func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Factory, error) {
-	if err := validateName(in.Name); err != nil {
-		return nil, err
-	}
-	if err := ValidatePoints("points", in.Points); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	var f *ent.Factory

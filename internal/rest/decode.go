@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
 )
@@ -51,6 +52,19 @@ func readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 func parseJSON(body []byte) (any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, apperr.Errorf(apperr.Invalid, "Request body is empty; send a JSON object.")
+	}
+	// JSON text is UTF-8 (RFC 8259); encoding/json would quietly turn
+	// invalid bytes into U+FFFD and store something the client never sent.
+	if !utf8.Valid(body) {
+		at := 0
+		for at < len(body) {
+			r, size := utf8.DecodeRune(body[at:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			at += size
+		}
+		return nil, apperr.Errorf(apperr.Invalid, "Request body is not valid UTF-8 (at byte %d).", at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -101,9 +115,12 @@ func numberFrom(v any, name string, allowString bool) (float64, error) {
 	return f, nil
 }
 
-// wholeFrom reads a whole number in [lo, hi]: a JSON integer, an integral
-// number such as 20.0, or a string holding one.
-func wholeFrom(v any, name string, lo, hi int64, allowString bool) (int64, error) {
+// wholeFrom reads a whole number: a JSON integer, an integral number such
+// as 20.0 or 1e20, or a string holding one. A whole number beyond int64
+// comes back as math.MinInt64 or math.MaxInt64, with no error: the range
+// of each field is the core's to check and to state (a teeth of 1e308 is
+// "from 1 to 2147483647", not the int64 range).
+func wholeFrom(v any, name string, allowString bool) (int64, error) {
 	f, err := numberFrom(v, name, allowString)
 	if err != nil {
 		if e, ok := apperr.As(err); ok && strings.HasSuffix(e.Message, "must be a number.") {
@@ -119,17 +136,17 @@ func wholeFrom(v any, name string, lo, hi int64, allowString bool) (int64, error
 		text = strings.TrimSpace(x)
 	}
 	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
-		if n < lo || n > hi {
-			return 0, apperr.InvalidField(name, "%s must be a whole number from %d to %d.", name, lo, hi)
-		}
 		return n, nil
 	}
 	if f != math.Trunc(f) {
 		return 0, apperr.InvalidField(name, "%s must be a whole number.", name)
 	}
 	// float64(math.MaxInt64) is 2^63, one past the range.
-	if f < float64(lo) || f > float64(hi) || f >= float64(math.MaxInt64) {
-		return 0, apperr.InvalidField(name, "%s must be a whole number from %d to %d.", name, lo, hi)
+	switch {
+	case f >= float64(math.MaxInt64):
+		return math.MaxInt64, nil
+	case f < float64(math.MinInt64):
+		return math.MinInt64, nil
 	}
 	return int64(f), nil
 }

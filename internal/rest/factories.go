@@ -149,7 +149,8 @@ func decodeFactory(w http.ResponseWriter, r *http.Request) (core.FactoryInput, e
 		if p.Goal, err = numberFrom(cols[colGoal][i], fmt.Sprintf("factory.chart_data.%s[%d]", colGoal, i), false); err != nil {
 			return in, err
 		}
-		if p.Time, err = wholeFrom(cols[colTime][i], fmt.Sprintf("factory.chart_data.%s[%d]", colTime, i), math.MinInt64, math.MaxInt64, false); err != nil {
+		// The time domain is the core's to check (core.ValidatePoints).
+		if p.Time, err = wholeFrom(cols[colTime][i], fmt.Sprintf("factory.chart_data.%s[%d]", colTime, i), false); err != nil {
 			return in, err
 		}
 	}

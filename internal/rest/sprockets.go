@@ -3,7 +3,6 @@ package rest
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -114,16 +113,16 @@ func decodeSprocket(w http.ResponseWriter, r *http.Request, id int) (core.Sprock
 		case k == "id" && id == 0:
 			return in, apperr.InvalidField("id", "id cannot be set: the server assigns it.")
 		case k == "id":
-			bodyID, err := wholeFrom(val, "id", math.MinInt64, math.MaxInt64, true)
+			bodyID, err := wholeFrom(val, "id", true)
 			if err != nil || bodyID != int64(id) {
 				return in, apperr.InvalidField("id", "id in the body does not match the URL (%d): a sprocket's id cannot be changed.", id)
 			}
 		case id == 0:
-			return in, apperr.InvalidField(k, "Unknown field: %s", strconv.Quote(k))
+			return in, apperr.InvalidField(k, "Unknown field: %s", apperr.Quote(k))
 		}
 	}
 	// The range is the core's to check (SprocketInput.Validate).
-	teeth, err := wholeFrom(obj["teeth"], "teeth", math.MinInt64, math.MaxInt64, true)
+	teeth, err := wholeFrom(obj["teeth"], "teeth", true)
 	if err != nil {
 		return in, err
 	}
@@ -158,7 +157,7 @@ func writeCreated(w http.ResponseWriter, prefix string, id int, msg string) {
 func (h *handler) writeDecodeError(w http.ResponseWriter, r *http.Request, err error) {
 	if err == errUnsupportedMedia {
 		WriteMessage(w, http.StatusUnsupportedMediaType,
-			fmt.Sprintf("Content-Type must be application/json, not %q.", r.Header.Get("Content-Type")))
+			fmt.Sprintf("Content-Type must be application/json, not %s.", apperr.Quote(r.Header.Get("Content-Type"))))
 		return
 	}
 	WriteError(w, r, err)
