@@ -107,6 +107,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
 		return nil
 	}
+	// A read-only SQLite database would serve reads, report ready and
+	// answer every write with a 500: refuse to start instead.
+	if err := db.CheckWritable(ctx); err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
 
 	client := db.Client()
 	defer client.Close()
