@@ -31,7 +31,18 @@ type transactioner struct {
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
+	graphql.FieldInterceptor
 } = transactioner{}
+
+// CodeNotExecuted marks a root field of a mutation that was not run
+// because an earlier one failed: the operation is rolled back whole, so
+// running it would only have failed in an aborted transaction.
+const CodeNotExecuted = "NOT_EXECUTED"
+
+// attempt is the state of one execution of a mutation.
+type attempt struct{ failed bool }
+
+type attemptKey struct{}
 
 func (transactioner) ExtensionName() string                   { return "Transactioner" }
 func (transactioner) Validate(graphql.ExecutableSchema) error { return nil }
@@ -53,6 +64,7 @@ func (t transactioner) InterceptOperation(ctx context.Context, next graphql.Oper
 		handler := first
 		var resp *graphql.Response
 		err := t.svc.InTx(ctx, func(txCtx context.Context) error {
+			txCtx = context.WithValue(txCtx, attemptKey{}, &attempt{})
 			if handler == nil {
 				handler = next(txCtx) // a new attempt
 			}
@@ -77,4 +89,24 @@ func (t transactioner) InterceptOperation(ctx context.Context, next graphql.Oper
 			return &graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}}
 		}
 	}
+}
+
+// InterceptField skips the root fields of a mutation after one has failed
+// (mutation fields run one after another, in order).
+func (transactioner) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	fc := graphql.GetFieldContext(ctx)
+	if a == nil || fc == nil || fc.Object != "Mutation" {
+		return next(ctx)
+	}
+	if a.failed {
+		e := codedError(CodeNotExecuted, "Not run: an earlier field of this mutation failed, and the mutation was rolled back whole.")
+		e.Path = fc.Path()
+		return nil, e
+	}
+	res, err := next(ctx)
+	if err != nil {
+		a.failed = true
+	}
+	return res, err
 }
