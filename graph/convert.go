@@ -34,11 +34,13 @@ func window(from, to *time.Time) core.Window {
 }
 
 // pointsIn converts input points; a point's time must be a whole second.
-func pointsIn(field string, in []model.PointInput) ([]core.Point, error) {
+// Its errors name the field as the core does ("points[3].time");
+// presentError makes that an argument path.
+func pointsIn(in []model.PointInput) ([]core.Point, error) {
 	out := make([]core.Point, len(in))
 	for i, p := range in {
 		if p.Time.Nanosecond() != 0 {
-			return nil, apperr.InvalidField(field+"["+strconv.Itoa(i)+"].time", "time must be a whole second.")
+			return nil, apperr.InvalidField("points["+strconv.Itoa(i)+"].time", "time must be a whole second.")
 		}
 		out[i] = core.Point{Time: p.Time.Unix(), Actual: p.Actual, Goal: p.Goal}
 	}
@@ -64,4 +66,15 @@ func int64ToInt(v int64) (int, bool) {
 		return 0, false
 	}
 	return int(v), true
+}
+
+// deref returns the values of the non-nil pointers.
+func deref(ps ...*float64) []float64 {
+	out := make([]float64, 0, len(ps))
+	for _, p := range ps {
+		if p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out
 }

@@ -116,11 +116,31 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			// Stored data to repair: the operator needs the cause.
 			slog.WarnContext(ctx, "graphql: stored data out of range", "path", path.String(), "error", err.Error())
 		}
-		e := codedError(string(ae.Code), ae.Message)
+		e := codedError(string(ae.Code), capMessage(ae.Message))
 		e.Path, e.Locations = path, locations
 		e.Err = err // never shown (json:"-"); the transactioner reads it
 		if ae.Field != "" {
-			e.Extensions["field"] = ae.Field
+			e.Extensions["field"] = argumentField(ctx, ae.Field)
+		}
+		return e
+	}
+	if isGQL && isArgumentError(ctx, gqlErr) {
+		// Before Classify: a value that a scalar refused is the client's,
+		// whatever its error wraps (entgql's cursor decoding wraps io.EOF
+		// for an empty cursor).
+		fieldPath := graphql.GetPath(ctx)
+		argPath := gqlErr.Path[len(fieldPath):]
+		message := coercionMessage(gqlErr)
+		if isCursorArgument(ctx, argPath) {
+			// entgql's decoding error names its encoding (msgpack) and
+			// its internals: say what the client can act on.
+			message = "Invalid cursor: pass a cursor this connection returned (edges.cursor, pageInfo.startCursor or pageInfo.endCursor)."
+		}
+		e := codedError(CodeBadUserInput, message)
+		e.Path, e.Locations = gqlErr.Path, locations
+		e.Extensions["field"] = fieldName(argPath)
+		if pos := graphql.GetFieldContext(ctx).Field.Position; len(e.Locations) == 0 && pos != nil {
+			e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
 		}
 		return e
 	}
@@ -143,23 +163,6 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gqlErr.Message = variableMessage(gqlErr)
 		}
 		return gqlErr
-	}
-	if isArgumentError(ctx, gqlErr) {
-		fieldPath := graphql.GetPath(ctx)
-		argPath := gqlErr.Path[len(fieldPath):]
-		message := coercionMessage(gqlErr)
-		if isCursorArgument(ctx, argPath) {
-			// entgql's decoding error names its encoding (msgpack) and
-			// its internals: say what the client can act on.
-			message = "Invalid cursor: pass a cursor this connection returned (edges.cursor, pageInfo.startCursor or pageInfo.endCursor)."
-		}
-		e := codedError(CodeBadUserInput, message)
-		e.Path, e.Locations = gqlErr.Path, locations
-		e.Extensions["field"] = fieldName(argPath)
-		if pos := graphql.GetFieldContext(ctx).Field.Position; len(e.Locations) == 0 && pos != nil {
-			e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
-		}
-		return e
 	}
 	if gqlErr.Err == nil {
 		// A message written for clients, with no cause behind it: APQ's

@@ -253,15 +253,35 @@ func TestMutationsValidateAndNameTheField(t *testing.T) {
 				vars        map[string]any
 				code, field string
 			}{
-				{"zero teeth", `mutation { createSprocket(input: {teeth: 0, pitchDiameter: 1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "teeth"},
-				{"a negative pitch in a patch", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: -1}) { id } }`, map[string]any{"id": id}, "BAD_USER_INPUT", "pitch"},
+				// extensions.field is the argument path, whoever found the error
+				// (scalar coercion, resolver or core): the argument's name, then
+				// input fields after dots and list indexes in brackets.
+				{"zero teeth", `mutation { createSprocket(input: {teeth: 0, pitchDiameter: 1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "input.teeth"},
+				{"a negative pitch diameter", `mutation { createSprocket(input: {teeth: 3, pitchDiameter: -1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "input.pitchDiameter"},
+				{"a negative pitch in a patch", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: -1}) { id } }`, map[string]any{"id": id}, "BAD_USER_INPUT", "input.pitch"},
+				{"a factory id to updateSprocket", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: 1}) { id } }`, map[string]any{"id": fac.CreateFactory.ID}, "BAD_USER_INPUT", "id"},
+				{"a malformed id to updateSprocket", `mutation { updateSprocket(id: "nope", input: {pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "id"},
+				{"a factory id to deleteSprocket", `mutation($id: ID!) { deleteSprocket(id: $id) }`, map[string]any{"id": fac.CreateFactory.ID}, "BAD_USER_INPUT", "id"},
+				{"an empty name", `mutation { createFactory(input: {name: ""}) { id } }`, nil, "BAD_USER_INPUT", "input.name"},
+				{"a name too long on create", `mutation($n: String!) { createFactory(input: {name: $n}) { id } }`, map[string]any{"n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
 				{"a repeated time", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+				{"a fractional second on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:01.5Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+				{"an actual out of bounds on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1e300, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[0].actual"},
+				{"a time that is no time on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "yesterday", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+				{"a time that is no time in a variable", `mutation($p: [PointInput!]) { createFactory(input: {points: $p}) { id } }`, map[string]any{"p": []any{map[string]any{"time": "yesterday", "actual": 1, "goal": 1}}}, "BAD_USER_INPUT", "input.points[0].time"},
+				{"a name too long", `mutation($f: ID!, $n: String!) { updateFactory(id: $f, input: {name: $n}) { id } }`, map[string]any{"f": fac.CreateFactory.ID, "n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
+				{"a sprocket id to updateFactory", `mutation($f: ID!) { updateFactory(id: $f, input: {name: "x"}) { id } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "id"},
+				{"a sprocket id to deleteFactory", `mutation($f: ID!) { deleteFactory(id: $f) }`, map[string]any{"f": id}, "BAD_USER_INPUT", "id"},
 				{"a fractional second", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:00:00.5Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].time"},
+				{"a repeated time in a batch", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:05:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:06:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:05:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[2].time"},
+				{"a goal out of bounds", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:05:00Z", actual: 1, goal: -1e300}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].goal"},
+				{"an empty batch", `mutation($f: ID!) { recordProduction(factoryId: $f, points: []) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points"},
 				{"an existing time on append", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:01:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "CONFLICT", "points[0].time"},
 				{"a sprocket id where a factory id belongs", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:09:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "factoryId"},
-				{"a name too long", `mutation($f: ID!, $n: String!) { updateFactory(id: $f, input: {name: $n}) { id } }`, map[string]any{"f": fac.CreateFactory.ID, "n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
 				{"maxDataPoints over the limit", `{ factories(first: 1) { edges { node { series(maxDataPoints: 10001) { epochs } } } } }`, nil, "BAD_USER_INPUT", "maxDataPoints"},
+				{"a window backwards", `{ factories(first: 1) { edges { node { summary(from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z") { count } } } } }`, nil, "BAD_USER_INPUT", "to"},
 				{"a page over the limit", `{ sprockets(first: 5000) { edges { node { id } } } }`, nil, "BAD_USER_INPUT", "first"},
+				{"a points page over the limit", `query($f: ID!) { node(id: $f) { ... on Factory { points(last: 5000) { totalCount } } } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "last"},
 			}
 			for _, c := range bad {
 				res, _ := e.do(c.query, c.vars)

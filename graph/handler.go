@@ -179,6 +179,7 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	srv.SetRecoverFunc(recoverPanic)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
 	srv.SetParserTokenLimit(opts.TokenLimit)
+	srv.SetValidationRulesFn(validationRules)
 
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
@@ -186,6 +187,9 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 		srv.Use(noIntrospection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](opts.APQCacheSize)})
+	// numberLiterals must come before the complexity limit, whose
+	// calculation would panic on the literals it rewrites.
+	srv.Use(numberLiterals{})
 	srv.Use(depthLimit{limit: opts.DepthLimit})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	// errorGuard must come before the extensions whose answers it checks.

@@ -524,7 +524,7 @@ func TestAMutationRunsInOneTransaction(t *testing.T) {
 			a := e.query(`mutation {
 				a: createSprocket(input: {teeth: 20, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id }
 				b: createSprocket(input: {teeth: 0, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id } }`)
-			if a.code() != "BAD_USER_INPUT" || a.Errors[0].Extensions["field"] != "teeth" {
+			if a.code() != "BAD_USER_INPUT" || a.Errors[0].Extensions["field"] != "input.teeth" {
 				t.Fatalf("got %s", a.raw)
 			}
 			if a := e.mustQuery("{ sprockets { totalCount } }"); string(a.Data) != `{"sprockets":{"totalCount":0}}` {

@@ -3,11 +3,14 @@ package graph
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/core"
 )
 
 // Chart fields (series, summary) are computed for every factory of a
@@ -30,6 +33,9 @@ type batch struct {
 	ids  map[int]bool
 	res  any
 	err  error
+	// errs are the errors of single factories, when the batch failed on
+	// data and was loaded again one factory at a time.
+	errs map[int]error
 }
 
 // Loaders is the gqlgen extension that gives each operation its cache.
@@ -96,7 +102,7 @@ func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(i
 	bs, _ := ctx.Value(loadersKey{}).(*batches)
 	if bs == nil {
 		res, err := load([]int{f.ID})
-		return res[f.ID], err
+		return res[f.ID], dataError(err)
 	}
 	key = fmt.Sprintf("%s|%v", key, ids)
 	bs.mu.Lock()
@@ -109,9 +115,68 @@ func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(i
 		bs.m[key] = b
 	}
 	bs.mu.Unlock()
-	b.once.Do(func() { b.res, b.err = load(ids) })
+	b.once.Do(func() {
+		res, err := load(ids)
+		if err != nil && len(ids) > 1 && core.IsDataOutOfRange(err) {
+			res, b.errs, err = loadEach(ids, load)
+		}
+		b.res, b.err = res, err
+	})
 	if b.err != nil {
-		return zero, b.err
+		return zero, dataError(b.err)
+	}
+	if err := b.errs[f.ID]; err != nil {
+		return zero, dataError(err)
 	}
 	return b.res.(map[int]T)[f.ID], nil
+}
+
+// loadEach isolates the factories whose stored data fails a batch: one
+// factory's values out of range (SQLSTATE 22003 when PostgreSQL sums
+// them) fail the statement of all its siblings. It loads the factories
+// one at a time, so that the others get their data and only the failing
+// ones an error of their own. Any other error fails them all, as the
+// batch would have. It costs one statement a factory, on this path only.
+func loadEach[T any](ids []int, load func(ids []int) (map[int]T, error)) (map[int]T, map[int]error, error) {
+	res := make(map[int]T, len(ids))
+	errs := map[int]error{}
+	for _, id := range ids {
+		one, err := load([]int{id})
+		switch {
+		case err == nil:
+			res[id] = one[id]
+		case core.IsDataOutOfRange(err):
+			errs[id] = err
+		default:
+			return nil, nil, err
+		}
+	}
+	return res, errs, nil
+}
+
+// dataError classifies an error of a chart load: a data exception of the
+// database becomes DATA_OUT_OF_RANGE; other errors are left as they are.
+func dataError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if ae, ok := apperr.As(err); ok && ae.Code == core.DataOutOfRange {
+		return err
+	}
+	if core.IsDataOutOfRange(err) {
+		return core.DataOutOfRangeError(err)
+	}
+	return err
+}
+
+// finite reports whether every value is a finite number: aggregates of
+// stored values beyond today's bounds can come back infinite (SQLite sums
+// to ±Inf where PostgreSQL fails), and JSON has no number for them.
+func finite(values ...float64) bool {
+	for _, v := range values {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return false
+		}
+	}
+	return true
 }

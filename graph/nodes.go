@@ -65,17 +65,6 @@ func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
 	return out, nil
 }
 
-// inputPath prefixes the field of a validation error with the input
-// argument's name, so the path names the argument as the client wrote it.
-func inputPath(err error, arg string) error {
-	if e, ok := apperr.As(err); ok && e.Field != "" {
-		cp := *e
-		cp.Field = arg + "." + e.Field
-		return &cp
-	}
-	return err
-}
-
 // ptrs returns pointers to the elements of s.
 func ptrs[T any](s []T) []*T {
 	out := make([]*T, len(s))

@@ -81,6 +81,9 @@ func (r *factoryResolver) Series(ctx context.Context, obj *ent.Factory, from *ti
 	if err != nil {
 		return nil, err
 	}
+	if !finite(res.Actual...) || !finite(res.Goal...) {
+		return nil, core.DataOutOfRangeError(fmt.Errorf("factory %d: a series value is not finite", obj.ID))
+	}
 	out := &model.Series{
 		Interval:  res.Interval,
 		Aggregate: model.Aggregate(res.Aggregate),
@@ -111,6 +114,9 @@ func (r *factoryResolver) Summary(ctx context.Context, obj *ent.Factory, from *t
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !finite(sm.TotalActual, sm.TotalGoal) || !finite(deref(sm.Attainment, sm.MinActual, sm.MaxActual, sm.MinGoal, sm.MaxGoal)...) {
+		return nil, core.DataOutOfRangeError(fmt.Errorf("factory %d: a summary value is not finite", obj.ID))
 	}
 	out := &model.Summary{
 		Count: sm.Count, TotalActual: sm.TotalActual, TotalGoal: sm.TotalGoal, Attainment: sm.Attainment,
@@ -158,17 +164,16 @@ func (r *mutationResolver) CreateFactory(ctx context.Context, input model.Create
 	in := core.FactoryInput{}
 	if input.Name != nil {
 		if *input.Name == "" {
-			return nil, apperr.InvalidField("input.name", "name must not be empty; leave it out for \"Factory N\".")
+			return nil, apperr.InvalidField("name", "name must not be empty; leave it out for \"Factory N\".")
 		}
 		in.Name = *input.Name
 	}
-	points, err := pointsIn("input.points", input.Points)
+	points, err := pointsIn(input.Points)
 	if err != nil {
 		return nil, err
 	}
 	in.Points = points
-	f, err := r.Service.CreateFactory(ctx, in)
-	return f, inputPath(err, "input")
+	return r.Service.CreateFactory(ctx, in)
 }
 
 // UpdateFactory is the resolver for the updateFactory field.
@@ -177,8 +182,7 @@ func (r *mutationResolver) UpdateFactory(ctx context.Context, id gid.ID, input m
 	if err != nil {
 		return nil, err
 	}
-	f, err := r.Service.RenameFactory(ctx, n, input.Name)
-	return f, inputPath(err, "input")
+	return r.Service.RenameFactory(ctx, n, input.Name)
 }
 
 // DeleteFactory is the resolver for the deleteFactory field.
@@ -199,7 +203,7 @@ func (r *mutationResolver) RecordProduction(ctx context.Context, factoryID gid.I
 	if err != nil {
 		return nil, err
 	}
-	in, err := pointsIn("points", points)
+	in, err := pointsIn(points)
 	if err != nil {
 		return nil, err
 	}

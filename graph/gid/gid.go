@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 // The node types.
@@ -35,15 +37,15 @@ func (id ID) String() string {
 func Parse(s string) (ID, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 	if err != nil {
-		return ID{}, fmt.Errorf("%q is not a valid ID", s)
+		return ID{}, fmt.Errorf("%s is not a valid ID", apperr.Quote(s))
 	}
 	typ, num, ok := strings.Cut(string(raw), ":")
 	if !ok || (typ != Factory && typ != Sprocket) {
-		return ID{}, fmt.Errorf("%q is not a valid ID", s)
+		return ID{}, fmt.Errorf("%s is not a valid ID", apperr.Quote(s))
 	}
 	n, err := strconv.Atoi(num)
 	if err != nil || n < 1 || strconv.Itoa(n) != num {
-		return ID{}, fmt.Errorf("%q is not a valid ID", s)
+		return ID{}, fmt.Errorf("%s is not a valid ID", apperr.Quote(s))
 	}
 	return ID{Type: typ, RowID: n}, nil
 }

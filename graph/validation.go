@@ -1,0 +1,81 @@
+package graph
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+)
+
+// validationRules are gqlparser's default rules with its
+// SingleFieldSubscriptions rule replaced by singleRootField: gqlparser's
+// counts distinct field names, so `{ a: productionRecorded(…) b:
+// productionRecorded(…) }` passed validation and then failed in gqlgen's
+// generated code with an uncoded error (an INTERNAL_SERVER_ERROR).
+func validationRules() *rules.Rules {
+	r := rules.NewDefaultRules()
+	r.RemoveRule(rules.SingleFieldSubscriptionsRule.Name)
+	r.AddRule(singleRootField.Name, singleRootField.RuleFunc)
+	return r
+}
+
+// singleRootField is the specification's "Single root field" rule
+// (https://spec.graphql.org/October2021/#sec-Single-root-field): the
+// grouped field set of a subscription's root, keyed by response name
+// (alias or name) with fragments expanded, has exactly one entry, and it
+// is not an introspection field. Its errors are request errors with the
+// code GRAPHQL_VALIDATION_FAILED, over every transport.
+var singleRootField = core.Rule{
+	Name: "SingleRootFieldSubscriptions",
+	RuleFunc: func(observers *core.Events, addError core.AddErrFunc) {
+		observers.OnOperation(func(walker *core.Walker, op *ast.OperationDefinition) {
+			if op.Operation != ast.Subscription {
+				return
+			}
+			name := "Anonymous Subscription"
+			if op.Name != "" {
+				name = "Subscription " + strconv.Quote(op.Name)
+			}
+			keys := map[string]bool{}
+			seen := map[string]bool{}
+			var walk func(ast.SelectionSet)
+			walk = func(set ast.SelectionSet) {
+				for _, sel := range set {
+					switch s := sel.(type) {
+					case *ast.Field:
+						key := s.Alias
+						if key == "" {
+							key = s.Name
+						}
+						if strings.HasPrefix(s.Name, "__") {
+							addError(core.Message("%s must not select an introspection top level field.", name), core.At(s.Position))
+						}
+						if !keys[key] {
+							keys[key] = true
+							if len(keys) == 2 {
+								addError(core.Message("%s must select only one top level field.", name), core.At(s.Position))
+							}
+						}
+					case *ast.InlineFragment:
+						walk(s.SelectionSet)
+					case *ast.FragmentSpread:
+						if seen[s.Name] {
+							continue
+						}
+						seen[s.Name] = true
+						def := s.Definition
+						if def == nil && walker.Document != nil {
+							def = walker.Document.Fragments.ForName(s.Name)
+						}
+						if def != nil {
+							walk(def.SelectionSet)
+						}
+					}
+				}
+			}
+			walk(op.SelectionSet)
+		})
+	},
+}
