@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sprocketapi/sprocket/internal/testdb"
@@ -36,6 +38,57 @@ func BenchmarkRecordProduction(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "points/s")
 		})
+	}
+}
+
+// BenchmarkRecordProductionConcurrent measures ingest by 4 writers at once,
+// each appending batches of 10,000 points: into 4 factories (each its own
+// lock: they must not serialise) or all into one (they take turns).
+func BenchmarkRecordProductionConcurrent(b *testing.B) {
+	for _, d := range testdb.Dialects {
+		for _, shared := range []bool{false, true} {
+			name := testdb.Name(d) + "/4-factories"
+			if shared {
+				name = testdb.Name(d) + "/1-factory"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := New(testdb.Open(b, d).Client(), d)
+				ctx := context.Background()
+				const writers, batch = 4, 10000
+				ids := make([]int, writers)
+				for w := range ids {
+					f, err := s.CreateFactory(ctx, FactoryInput{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					ids[w] = f.ID
+					if shared {
+						ids[w] = ids[0]
+					}
+				}
+				var next atomic.Int64
+				b.ResetTimer()
+				var wg sync.WaitGroup
+				for w := range writers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := next.Add(1) - 1
+							if i >= int64(b.N) {
+								return
+							}
+							if _, err := s.RecordProduction(ctx, ids[w], benchPoints(batch, i*batch*60), false); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "points/s")
+			})
+		}
 	}
 }
 

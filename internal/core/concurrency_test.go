@@ -363,3 +363,31 @@ type stateError string
 
 func (e stateError) Error() string    { return "sqlstate " + string(e) }
 func (e stateError) SQLState() string { return string(e) }
+
+// TestAStatementCancelledAtItsDeadlineIsUnavailable: lib/pq cancels a
+// running statement when its context's deadline passes, and PostgreSQL
+// answers 57014; the core says SERVICE_UNAVAILABLE, as for any deadline.
+func TestAStatementCancelledAtItsDeadlineIsUnavailable(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			s := newService(t, d)
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			// A statement that runs for seconds on either database.
+			slow := `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) SELECT COUNT(*) FROM r`
+			rows, err := s.client.QueryContext(ctx, slow)
+			if err == nil {
+				for rows.Next() {
+				}
+				err = rows.Err()
+				rows.Close()
+			}
+			if err == nil {
+				t.Fatal("the statement finished within its deadline")
+			}
+			if got := Classify(err); apperr.CodeOf(got) != apperr.Unavailable {
+				t.Fatalf("%v: classified as %v, want SERVICE_UNAVAILABLE", err, got)
+			}
+		})
+	}
+}
