@@ -46,8 +46,8 @@ func checkValue(field string, v float64) error {
 func CheckTime(field string, t int64) error {
 	if t < MinTime || t > MaxTime {
 		return apperr.InvalidField(field,
-			"%s must be from %d (0001-01-01T00:00:00Z) to %d (9999-12-31T23:59:59Z) epoch seconds (got %d).",
-			field, MinTime, MaxTime, t)
+			"%s must be from %d (0001-01-01T00:00:00Z) to %d (9999-12-31T23:59:59Z) epoch seconds.",
+			field, MinTime, MaxTime)
 	}
 	return nil
 }
