@@ -24,7 +24,9 @@ import (
 //	GRAPHQL_PARSE_FAILED       200 | 400  syntax error, or more tokens than the limit
 //	GRAPHQL_VALIDATION_FAILED  200 | 400  the document does not fit the schema
 //	BAD_USER_INPUT             200 | 400 for variables, 200 for arguments and
-//	                           resolver validation (extensions.field names the input)
+//	                           resolver validation; extensions.field is the argument
+//	                           path ("rowId", "after", "points[3].time",
+//	                           "input.points[1].time"; see fields.go)
 //	DEPTH_LIMIT_EXCEEDED       200 | 400  selections nested deeper than the limit
 //	COMPLEXITY_LIMIT_EXCEEDED  200 | 400  gqlgen's complexity score over the limit
 //	PERSISTED_QUERY_NOT_FOUND  200 | 400  APQ hash unknown: send the query with it
