@@ -1,6 +1,6 @@
 // Command sprocketbench generates data for the Sprocket API and measures it
 // over HTTP: throughput and latency percentiles per workload, as a table or
-// JSON. See internal/bench and the README's Performance section.
+// JSON. See internal/bench and docs/performance.md.
 //
 //	sprocketbench gen --url http://127.0.0.1:8080 --factories 20 --points 20000
 //	sprocketbench run --url http://127.0.0.1:8080 --clients 32 --duration 5s

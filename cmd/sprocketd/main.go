@@ -6,8 +6,9 @@
 //	sprocketd healthcheck   exit 0 when the server on HOST:PORT is ready, 1 otherwise
 //	sprocketd version       print the version
 //
-// Configuration comes from the environment; see the README. migrate, seed
-// and healthcheck serve nothing, so they need no API tokens.
+// Configuration comes from the environment; see the README and
+// docs/operations.md. migrate, seed and healthcheck serve nothing, so they
+// need no API tokens.
 package main
 
 import (

@@ -10,7 +10,7 @@ import (
 )
 
 // Machine is where the harness ran (the server is assumed to share it, as
-// the figures in the README do).
+// the figures in docs/performance.md do).
 type Machine struct {
 	CPUs      int    `json:"cpus"`
 	CPUModel  string `json:"cpu_model,omitempty"`
