@@ -22,7 +22,11 @@ const (
 	Unauthenticated Code = "UNAUTHENTICATED"
 	TooLarge        Code = "PAYLOAD_TOO_LARGE"
 	Unavailable     Code = "SERVICE_UNAVAILABLE"
-	Internal        Code = "INTERNAL_SERVER_ERROR"
+	// DataOutOfRange: a read failed on stored values, not on its request
+	// (an aggregate of values stored by an earlier version beyond today's
+	// bounds overflows). Retrying does not help.
+	DataOutOfRange Code = "DATA_OUT_OF_RANGE"
+	Internal       Code = "INTERNAL_SERVER_ERROR"
 )
 
 // Error is an error whose message can be shown to clients.

@@ -134,6 +134,8 @@ func translate(err error, notFound string) error {
 		return &apperr.Error{Code: apperr.Invalid, Message: "Invalid input.", Err: err}
 	case ent.IsConstraintError(err) || isUniqueViolation(err):
 		return &apperr.Error{Code: apperr.Conflict, Message: "The change conflicts with existing data.", Err: err}
+	case IsDataOutOfRange(err):
+		return DataOutOfRangeError(err)
 	case isTransient(err):
 		// InTx runs the transaction again; this is what a client sees
 		// when it runs out of attempts or the caller owns the transaction.

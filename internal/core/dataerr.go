@@ -8,7 +8,7 @@ import "github.com/sprocketapi/sprocket/internal/apperr"
 // SQLSTATE 22003, "value out of range"), or comes back infinite (SQLite
 // sums to ±Inf, as PostgreSQL does over stored infinities). Retrying does
 // not help; other factories are not affected.
-const DataOutOfRange apperr.Code = "DATA_OUT_OF_RANGE"
+const DataOutOfRange = apperr.DataOutOfRange
 
 // msgDataOutOfRange is what a client is told.
 const msgDataOutOfRange = "The stored data cannot be aggregated: a value is out of range. Narrow the window or repair the data."

@@ -17,7 +17,10 @@ var statusOf = map[apperr.Code]int{
 	apperr.Unauthenticated: http.StatusUnauthorized,
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
 	apperr.Unavailable:     http.StatusServiceUnavailable,
-	apperr.Internal:        http.StatusInternalServerError,
+	// Stored values that cannot be aggregated: the request was fine, the
+	// data is not, and repeating it will not help.
+	apperr.DataOutOfRange: http.StatusUnprocessableEntity,
+	apperr.Internal:       http.StatusInternalServerError,
 }
 
 // WriteMessage sends {"message": msg} with status, the shape of every /v1
