@@ -75,6 +75,25 @@ type Options struct {
 	ProtectReads bool
 	// Metrics count operations by name and outcome; nil counts nothing.
 	Metrics *telemetry.Metrics
+	// OperationTimeout bounds each query and mutation that comes without
+	// a deadline of its own: those sent over a WebSocket or server-sent
+	// events, which the HTTP request deadline does not cover (DB_TIMEOUT).
+	// Subscriptions are not bounded. 0: no bound.
+	OperationTimeout time.Duration
+	// MetricOperations are operation names counted under their own name in
+	// the metrics besides KnownOperations (GRAPHQL_METRIC_OPERATIONS);
+	// any other name is counted as "other".
+	MetricOperations []string
+	// WSInitTimeout is how long a WebSocket may take to send an accepted
+	// connection_init before it is closed with 4408 (WS_INIT_TIMEOUT).
+	WSInitTimeout time.Duration
+	// WSMaxConnections caps the open WebSockets; an upgrade beyond it is
+	// refused with 503 (WS_MAX_CONNECTIONS).
+	WSMaxConnections int
+	// WSMaxSubscriptions caps the operations one WebSocket runs at a
+	// time; a subscribe beyond it gets an error message
+	// (WS_MAX_SUBSCRIPTIONS).
+	WSMaxSubscriptions int
 }
 
 // OptionsFromConfig returns the settings the configuration gives; the
@@ -89,6 +108,13 @@ func OptionsFromConfig(c config.Config) Options {
 		MaxBodyBytes:    c.MaxBody,
 		AllowedOrigins:  c.CORSOrigins,
 		ProtectReads:    c.ProtectReads,
+
+		OperationTimeout: c.DBTimeout,
+
+		MetricOperations:   c.GraphQLMetricOperations,
+		WSInitTimeout:      c.WSInitTimeout,
+		WSMaxConnections:   c.WSMaxConnections,
+		WSMaxSubscriptions: c.WSMaxSubscriptions,
 	}
 }
 
@@ -103,6 +129,10 @@ func DefaultOptions() Options {
 		QueryCacheSize:  DefaultQueryCacheSize,
 		APQCacheSize:    DefaultAPQCacheSize,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
+
+		WSInitTimeout:      DefaultWSInitTimeout,
+		WSMaxConnections:   DefaultWSMaxConnections,
+		WSMaxSubscriptions: DefaultWSMaxSubscriptions,
 	}
 }
 
@@ -125,6 +155,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.WSInitTimeout <= 0 {
+		o.WSInitTimeout = d.WSInitTimeout
+	}
+	if o.WSMaxConnections <= 0 {
+		o.WSMaxConnections = d.WSMaxConnections
+	}
+	if o.WSMaxSubscriptions <= 0 {
+		o.WSMaxSubscriptions = d.WSMaxSubscriptions
 	}
 	return o
 }
@@ -158,18 +197,30 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	srv.AddTransport(websocketTransport{
 		Websocket: transport.Websocket{
 			// Origins are checked by websocketTransport, against the same
-			// list as CORS, before the upgrade.
-			Implementation: transport.CoderWebsocketImplementation{
-				AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true},
+			// list as CORS, before the upgrade. wsImplementation adds the
+			// connection_init deadline (gqlgen's InitTimeout closes with
+			// 1002, not graphql-transport-ws's 4408) and the cap on
+			// operations per socket.
+			Implementation: wsImplementation{
+				WebsocketImplementation: transport.CoderWebsocketImplementation{
+					AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true},
+				},
+				initTimeout: opts.WSInitTimeout,
+				maxOps:      opts.WSMaxSubscriptions,
 			},
 			InitFunc:              websocketInit(opts.Tokens, opts.ProtectReads),
 			KeepAlivePingInterval: keepAlive, // graphql-ws "ka"
-			PongOnlyInterval:      keepAlive, // graphql-transport-ws "pong" heartbeat
+			// graphql-transport-ws: a "ping" every keepAlive, which
+			// clients answer with "pong"; a socket that answers none
+			// within two intervals (a peer gone without closing) is
+			// closed, and frees its slot.
+			PingPongInterval: keepAlive,
 			ErrorFunc: func(ctx context.Context, err error) {
 				slog.DebugContext(ctx, "graphql: websocket", "error", err.Error())
 			},
 		},
 		origins: newOriginPolicy(opts.AllowedOrigins),
+		slots:   &wsSlots{limit: int64(opts.WSMaxConnections)},
 	})
 	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes})
 	srv.AddTransport(getTransport{})
@@ -195,7 +246,9 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	// errorGuard must come before the extensions whose answers it checks.
 	srv.Use(errorGuard{})
 	srv.Use(WriteGuard{})
-	srv.Use(operations{metrics: opts.Metrics})
+	srv.Use(operations{metrics: opts.Metrics, names: metricNames(opts.MetricOperations)})
+	srv.Use(streamEnds{})
+	srv.Use(operationDeadline{timeout: opts.OperationTimeout})
 	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling
 	// factories (see loader.go). Required for the no-N+1 guarantee.
@@ -224,6 +277,9 @@ func websocketInit(tokens *auth.Tokens, protectReads bool) transport.WebsocketIn
 			state = auth.Invalid
 		}
 		if state == auth.Invalid || (protectReads && state != auth.Authenticated) {
+			// graphql-transport-ws closes with 4403 Forbidden.
+			ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+			ctx = transport.AppendCloseReason(ctx, "Forbidden")
 			return ctx, nil, errors.New("a valid API token is required")
 		}
 		return auth.WithState(ctx, state), nil, nil
@@ -238,6 +294,7 @@ func websocketInit(tokens *auth.Tokens, protectReads bool) transport.WebsocketIn
 type websocketTransport struct {
 	transport.Websocket
 	origins originPolicy
+	slots   *wsSlots
 }
 
 // Do implements graphql.Transport.
@@ -247,6 +304,11 @@ func (t websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec grap
 			"WebSocket connections from this origin are not allowed.")
 		return
 	}
+	if !t.slots.acquire() {
+		refuseUpgrade(w, t.slots.limit)
+		return
+	}
+	defer t.slots.release()
 	t.Websocket.Do(w, r, exec)
 }
 

@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// A read stalled past a request's deadline ends the connection (see
 	// database.Options.Stall); a little slack lets the deadline speak first.
-	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second})
+	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout})
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -152,6 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		graph.Live
 		core.Notifier
 		Subscribers() int
+		SetBuffer(points int)
 		Close() error
 	}
 	if db.Dialect == dialect.Postgres {
@@ -162,6 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		hub = live.NewLocal()
 	}
 	defer hub.Close()
+	hub.SetBuffer(cfg.LiveBufferPoints)
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)

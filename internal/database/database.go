@@ -34,6 +34,12 @@ type Options struct {
 	// 0 means 30 s, and a negative value no limit (for migrations, whose
 	// statements may run long before they answer).
 	Stall time.Duration
+	// StatementTimeout is PostgreSQL's statement_timeout for every
+	// connection of the pool, so that the server itself stops a statement
+	// the request has given up on (the request deadline cancels it from
+	// the client's side, which a black-holed link does not carry); 0 leaves
+	// the server's setting, as does a statement_timeout in the URL.
+	StatementTimeout time.Duration
 }
 
 // Target is a parsed DATABASE_URL: the driver, its data source name and a
@@ -130,6 +136,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	}
 	var db *sql.DB
 	if t.Dialect == dialect.Postgres {
+		if opts.StatementTimeout > 0 {
+			t.DSN = withParam(t.DSN, "statement_timeout", fmt.Sprint(opts.StatementTimeout.Milliseconds()))
+		}
 		c, err := pq.NewConnector(t.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
@@ -166,6 +175,21 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", t.Safe, err)
 	}
 	return &DB{SQL: db, Dialect: t.Dialect, url: rawURL}, nil
+}
+
+// withParam sets a connection parameter of a PostgreSQL URL unless the URL
+// sets it itself (lib/pq sends unknown parameters as run-time settings).
+func withParam(dsn, key, value string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get(key) == "" {
+		q.Set(key, value)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Client returns an ent client over the database.

@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -82,21 +84,36 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// isStream reports requests whose answer is a long-lived stream: WebSocket
-// upgrades and server-sent events. They get neither the request deadline
-// nor the server's write timeout.
-func isStream(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
-		strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+// isSubscription reports requests that may open a GraphQL subscription,
+// a long-lived stream: a WebSocket upgrade or server-sent events on
+// /graphql. Nothing else escapes the request deadline: the same headers on
+// any other route change nothing, and a GraphQL query sent over SSE or a
+// WebSocket gets the deadline from the GraphQL handler (see graph's
+// operation deadline).
+func isSubscription(r *http.Request) bool {
+	return r.URL.Path == "/graphql" && (strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
+		strings.Contains(r.Header.Get("Accept"), "text/event-stream"))
 }
 
-// deadline puts a deadline on every request that is not a stream, so that
-// every database call made for it ends in bounded time even when the
-// database stops answering; a stream instead has its write deadline lifted.
+// deadlineGrace is how long past its deadline a request's handler may
+// take to answer by itself (with its own error) before deadline answers
+// for it.
+const deadlineGrace = 100 * time.Millisecond
+
+const msgDeadline = "The request did not finish within its deadline; try again shortly."
+
+// deadline puts a deadline of d on every request that is not a
+// subscription, so that every database call made for it ends in bounded
+// time, and answers 503 (with Retry-After) at that deadline for a handler
+// that has not begun its answer: a driver blocked on a black-holed
+// database (lib/pq ignores the context of a blocked read) cannot hold a
+// client past its deadline. The handler goes on in the background until
+// its call gives up (the pool's stall limit) and its writes are dropped.
+// A subscription has its write deadline lifted instead.
 func deadline(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isStream(r) {
+			if isSubscription(r) {
 				_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 				next.ServeHTTP(w, r)
 				return
@@ -107,7 +124,114 @@ func deadline(d time.Duration) func(http.Handler) http.Handler {
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
-			next.ServeHTTP(w, r.WithContext(ctx))
+			tw := &timeoutWriter{w: w, h: make(http.Header)}
+			done := make(chan struct{})
+			var panicked any
+			go func() {
+				defer close(done)
+				defer func() {
+					if v := recover(); v != nil {
+						panicked = v
+					}
+				}()
+				next.ServeHTTP(tw, r.WithContext(ctx))
+			}()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				grace := time.NewTimer(deadlineGrace)
+				defer grace.Stop()
+				select {
+				case <-done:
+				case <-grace.C:
+					if tw.takeOver() {
+						// As the handlers answer a database that does not
+						// answer in time: 503 on REST; on GraphQL an
+						// operation's error, which is 200.
+						status := http.StatusServiceUnavailable
+						if r.URL.Path == "/graphql" {
+							status = http.StatusOK
+						}
+						w.Header().Set("Retry-After", "5")
+						refuse(w, r, status, msgDeadline, apperr.Unavailable)
+						return
+					}
+					<-done // the answer has begun: let it end
+				}
+			}
+			if panicked != nil {
+				panic(panicked) // for recoverer, in the request's goroutine
+			}
 		})
 	}
+}
+
+// timeoutWriter passes a handler's answer through until deadline takes
+// the request over; from then on the handler's writes are dropped. The
+// handler's headers are kept apart until it begins its answer, so a
+// takeover does not send half of them.
+type timeoutWriter struct {
+	w        http.ResponseWriter
+	h        http.Header
+	mu       sync.Mutex
+	begun    bool // the handler has sent its status
+	timedOut bool // deadline answered instead
+}
+
+func (tw *timeoutWriter) Header() http.Header { return tw.h }
+
+// begin sends the handler's headers; tw.mu is held.
+func (tw *timeoutWriter) begin() {
+	if !tw.begun {
+		tw.begun = true
+		dst := tw.w.Header()
+		for k, v := range tw.h {
+			dst[k] = v
+		}
+	}
+}
+
+func (tw *timeoutWriter) WriteHeader(code int) {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.timedOut || tw.begun {
+		return
+	}
+	tw.begin()
+	tw.w.WriteHeader(code)
+}
+
+func (tw *timeoutWriter) Write(b []byte) (int, error) {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.timedOut {
+		return 0, http.ErrHandlerTimeout
+	}
+	tw.begin()
+	return tw.w.Write(b)
+}
+
+func (tw *timeoutWriter) Flush() {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.timedOut {
+		return
+	}
+	tw.begin()
+	_ = http.NewResponseController(tw.w).Flush()
+}
+
+// Unwrap serves http.ResponseController.
+func (tw *timeoutWriter) Unwrap() http.ResponseWriter { return tw.w }
+
+// takeOver marks the request answered by deadline, unless the handler has
+// begun its own answer.
+func (tw *timeoutWriter) takeOver() bool {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.begun {
+		return false
+	}
+	tw.timedOut = true
+	return true
 }

@@ -5,12 +5,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -91,15 +93,12 @@ func New(d Deps) http.Handler {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		rest.WriteMessage(w, http.StatusOK, "ok")
 	})
+	ping := readiness(d.Ping)
 	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if d.Ping != nil {
-			if err := d.Ping(ctx); err != nil {
-				w.Header().Set("Retry-After", "5")
-				rest.WriteMessage(w, http.StatusServiceUnavailable, "The database is not reachable.")
-				return
-			}
+		if err := ping(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "5")
+			rest.WriteMessage(w, http.StatusServiceUnavailable, "The database is not reachable.")
+			return
 		}
 		rest.WriteMessage(w, http.StatusOK, "ready")
 	})
@@ -234,4 +233,50 @@ func recoverer(next http.Handler) http.Handler {
 func appendJSONString(b []byte, s string) []byte {
 	q, _ := json.Marshal(s)
 	return append(b, q...)
+}
+
+// readyTimeout is how long /readyz waits for the database.
+const readyTimeout = 2 * time.Second
+
+// readiness wraps ping for /readyz: the answer comes within readyTimeout
+// even when the database black-holes (a driver blocked on a read may not
+// return before its stall limit), and however often /readyz is asked, at
+// most one ping is in flight: callers meanwhile share its outcome.
+func readiness(ping func(context.Context) error) func(context.Context) error {
+	if ping == nil {
+		return func(context.Context) error { return nil }
+	}
+	var mu sync.Mutex
+	var inflight chan struct{}
+	var result error
+	return func(ctx context.Context) error {
+		mu.Lock()
+		done := inflight
+		if done == nil {
+			done = make(chan struct{})
+			inflight = done
+			go func() {
+				pctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+				defer cancel()
+				err := ping(pctx)
+				mu.Lock()
+				result, inflight = err, nil
+				mu.Unlock()
+				close(done)
+			}()
+		}
+		mu.Unlock()
+		timer := time.NewTimer(readyTimeout)
+		defer timer.Stop()
+		select {
+		case <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			return result
+		case <-timer.C:
+			return errors.New("the database did not answer within the readiness timeout")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -130,6 +130,15 @@ func (p *Proxy) accept() {
 			}
 			go func() { _, _ = io.Copy(server, client); server.Close() }()
 			_, _ = io.Copy(client, server)
+			// Hang closed the server side: the client's stays open and
+			// unanswered, as behind a black hole, until Restore.
+			p.mu.Lock()
+			if p.hang {
+				p.held = append(p.held, client)
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
 			client.Close()
 		}()
 	}
