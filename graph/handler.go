@@ -80,6 +80,9 @@ type Options struct {
 	// events, which the HTTP request deadline does not cover (DB_TIMEOUT).
 	// Subscriptions are not bounded. 0: no bound.
 	OperationTimeout time.Duration
+	// OperationConns is how many of a query's resolvers may use the
+	// database at once (DB_OPERATION_CONNS); 0: no bound.
+	OperationConns int
 	// MetricOperations are operation names counted under their own name in
 	// the metrics besides KnownOperations (GRAPHQL_METRIC_OPERATIONS);
 	// any other name is counted as "other".
@@ -110,6 +113,7 @@ func OptionsFromConfig(c config.Config) Options {
 		ProtectReads:    c.ProtectReads,
 
 		OperationTimeout: c.DBTimeout,
+		OperationConns:   c.DBOperationConns,
 
 		MetricOperations:   c.GraphQLMetricOperations,
 		WSInitTimeout:      c.WSInitTimeout,
@@ -249,6 +253,7 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	srv.Use(operations{metrics: opts.Metrics, names: metricNames(opts.MetricOperations)})
 	srv.Use(streamEnds{})
 	srv.Use(operationDeadline{timeout: opts.OperationTimeout})
+	srv.Use(operationShare{conns: opts.OperationConns})
 	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling
 	// factories (see loader.go). Required for the no-N+1 guarantee.

@@ -36,7 +36,17 @@ type Config struct {
 	LogFormat   string        // LOG_FORMAT: text or json
 	DBMaxConns  int           // DB_MAX_CONNS
 	DBTimeout   time.Duration // DB_TIMEOUT
-	Seed        bool          // SEED (defaults from ENV)
+	// DB_BULK_CONNS: connections that heavy work (chart reads, downloads,
+	// write transactions) may hold at once; the rest of the pool is kept
+	// for light reads. Default three quarters of DB_MAX_CONNS.
+	DBBulkConns int
+	// DB_OPERATION_CONNS: connections one GraphQL query may hold at once.
+	// Default a quarter of DB_MAX_CONNS.
+	DBOperationConns int
+	// MAX_IN_FLIGHT: requests served at once (subscriptions and health
+	// checks aside); more are answered 503 at once. Default 512.
+	MaxInFlight int
+	Seed        bool // SEED (defaults from ENV)
 
 	GraphQLIntrospection   bool // GRAPHQL_INTROSPECTION (default true)
 	GraphQLComplexityLimit int  // GRAPHQL_COMPLEXITY_LIMIT (default 5000)
@@ -50,6 +60,34 @@ type Config struct {
 	ShutdownGrace   time.Duration // SHUTDOWN_GRACE
 
 	SeriesCacheBytes int64 // SERIES_CACHE_BYTES
+
+	// GRAPHQL_METRIC_OPERATIONS: operation names counted under their own
+	// name in sprocket_graphql_operations_total, besides the built-in ones.
+	GraphQLMetricOperations []string
+	WSInitTimeout           time.Duration // WS_INIT_TIMEOUT (default 10s)
+	WSMaxConnections        int           // WS_MAX_CONNECTIONS (default 1000)
+	WSMaxSubscriptions      int           // WS_MAX_SUBSCRIPTIONS (default 100)
+	LiveBufferPoints        int           // LIVE_BUFFER_POINTS (default 100000)
+}
+
+// maxMetricOperations is graph.MaxMetricOperations.
+const maxMetricOperations = 200
+
+// isGraphQLName reports whether s is a GraphQL name: [_A-Za-z][_0-9A-Za-z]*,
+// at most 100 characters here.
+func isGraphQLName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Addr is the listen address.
@@ -80,6 +118,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		LogLevel:    slog.LevelInfo,
 		DBMaxConns:  16,
 		DBTimeout:   10 * time.Second,
+		MaxInFlight: 512,
 
 		// The same defaults as graph.DefaultOptions (a test checks).
 		GraphQLIntrospection:   true,
@@ -88,6 +127,12 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLTokenLimit:      15000,
 		ShutdownGrace:          20 * time.Second,
 		SeriesCacheBytes:       32 << 20,
+
+		// The same defaults as graph.DefaultOptions and live.DefaultBuffer.
+		WSInitTimeout:      10 * time.Second,
+		WSMaxConnections:   1000,
+		WSMaxSubscriptions: 100,
+		LiveBufferPoints:   100000,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -231,6 +276,46 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		}
 		c.SeriesCacheBytes = n
 	}
+	if v := getenv("WS_INIT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond {
+			bad("WS_INIT_TIMEOUT", "must be a duration of at least 100ms such as 10s, not %q", v)
+		}
+		c.WSInitTimeout = d
+	}
+	for _, l := range []struct {
+		name string
+		min  int
+		dst  *int
+	}{
+		{"DB_BULK_CONNS", 1, &c.DBBulkConns},
+		{"DB_OPERATION_CONNS", 1, &c.DBOperationConns},
+		{"MAX_IN_FLIGHT", 1, &c.MaxInFlight},
+		{"WS_MAX_CONNECTIONS", 1, &c.WSMaxConnections},
+		{"WS_MAX_SUBSCRIPTIONS", 1, &c.WSMaxSubscriptions},
+		{"LIVE_BUFFER_POINTS", 1000, &c.LiveBufferPoints},
+	} {
+		if v := getenv(l.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < l.min {
+				bad(l.name, "must be a whole number, at least %d, not %q", l.min, v)
+			}
+			*l.dst = n
+		}
+	}
+	for _, name := range strings.Split(getenv("GRAPHQL_METRIC_OPERATIONS"), ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !isGraphQLName(name) || name == "other" || name == "anonymous" {
+			bad("GRAPHQL_METRIC_OPERATIONS", "%q is not an operation name (letters, digits and _, not starting with a digit; not other or anonymous)", name)
+			continue
+		}
+		c.GraphQLMetricOperations = append(c.GraphQLMetricOperations, name)
+	}
+	if len(c.GraphQLMetricOperations) > maxMetricOperations {
+		bad("GRAPHQL_METRIC_OPERATIONS", "lists %d names; at most %d", len(c.GraphQLMetricOperations), maxMetricOperations)
+	}
 	if v := getenv("SHUTDOWN_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -243,6 +328,19 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	}
 	if serving && c.ProtectReads && len(c.APITokens) == 0 && c.APITokensFile == "" {
 		bad("PROTECT_READS", "needs API_TOKENS or API_TOKENS_FILE")
+	}
+	// The pool's shares follow DB_MAX_CONNS unless set.
+	if c.DBBulkConns == 0 {
+		c.DBBulkConns = max(1, c.DBMaxConns*3/4)
+	}
+	if c.DBOperationConns == 0 {
+		c.DBOperationConns = max(1, c.DBMaxConns/4)
+	}
+	if c.DBBulkConns > c.DBMaxConns {
+		bad("DB_BULK_CONNS", "must be at most DB_MAX_CONNS (%d), not %d", c.DBMaxConns, c.DBBulkConns)
+	}
+	if c.DBOperationConns > c.DBBulkConns {
+		bad("DB_OPERATION_CONNS", "must be at most DB_BULK_CONNS (%d), not %d", c.DBBulkConns, c.DBOperationConns)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)

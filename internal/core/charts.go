@@ -30,10 +30,10 @@ type Window struct {
 // of the domain) and is not inverted.
 func (w Window) Validate() error {
 	if w.From != nil && (*w.From < MinTime || *w.From > MaxTime) {
-		return apperr.InvalidField("from", "from must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (epoch seconds %d to %d).", MinTime, MaxTime)
+		return apperr.InvalidField("from", "from must be from %s to %s (epoch seconds %d to %d).", MinTimeText, MaxTimeText, MinTime, MaxTime)
 	}
 	if w.To != nil && (*w.To < MinTime || *w.To > MaxTime+1) {
-		return apperr.InvalidField("to", "to must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (epoch seconds %d to %d).", MinTime, MaxTime)
+		return apperr.InvalidField("to", "to must be from %s to %s (epoch seconds %d to %d).", MinTimeText, MaxTimeText, MinTime, MaxTime)
 	}
 	if w.From != nil && w.To != nil && *w.To <= *w.From {
 		return apperr.InvalidField("to", "to must be after from.")
@@ -115,7 +115,7 @@ func (q *SeriesQuery) normalize() error {
 	// Interval 0 and MaxDataPoints 0 mean "not given"; SeriesArgs refuses
 	// an explicit 0.
 	if q.Interval < 0 || q.Interval > MaxInterval {
-		return apperr.InvalidField("interval", "interval must be from 1 to %d seconds (the span of years 0001 to 9999).", MaxInterval)
+		return apperr.InvalidField("interval", "interval must be from 1 to %d seconds (the span of the time domain).", MaxInterval)
 	}
 	if q.Interval == 0 {
 		if q.MaxDataPoints == 0 {
@@ -143,7 +143,7 @@ func SeriesArgs(w Window, maxDataPoints *int, interval *int64, agg Aggregate) (S
 	}
 	if interval != nil {
 		if *interval == 0 {
-			return q, apperr.InvalidField("interval", "interval must be from 1 to %d seconds (the span of years 0001 to 9999).", MaxInterval)
+			return q, apperr.InvalidField("interval", "interval must be from 1 to %d seconds (the span of the time domain).", MaxInterval)
 		}
 		q.Interval = *interval
 	}
@@ -187,6 +187,11 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 	if err := q.normalize(); err != nil {
 		return nil, err
 	}
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	out := make(map[int]SeriesResult, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -341,6 +346,11 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	out := make(map[int]Summary, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -462,6 +472,11 @@ func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, 
 	if err := p.Window.Validate(); err != nil {
 		return PointsPage{}, err
 	}
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return PointsPage{}, err
+	}
+	defer done()
 	if p.First != nil && p.Last != nil {
 		return PointsPage{}, apperr.InvalidField("first", "give first or last, not both.")
 	}
@@ -532,6 +547,11 @@ func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, 
 
 // CountPoints counts factory id's points in the page's window and filter.
 func (s *Service) CountPoints(ctx context.Context, id int, p PointPage) (int64, error) {
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	n, err := s.Client(ctx).ChartData.Query().Where(p.where(id)...).Count(ctx)
 	return int64(n), translate(err, "")
 }

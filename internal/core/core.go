@@ -24,6 +24,9 @@ type Service struct {
 	// transactions (see coalescer), with the statement byID.
 	sprockets *coalescer[int, *ent.Sprocket]
 	byID      *statement
+	// lane bounds the heavy calls that use the database at once (see
+	// SetBulkLane); nil: no bound.
+	lane chan struct{}
 }
 
 // New returns a Service that uses client, whose driver speaks dialect
@@ -94,8 +97,14 @@ func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context) error) 
 // database failure that running the whole transaction again may not meet.
 func IsTransient(err error) bool { return isTransient(err) }
 
-// inNewTx runs fn in a new transaction, once.
+// inNewTx runs fn in a new transaction, once, in its turn of the bulk
+// lane.
 func (s *Service) inNewTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return translate(err, "")

@@ -39,6 +39,11 @@ const columnsFrom = 250_000
 // factory, in id order; factories without points included) to sink, with
 // memory bounded by the largest series held, never by the whole answer.
 func (s *Service) StreamSeries(ctx context.Context, ids []int, sink SeriesSink) error {
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	filter := ids != nil
 	if filter {
 		ids = slices.Sorted(slices.Values(ids)) // the order of the scan

@@ -63,6 +63,7 @@ func New(d Deps) http.Handler {
 	if timeout == 0 {
 		timeout = d.Config.DBTimeout
 	}
+	r.Use(inFlight(d.Config.MaxInFlight))
 	r.Use(deadline(timeout))
 	r.Use(limitBody(d.Config.MaxBody))
 	r.Use(cors(d.Config.CORSOrigins))
@@ -278,5 +279,40 @@ func readiness(ping func(context.Context) error) func(context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+}
+
+// inFlight serves at most limit requests at once and answers the rest 503
+// with Retry-After at once, instead of queueing them without bound. Health
+// checks, metrics and subscriptions are not counted: an operator must see
+// a saturated server, and a subscription is long-lived by design (its own
+// limits are the WebSocket ones). limit <= 0: no limit.
+func inFlight(limit int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if limit <= 0 {
+			return next
+		}
+		slots := make(chan struct{}, limit)
+		msg := fmt.Sprintf("The server is serving its limit of %d requests at once; try again shortly.", limit)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				next.ServeHTTP(w, r)
+				return
+			}
+			if isSubscription(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				w.Header().Set("Retry-After", "1")
+				refuse(w, r, http.StatusServiceUnavailable, msg, apperr.Unavailable)
+				return
+			}
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		})
 	}
 }
