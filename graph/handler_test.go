@@ -26,6 +26,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
+	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -642,11 +643,9 @@ func TestWebSocketsSpeakGraphQLTransportWSAndCheckTheOrigin(t *testing.T) {
 // the stream.
 type oneShotLive []core.Point
 
-func (l oneShotLive) Subscribe(ctx context.Context, _ int) (<-chan core.Point, error) {
-	ch := make(chan core.Point, len(l))
-	for _, p := range l {
-		ch <- p
-	}
+func (l oneShotLive) Subscribe(ctx context.Context, _ int) (<-chan live.Batch, error) {
+	ch := make(chan live.Batch, 1)
+	ch <- live.Batch{Points: l}
 	close(ch)
 	return ch, nil
 }

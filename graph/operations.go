@@ -16,6 +16,62 @@ import (
 // the metrics. The outcome is "ok" or the first error's code.
 type operations struct {
 	metrics *telemetry.Metrics
+	// names are the operation names counted under their own label value
+	// (metricNames); the log line always has the client's name.
+	names map[string]bool
+}
+
+// KnownOperations are the operation names that the metrics count under
+// their own name: those the built-in dashboard
+// (internal/web/dashboard/src) and GraphiQL's default tabs
+// (internal/web/graphiql) send, and GraphiQL's introspection. Every other
+// name a client sends is counted as "other", so that clients cannot
+// create Prometheus series at will; GRAPHQL_METRIC_OPERATIONS adds names.
+var KnownOperations = []string{
+	// Dashboard.
+	"Dashboard", "Zoom", "Sprockets", "CreateSprocket", "UpdateSprocket", "Live",
+	// GraphiQL tabs (Dashboard, Sprockets and Live too).
+	"Points", "Record",
+	// GraphiQL's schema fetch.
+	"IntrospectionQuery",
+}
+
+// The operation label values that are not operation names.
+const (
+	operationAnonymous = "anonymous" // no operationName and no name in the document
+	operationOther     = "other"     // a name neither known nor configured
+)
+
+// MaxMetricOperations caps how many names GRAPHQL_METRIC_OPERATIONS may
+// add.
+const MaxMetricOperations = 200
+
+// metricNames is the set of operation label values besides "anonymous"
+// and "other": KnownOperations and extra.
+func metricNames(extra []string) map[string]bool {
+	names := make(map[string]bool, len(KnownOperations)+len(extra))
+	for _, n := range KnownOperations {
+		names[n] = true
+	}
+	for i, n := range extra {
+		if i == MaxMetricOperations {
+			break
+		}
+		names[n] = true
+	}
+	return names
+}
+
+// metricLabel is the operation label value of an operation named name.
+func (o operations) metricLabel(name string) string {
+	switch {
+	case name == "":
+		return operationAnonymous
+	case o.names[name]:
+		return name
+	default:
+		return operationOther
+	}
 }
 
 var _ interface {
@@ -47,8 +103,9 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		return resp
 	}
 	name := oc.OperationName
+	label := o.metricLabel(name)
 	if name == "" {
-		name = "anonymous"
+		name = operationAnonymous
 	}
 	typ := "unknown"
 	if oc.Operation != nil {
@@ -62,7 +119,7 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		}
 	}
 	if o.metrics != nil {
-		o.metrics.Operations.WithLabelValues(name, typ, outcome).Inc()
+		o.metrics.Operations.WithLabelValues(label, typ, outcome).Inc()
 	}
 	slog.LogAttrs(ctx, slog.LevelInfo, "graphql",
 		slog.String("operation", name),

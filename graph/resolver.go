@@ -8,6 +8,7 @@ import (
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/live"
 )
 
 // Resolver holds the dependencies of every resolver.
@@ -21,6 +22,7 @@ type Resolver struct {
 // Live delivers recorded points to subscribers.
 type Live interface {
 	// Subscribe returns the points recorded for the factory from now on,
-	// until ctx ends (then the channel is closed).
-	Subscribe(ctx context.Context, factoryID int) (<-chan core.Point, error)
+	// a batch per committed write, until ctx ends (then the channel is
+	// closed). A batch with Err ends the subscription with that error.
+	Subscribe(ctx context.Context, factoryID int) (<-chan live.Batch, error)
 }

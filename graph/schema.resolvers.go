@@ -266,18 +266,26 @@ func (r *subscriptionResolver) ProductionRecorded(ctx context.Context, factoryID
 	if r.Live == nil {
 		return nil, apperr.Errorf(apperr.Unavailable, "Live updates are not available.")
 	}
-	points, err := r.Live.Subscribe(ctx, n)
+	batches, err := r.Live.Subscribe(ctx, n)
 	if err != nil {
 		return nil, err
 	}
 	out := make(chan *model.Point)
 	go func() {
 		defer close(out)
-		for p := range points {
-			select {
-			case out <- pointOut(p):
-			case <-ctx.Done():
+		for b := range batches {
+			if b.Err != nil {
+				// Too slow, or the factory was deleted: the client
+				// gets the coded error before the stream completes.
+				endStream(ctx, b.Err)
 				return
+			}
+			for _, p := range b.Points {
+				select {
+				case out <- pointOut(p):
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()

@@ -80,6 +80,12 @@ func (s *Service) DeleteFactory(ctx context.Context, id int) error {
 		if _, err := c.Rollup.Delete().Where(rollup.FactoryID(id)).Exec(ctx); err != nil {
 			return translate(err, "")
 		}
-		return translate(c.Factory.DeleteOneID(id).Exec(ctx), msgFactoryNotFound)
+		if err := c.Factory.DeleteOneID(id).Exec(ctx); err != nil {
+			return translate(err, msgFactoryNotFound)
+		}
+		if s.notifier != nil {
+			return s.notifier.FactoryDeleted(ctx, id)
+		}
+		return nil
 	})
 }

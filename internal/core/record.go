@@ -15,12 +15,13 @@ import (
 // MaxRecordBatch is the most points one RecordProduction call takes.
 const MaxRecordBatch = 100000
 
-// Notifier hears about points as they are recorded. It is called inside
-// the writing transaction, so an implementation must deliver only once the
-// transaction commits (PostgreSQL's NOTIFY does; an in-process one hooks
-// the commit).
+// Notifier hears about points as they are recorded, and about deleted
+// factories. It is called inside the writing transaction, so an
+// implementation must deliver only once the transaction commits
+// (PostgreSQL's NOTIFY does; an in-process one hooks the commit).
 type Notifier interface {
 	PointsRecorded(ctx context.Context, factoryID int, points []Point) error
+	FactoryDeleted(ctx context.Context, factoryID int) error
 }
 
 // SetNotifier installs n; nil turns notifications off.

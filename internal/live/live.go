@@ -12,30 +12,78 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
-// Buffer is how many points a subscriber may fall behind before it is
-// disconnected: a slow consumer must never hold up writers or other
-// subscribers. Its client can resubscribe.
-const Buffer = 1024
+// DefaultBuffer is how many points a subscriber may have waiting by
+// default (LIVE_BUFFER_POINTS): the largest batch RecordProduction takes,
+// so that one batch always fits.
+const DefaultBuffer = core.MaxRecordBatch
 
-// Hub fans points out to this process's subscribers.
+// CodeTooSlow is the code of the error that ends a subscription whose
+// client fell too far behind: points were lost, and it must refetch.
+const CodeTooSlow apperr.Code = "SUBSCRIBER_TOO_SLOW"
+
+// ErrFactoryDeleted ends the subscriptions of a factory that was deleted.
+var ErrFactoryDeleted = apperr.Errorf(apperr.NotFound, "The factory was deleted; its subscription has ended.")
+
+func errTooSlow(limit int) error {
+	return apperr.Errorf(CodeTooSlow,
+		"This subscription fell more than %d points behind and was ended; points were lost. Refetch the factory's points, then subscribe again.", limit)
+}
+
+// Batch is what a subscription receives: the points of one committed
+// write, in order, or, last, the coded error that ended the subscription
+// (Err set, Points empty). A subscription that ends without an error (its
+// context ended, or the server is shutting down) just closes its channel.
+type Batch struct {
+	Points []core.Point
+	Err    error
+}
+
+// Hub fans points out to this process's subscribers. Publishing never
+// blocks: each subscriber has a queue of whole batches, bounded in points,
+// that its own goroutine hands on as the client reads. A subscriber whose
+// queue would exceed the bound is ended with CodeTooSlow, so a slow client
+// never holds up writers or other subscribers, and knows it lost points.
 type Hub struct {
 	mu     sync.Mutex
 	subs   map[int]map[*subscriber]struct{}
 	closed bool
+	buffer int
 }
 
 type subscriber struct {
-	ch     chan core.Point
-	closed bool
+	mu     sync.Mutex
+	queue  [][]core.Point
+	queued int // points in queue
+	ended  bool
+	end    error         // why it ended; delivered after the queue
+	wake   chan struct{} // capacity 1: something to take
 }
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[int]map[*subscriber]struct{}{}} }
+// NewHub returns an empty hub with the default buffer.
+func NewHub() *Hub {
+	return &Hub{subs: map[int]map[*subscriber]struct{}{}, buffer: DefaultBuffer}
+}
 
-// Subscribe returns the points recorded for factory id from now on; the
-// channel is closed when ctx ends or the subscriber falls too far behind.
-func (h *Hub) Subscribe(ctx context.Context, id int) (<-chan core.Point, error) {
-	s := &subscriber{ch: make(chan core.Point, Buffer)}
+// SetBuffer sets how many points a subscriber may have waiting before it
+// is ended with CodeTooSlow (LIVE_BUFFER_POINTS); n <= 0 restores
+// DefaultBuffer. A batch larger than n is still delivered to a subscriber
+// with nothing waiting.
+func (h *Hub) SetBuffer(n int) {
+	if n <= 0 {
+		n = DefaultBuffer
+	}
+	h.mu.Lock()
+	h.buffer = n
+	h.mu.Unlock()
+}
+
+// Subscribe returns the points recorded for factory id from now on, one
+// Batch per committed write. The channel is closed when ctx ends, the
+// server shuts down, or after a Batch with Err: the subscriber fell more
+// than the buffer behind (CodeTooSlow), or the factory was deleted
+// (apperr.NotFound).
+func (h *Hub) Subscribe(ctx context.Context, id int) (<-chan Batch, error) {
+	s := &subscriber{wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -46,38 +94,139 @@ func (h *Hub) Subscribe(ctx context.Context, id int) (<-chan core.Point, error) 
 	}
 	h.subs[id][s] = struct{}{}
 	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.drop(id, s)
-	}()
-	return s.ch, nil
+	out := make(chan Batch)
+	go h.pump(ctx, id, s, out)
+	return out, nil
 }
 
-// drop removes and closes a subscriber; h.mu must be held.
-func (h *Hub) drop(id int, s *subscriber) {
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
+// pump hands s's queue on to out until s ends or ctx does.
+func (h *Hub) pump(ctx context.Context, id int, s *subscriber, out chan<- Batch) {
+	defer close(out)
+	defer h.remove(id, s)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		for {
+			points, end, more := s.take()
+			if !more {
+				if end != nil {
+					select {
+					case out <- Batch{Err: end}:
+					case <-ctx.Done():
+					}
+				}
+				return
+			}
+			if points == nil {
+				break
+			}
+			select {
+			case out <- Batch{Points: points}:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}
+}
+
+// remove forgets s; it receives nothing more.
+func (h *Hub) remove(id int, s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.forget(id, s)
+}
+
+// forget removes s from the hub; h.mu must be held.
+func (h *Hub) forget(id int, s *subscriber) {
 	delete(h.subs[id], s)
 	if len(h.subs[id]) == 0 {
 		delete(h.subs, id)
 	}
 }
 
-// closeAll completes every subscription and refuses new ones: the server
-// is shutting down.
+func (s *subscriber) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// offer queues points, or ends s with CodeTooSlow and reports false when
+// they would take its queue beyond limit points.
+func (s *subscriber) offer(points []core.Point, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return false
+	}
+	if s.queued > 0 && s.queued+len(points) > limit {
+		// The queued points are dropped too: the client must refetch
+		// anyway, and learns it at once.
+		s.queue, s.queued = nil, 0
+		s.ended, s.end = true, errTooSlow(limit)
+		s.signal()
+		return false
+	}
+	s.queue = append(s.queue, points)
+	s.queued += len(points)
+	s.signal()
+	return true
+}
+
+// finish ends s with err (nil: a plain end) once its queue is delivered.
+func (s *subscriber) finish(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended {
+		s.ended, s.end = true, err
+	}
+	s.signal()
+}
+
+// take returns the next queued batch; nil points and more when there is
+// none yet; more false (and why) when s has ended and its queue is empty.
+func (s *subscriber) take() (points []core.Point, end error, more bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 {
+		points = s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.queued -= len(points)
+		return points, nil, true
+	}
+	if s.ended {
+		return nil, s.end, false
+	}
+	return nil, nil, true
+}
+
+// closeAll completes every subscription (after the points already queued)
+// and refuses new ones: the server is shutting down.
 func (h *Hub) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
 	for id, m := range h.subs {
 		for s := range m {
-			h.drop(id, s)
+			s.finish(nil)
 		}
+		delete(h.subs, id)
 	}
+}
+
+// End ends every subscription to factory id with err, after the points
+// already queued for them.
+func (h *Hub) End(id int, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[id] {
+		s.finish(err)
+	}
+	delete(h.subs, id)
 }
 
 // Subscribers returns how many subscriptions are open, for metrics.
@@ -99,19 +248,16 @@ func (h *Hub) watched(id int) bool {
 }
 
 // Publish hands points to factory id's subscribers without ever blocking.
+// The subscribers share the slice: it must not change afterwards.
 func (h *Hub) Publish(id int, points []core.Point) {
+	if len(points) == 0 {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs[id] {
-		for _, p := range points {
-			select {
-			case s.ch <- p:
-			default:
-				h.drop(id, s)
-			}
-			if s.closed {
-				break
-			}
+		if !s.offer(points, h.buffer) {
+			h.forget(id, s)
 		}
 	}
 }
@@ -133,20 +279,32 @@ func (l *Local) Close() error {
 
 // PointsRecorded implements core.Notifier.
 func (l *Local) PointsRecorded(ctx context.Context, id int, points []core.Point) error {
+	pts := append([]core.Point(nil), points...)
+	onCommit(ctx, func() { l.Publish(id, pts) })
+	return nil
+}
+
+// FactoryDeleted implements core.Notifier: the factory's subscriptions
+// end with ErrFactoryDeleted once the deletion commits.
+func (l *Local) FactoryDeleted(ctx context.Context, id int) error {
+	onCommit(ctx, func() { l.End(id, ErrFactoryDeleted) })
+	return nil
+}
+
+// onCommit runs f once ctx's transaction commits, or now without one.
+func onCommit(ctx context.Context, f func()) {
 	tx := ent.TxFromContext(ctx)
 	if tx == nil {
-		l.Publish(id, points)
-		return nil
+		f()
+		return
 	}
-	pts := append([]core.Point(nil), points...)
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
 			err := next.Commit(ctx, tx)
 			if err == nil {
-				l.Publish(id, pts)
+				f()
 			}
 			return err
 		})
 	})
-	return nil
 }

@@ -16,17 +16,20 @@ import (
 )
 
 // receive reads n points from ch or fails after a deadline.
-func receive(t *testing.T, ch <-chan core.Point, n int) []core.Point {
+func receive(t *testing.T, ch <-chan live.Batch, n int) []core.Point {
 	t.Helper()
 	var got []core.Point
 	deadline := time.After(10 * time.Second)
 	for len(got) < n {
 		select {
-		case p, ok := <-ch:
+		case b, ok := <-ch:
 			if !ok {
 				t.Fatalf("subscription closed after %d of %d points", len(got), n)
 			}
-			got = append(got, p)
+			if b.Err != nil {
+				t.Fatalf("subscription ended after %d of %d points: %v", len(got), n, b.Err)
+			}
+			got = append(got, b.Points...)
 		case <-deadline:
 			t.Fatalf("received %d of %d points within 10 s", len(got), n)
 		}

@@ -25,9 +25,11 @@ const maxPayload = 7000
 // notice is one NOTIFY payload: a factory and some of the times just
 // recorded for it. Listeners read the points back from the database, so
 // payloads stay small whatever the batch.
+// A notice with Deleted set says the factory was deleted.
 type notice struct {
 	Factory int     `json:"f"`
-	Times   []int64 `json:"t"`
+	Times   []int64 `json:"t,omitempty"`
+	Deleted bool    `json:"d,omitempty"`
 }
 
 // Postgres delivers points to subscribers of every replica sharing one
@@ -105,6 +107,19 @@ func (p *Postgres) PointsRecorded(ctx context.Context, id int, points []core.Poi
 	return err
 }
 
+// FactoryDeleted implements core.Notifier: a NOTIFY in the deleting
+// transaction ends the factory's subscriptions on every replica with
+// ErrFactoryDeleted once it commits.
+func (p *Postgres) FactoryDeleted(ctx context.Context, id int) error {
+	b, _ := json.Marshal(notice{Factory: id, Deleted: true})
+	c := p.client
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		c = tx.Client()
+	}
+	_, err := c.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(b))
+	return err
+}
+
 func (p *Postgres) run() {
 	defer close(p.done)
 	for n := range p.listener.Notify {
@@ -117,6 +132,10 @@ func (p *Postgres) run() {
 			continue
 		}
 		if !p.watched(msg.Factory) {
+			continue
+		}
+		if msg.Deleted {
+			p.End(msg.Factory, ErrFactoryDeleted)
 			continue
 		}
 		points, err := p.load(msg)

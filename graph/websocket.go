@@ -1,0 +1,253 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// The WebSocket budgets' defaults; internal/config uses the same numbers.
+const (
+	// DefaultWSInitTimeout is how long a new WebSocket has to send an
+	// accepted connection_init (WS_INIT_TIMEOUT).
+	DefaultWSInitTimeout = 10 * time.Second
+	// DefaultWSMaxConnections caps the open WebSockets of one server
+	// (WS_MAX_CONNECTIONS).
+	DefaultWSMaxConnections = 1000
+	// DefaultWSMaxSubscriptions caps the operations one WebSocket runs at
+	// a time (WS_MAX_SUBSCRIPTIONS).
+	DefaultWSMaxSubscriptions = 100
+)
+
+// The close codes of graphql-transport-ws used here.
+const (
+	closeInitTimeout = 4408 // "Connection initialisation timeout"
+	closeForbidden   = 4403 // "Forbidden"
+	closeDuplicateID = 4409 // "Subscriber for <id> already exists"
+)
+
+// CodeTooManySubscriptions is the code of the error a subscribe message
+// gets when its WebSocket already runs WS_MAX_SUBSCRIPTIONS operations.
+const CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
+
+// wsRetryAfter is the Retry-After of a refused upgrade, in seconds.
+const wsRetryAfter = 10
+
+// wsSlots counts the open WebSockets of one server against a limit.
+type wsSlots struct {
+	limit int64
+	open  atomic.Int64
+}
+
+func (s *wsSlots) acquire() bool {
+	if s.open.Add(1) > s.limit {
+		s.open.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *wsSlots) release() { s.open.Add(-1) }
+
+// refuseUpgrade answers an upgrade when every WebSocket slot is taken.
+func refuseUpgrade(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Retry-After", strconv.Itoa(wsRetryAfter))
+	writeRequestError(w, http.StatusServiceUnavailable, mediaJSON, CodeUnavailable,
+		fmt.Sprintf("The server has %d WebSockets open, its limit; retry in %d seconds.", limit, wsRetryAfter))
+}
+
+// wsImplementation accepts WebSockets with gqlgen's coder/websocket
+// adapter and puts the budgets of one connection around each: a deadline
+// for connection_init, and a cap on the operations it runs at a time.
+type wsImplementation struct {
+	transport.WebsocketImplementation
+	initTimeout time.Duration
+	maxOps      int
+}
+
+// Accept implements transport.WebsocketImplementation.
+func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := i.WebsocketImplementation.Accept(w, r, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &wsConn{WebsocketConn: conn, maxOps: i.maxOps, active: map[string]bool{}}
+	c.timer = time.AfterFunc(i.initTimeout, c.initExpired)
+	return c, nil
+}
+
+// wsConn watches the messages of one WebSocket. gqlgen's transport
+// reads and writes through it:
+//   - until the server writes connection_ack, a timer runs; when it fires
+//     the socket is closed with 4408, as graphql-transport-ws specifies
+//     (gqlgen's own InitTimeout closes with 1002 and leaves a reader
+//     goroutine behind). Without an accepted connection_init, as with
+//     PROTECT_READS and no valid token, no socket outlives the deadline.
+//   - each subscribe (graphql-ws: start) message takes an operation slot
+//     until the server answers its id with complete or error; a subscribe
+//     beyond maxOps gets an error message coded TOO_MANY_SUBSCRIPTIONS and
+//     does not reach the executor, and one reusing the id of a running
+//     operation closes the socket with 4409.
+type wsConn struct {
+	transport.WebsocketConn
+	maxOps int
+	timer  *time.Timer
+
+	mu       sync.Mutex
+	acked    bool
+	timedOut bool
+	active   map[string]bool
+}
+
+var (
+	_ transport.WebsocketReadLimiter   = (*wsConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*wsConn)(nil)
+)
+
+// errInitTimedOut refuses a write after the init deadline closed the
+// socket.
+var errInitTimedOut = errors.New("connection initialisation timeout")
+
+func (c *wsConn) initExpired() {
+	c.mu.Lock()
+	if c.acked {
+		c.mu.Unlock()
+		return
+	}
+	c.timedOut = true
+	c.mu.Unlock()
+	_ = c.WebsocketConn.WriteClose(closeInitTimeout, "Connection initialisation timeout")
+}
+
+// wsEnvelope is what wsConn reads of a message.
+type wsEnvelope struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// NextReader implements transport.WebsocketConn.
+func (c *wsConn) NextReader() (int, io.Reader, error) {
+	for {
+		typ, r, err := c.WebsocketConn.NextReader()
+		if err != nil {
+			return typ, r, err
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return typ, nil, err
+		}
+		var m wsEnvelope
+		if json.Unmarshal(data, &m) == nil && (m.Type == "subscribe" || m.Type == "start") {
+			c.mu.Lock()
+			duplicate, full := c.active[m.ID], len(c.active) >= c.maxOps
+			if !duplicate && !full {
+				c.active[m.ID] = true
+			}
+			c.mu.Unlock()
+			switch {
+			case duplicate:
+				_ = c.WebsocketConn.WriteClose(closeDuplicateID, duplicateReason(m.ID))
+				return typ, nil, transport.ErrWebsocketClosed
+			case full:
+				if err := c.refuseOperation(m.ID); err != nil {
+					return typ, nil, err
+				}
+				continue
+			}
+		}
+		return typ, bytes.NewReader(data), nil
+	}
+}
+
+// refuseOperation answers a subscribe beyond the limit with an error
+// message (both protocols name it "error"); the operation never starts.
+func (c *wsConn) refuseOperation(id string) error {
+	e := codedError(CodeTooManySubscriptions, fmt.Sprintf(
+		"This WebSocket already runs %d operations, its limit: complete one first, or open another connection.", c.maxOps))
+	payload, err := json.Marshal(gqlerror.List{e})
+	if err != nil {
+		return err
+	}
+	return c.WebsocketConn.WriteJSON(struct {
+		ID      string          `json:"id"`
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	}{id, "error", payload})
+}
+
+// WriteJSON implements transport.WebsocketConn.
+func (c *wsConn) WriteJSON(v any) error {
+	c.mu.Lock()
+	watch := !c.acked || len(c.active) > 0
+	c.mu.Unlock()
+	if !watch {
+		return c.WebsocketConn.WriteJSON(v)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	// Results, the bulk of the traffic, end with their type: skip them.
+	if bytes.HasSuffix(data, []byte(`"type":"next"}`)) || bytes.HasSuffix(data, []byte(`"type":"data"}`)) {
+		return c.WebsocketConn.WriteJSON(json.RawMessage(data))
+	}
+	var m wsEnvelope
+	if json.Unmarshal(data, &m) == nil {
+		c.mu.Lock()
+		switch m.Type {
+		case "connection_ack":
+			if c.timedOut {
+				c.mu.Unlock()
+				return errInitTimedOut
+			}
+			c.acked = true
+			c.timer.Stop()
+		case "complete", "error":
+			delete(c.active, m.ID)
+		}
+		c.mu.Unlock()
+	}
+	return c.WebsocketConn.WriteJSON(json.RawMessage(data))
+}
+
+// Close implements transport.WebsocketConn.
+func (c *wsConn) Close() error {
+	c.timer.Stop()
+	return c.WebsocketConn.Close()
+}
+
+// SetReadLimit implements transport.WebsocketReadLimiter.
+func (c *wsConn) SetReadLimit(limit int64) {
+	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
+		l.SetReadLimit(limit)
+	}
+}
+
+// SetReadDeadline implements transport.WebsocketReadDeadliner.
+func (c *wsConn) SetReadDeadline(t time.Time) error {
+	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}
+
+// duplicateReason is the close reason for a reused id, within the 123
+// bytes a close frame allows.
+func duplicateReason(id string) string {
+	reason := "Subscriber for " + id + " already exists"
+	if len(reason) > 123 || !utf8.ValidString(reason) {
+		return "Subscriber for this id already exists"
+	}
+	return reason
+}
