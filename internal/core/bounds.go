@@ -12,20 +12,33 @@ import (
 
 // The value domain. Every point, window and bucket interval the service
 // takes, on any interface, lies inside it, so that no sum, average or
-// bucket computation can overflow on either database:
+// bucket computation can overflow on either database, and every time the
+// service holds can be drawn by the dashboard (a JavaScript Date) and is
+// a GraphQL Time its own input accepts:
 //
-//   - |actual| and |goal| are at most MaxValue: a sum of even a billion
-//     points stays below 1e24, far from float64's 1.8e308;
-//   - times are epoch seconds within RFC 3339's years 0001 to 9999
-//     (MinTime to MaxTime), below 2^38 in magnitude, so that time ± interval,
-//     time % interval + interval and bucket * interval stay far inside int64;
+//   - |actual| and |goal| are at most MaxValue, 2^53: every integer up to
+//     it is exact in a float64 (the legacy service kept 9007199254740991
+//     verbatim), and a sum of even 2^63 points stays below 2^116, far from
+//     float64's 1.8e308;
+//   - times are whole epoch seconds from MinTime to MaxTime, the instants
+//     a JavaScript Date can hold (±8.64e15 ms: years -271821 to 275760),
+//     below 2^43 in magnitude;
 //   - a bucket interval is from 1 second to MaxInterval, the span of the
-//     whole time domain.
+//     whole time domain (below 2^44).
+//
+// So every integer the bucket arithmetic computes on either database
+// (time - ((time % iv) + iv) % iv, floor(from / iv) * iv, off + k * iv,
+// to - off + iv - 1 with to one past MaxTime) is below 2^46 in magnitude,
+// far inside int64.
 const (
-	MaxValue    = 1e15
-	MinTime     = int64(-62135596800) // 0001-01-01T00:00:00Z
-	MaxTime     = int64(253402300799) // 9999-12-31T23:59:59Z
+	MaxValue    = 1 << 53                   // 9007199254740992
+	MinTime     = int64(-8_640_000_000_000) // -271821-04-20T00:00:00Z
+	MaxTime     = int64(8_640_000_000_000)  // +275760-09-13T00:00:00Z
 	MaxInterval = MaxTime - MinTime + 1
+	// MinTimeText and MaxTimeText are MinTime and MaxTime as GraphQL
+	// Times, for messages.
+	MinTimeText = "-271821-04-20T00:00:00Z"
+	MaxTimeText = "+275760-09-13T00:00:00Z"
 	// MaxNameLength is the most characters (not bytes) a name has.
 	MaxNameLength = 200
 )
@@ -36,7 +49,7 @@ func checkValue(field string, v float64) error {
 		return apperr.InvalidField(field, "%s must be a finite number.", field)
 	}
 	if v < -MaxValue || v > MaxValue {
-		return apperr.InvalidField(field, "%s must be from -1e15 to 1e15 (got %g).", field, v)
+		return apperr.InvalidField(field, "%s must be from -9007199254740992 to 9007199254740992, ±2^53 (got %g).", field, v)
 	}
 	return nil
 }
@@ -46,8 +59,8 @@ func checkValue(field string, v float64) error {
 func CheckTime(field string, t int64) error {
 	if t < MinTime || t > MaxTime {
 		return apperr.InvalidField(field,
-			"%s must be from %d (0001-01-01T00:00:00Z) to %d (9999-12-31T23:59:59Z) epoch seconds.",
-			field, MinTime, MaxTime)
+			"%s must be from %d (%s) to %d (%s) epoch seconds.",
+			field, MinTime, MinTimeText, MaxTime, MaxTimeText)
 	}
 	return nil
 }

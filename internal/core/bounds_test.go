@@ -11,12 +11,47 @@ import (
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
-func TestTimeDomainIsRFC3339Years0001To9999(t *testing.T) {
-	if got := time.Unix(MinTime, 0).UTC().Format(time.RFC3339); got != "0001-01-01T00:00:00Z" {
-		t.Errorf("MinTime is %s", got)
+func TestTheDomainIsWhatAJavaScriptDateHolds(t *testing.T) {
+	// JavaScript's Date holds ±8.64e15 ms: -271821-04-20T00:00:00Z to
+	// +275760-09-13T00:00:00Z.
+	if MinTime != -8.64e15/1000 || MaxTime != 8.64e15/1000 || MaxInterval != MaxTime-MinTime+1 {
+		t.Errorf("MinTime %d, MaxTime %d, MaxInterval %d", MinTime, MaxTime, MaxInterval)
 	}
-	if got := time.Unix(MaxTime, 0).UTC().Format(time.RFC3339); got != "9999-12-31T23:59:59Z" {
-		t.Errorf("MaxTime is %s", got)
+	if got := time.Unix(MinTime, 0).UTC(); !got.Equal(time.Date(-271821, 4, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("MinTime is %v", got)
+	}
+	if got := time.Unix(MaxTime, 0).UTC(); !got.Equal(time.Date(275760, 9, 13, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("MaxTime is %v", got)
+	}
+	if MinTimeText != "-271821-04-20T00:00:00Z" || MaxTimeText != "+275760-09-13T00:00:00Z" {
+		t.Errorf("%s %s", MinTimeText, MaxTimeText)
+	}
+	// Every integer up to 2^53 is exact in a float64, and 2^53 is the
+	// last such bound: 2^53+1 is not a float64.
+	if MaxValue != 9007199254740992 || float64(MaxValue)-1 != 9007199254740991 || float64(MaxValue)+1 != float64(MaxValue) {
+		t.Errorf("MaxValue %v", float64(MaxValue))
+	}
+	// A sum of 2^63 points of MaxValue, and its square, stay finite.
+	if s := float64(MaxValue) * math.MaxInt64; math.IsInf(s*s, 0) {
+		t.Errorf("sum %g", s)
+	}
+	// Every intermediate of the bucket arithmetic (Go and SQL) at the
+	// extremes stays below 2^46, far inside int64.
+	const limit = int64(1) << 46
+	for _, from := range []int64{MinTime, -1, 0, 1, MaxTime} {
+		for _, to := range []int64{MinTime, 0, MaxTime, MaxTime + 1} {
+			for _, iv := range []int64{1, 7, 86400, MaxInterval / 2, MaxInterval - 1, MaxInterval} {
+				off := floorDiv(from, iv) * iv
+				for _, v := range []int64{
+					off, to - off + iv - 1, (to - off + iv - 1) / iv, off + (to-off)/iv*iv + iv,
+					to - ((to%iv)+iv)%iv, (to % iv) + iv, -floorDiv(-from, iv) * iv, niceInterval(iv),
+				} {
+					if v >= limit || v <= -limit {
+						t.Fatalf("from %d to %d interval %d: %d", from, to, iv, v)
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -44,6 +79,10 @@ func TestValidatePointsBounds(t *testing.T) {
 		{Time: MinTime, Actual: -MaxValue, Goal: MaxValue},
 		{Time: MaxTime, Actual: MaxValue, Goal: -MaxValue},
 		{Time: 0, Actual: 0, Goal: 0},
+		// The legacy service's recorded values: 13-digit times, 2^53-1.
+		{Time: 1611194818000, Actual: 2147483648, Goal: 9007199254740991},
+		{Time: MaxTime - 1, Actual: -9007199254740991, Goal: 0.5},
+		{Time: MinTime + 1, Actual: 1e15, Goal: -1e15},
 	}
 	if err := ValidatePoints("points", ok); err != nil {
 		t.Fatalf("the edges of the domain are refused: %v", err)
@@ -52,13 +91,14 @@ func TestValidatePointsBounds(t *testing.T) {
 		p           Point
 		field, text string
 	}{
-		{Point{Time: MaxTime + 1}, "points[1].time", "9999-12-31T23:59:59Z"},
-		{Point{Time: MinTime - 1}, "points[1].time", "0001-01-01T00:00:00Z"},
+		{Point{Time: MaxTime + 1}, "points[1].time", "+275760-09-13T00:00:00Z"},
+		{Point{Time: MinTime - 1}, "points[1].time", "-271821-04-20T00:00:00Z"},
 		{Point{Time: math.MaxInt64}, "points[1].time", "epoch seconds"},
 		{Point{Time: math.MinInt64}, "points[1].time", "epoch seconds"},
-		{Point{Time: 5, Actual: 1e308}, "points[1].actual", "from -1e15 to 1e15"},
-		{Point{Time: 5, Actual: math.Nextafter(MaxValue, math.Inf(1))}, "points[1].actual", "from -1e15 to 1e15"},
-		{Point{Time: 5, Goal: -1e16}, "points[1].goal", "from -1e15 to 1e15"},
+		{Point{Time: 5, Actual: 1e308}, "points[1].actual", "from -9007199254740992 to 9007199254740992"},
+		{Point{Time: 5, Actual: math.Nextafter(MaxValue, math.Inf(1))}, "points[1].actual", "±2^53"},
+		{Point{Time: 5, Goal: math.Nextafter(-MaxValue, math.Inf(-1))}, "points[1].goal", "±2^53"},
+		{Point{Time: 5, Goal: -1e16}, "points[1].goal", "from -9007199254740992 to 9007199254740992"},
 		{Point{Time: 5, Goal: math.NaN()}, "points[1].goal", "finite"},
 		{Point{Time: 5, Actual: math.Inf(-1)}, "points[1].actual", "finite"},
 	}
@@ -108,12 +148,12 @@ func TestSeriesArgsBounds(t *testing.T) {
 		{Window{}, n(math.MaxInt32), nil, "maxDataPoints", "from 2 to"},
 		{Window{}, n(-5), nil, "maxDataPoints", "from 2 to"},
 		{Window{}, n(10), i64(10), "interval", "not both"},
-		{Window{From: i64(MinTime - 1)}, nil, nil, "from", "0001-01-01T00:00:00Z"},
-		{Window{From: i64(math.MinInt64)}, nil, nil, "from", "0001-01-01T00:00:00Z"},
-		{Window{From: i64(MaxTime + 1)}, nil, nil, "from", "9999-12-31T23:59:59Z"},
-		{Window{To: i64(MaxTime + 2)}, nil, nil, "to", "9999-12-31T23:59:59Z"},
-		{Window{To: i64(math.MaxInt64)}, nil, nil, "to", "9999-12-31T23:59:59Z"},
-		{Window{To: i64(MinTime - 1)}, nil, nil, "to", "0001-01-01T00:00:00Z"},
+		{Window{From: i64(MinTime - 1)}, nil, nil, "from", "-271821-04-20T00:00:00Z"},
+		{Window{From: i64(math.MinInt64)}, nil, nil, "from", "-271821-04-20T00:00:00Z"},
+		{Window{From: i64(MaxTime + 1)}, nil, nil, "from", "+275760-09-13T00:00:00Z"},
+		{Window{To: i64(MaxTime + 2)}, nil, nil, "to", "+275760-09-13T00:00:00Z"},
+		{Window{To: i64(math.MaxInt64)}, nil, nil, "to", "+275760-09-13T00:00:00Z"},
+		{Window{To: i64(MinTime - 1)}, nil, nil, "to", "-271821-04-20T00:00:00Z"},
 	} {
 		_, err := SeriesArgs(c.w, c.mdp, c.iv, "")
 		wantInvalid(t, err, c.field, c.text)
@@ -220,11 +260,11 @@ func TestOutOfDomainPointsAreRefusedAndChangeNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 3601, Actual: 1e308, Goal: 1}, {Time: 3602, Actual: 1e308, Goal: 1}}, false)
-			wantInvalid(t, err, "points[0].actual", "1e15")
+			wantInvalid(t, err, "points[0].actual", "±2^53")
 			_, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 1, Actual: 1, Goal: 1}, {Time: math.MaxInt64, Actual: 1, Goal: 1}}, true)
-			wantInvalid(t, err, "points[1].time", "9999-12-31T23:59:59Z")
+			wantInvalid(t, err, "points[1].time", "+275760-09-13T00:00:00Z")
 			_, err = s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: math.MinInt64}}})
-			wantInvalid(t, err, "points[0].time", "0001-01-01T00:00:00Z")
+			wantInvalid(t, err, "points[0].time", "-271821-04-20T00:00:00Z")
 			_, err = s.CreateFactory(ctx, FactoryInput{Name: "a\x00b"})
 			wantInvalid(t, err, "name", "control characters")
 			if n := s.client.ChartData.Query().CountX(ctx); n != 1 {

@@ -47,7 +47,7 @@ func TestBadInputIsRefusedWithAClearMessageAndChangesNothing(t *testing.T) {
 		{"a PUT with zero teeth", "PUT", "/v1/sprockets/1", "application/json", `{"teeth": 0, "pitch_diameter": 1, "outside_diameter": 1, "pitch": 1}`, 400, "teeth must be a whole number from 1"},
 		{"a repeated time", "POST", "/v1/factories", "application/json", factoryBody("[1,2,3]", "[1,2,3]", "[10,20,10]"), 400, "Time values must be unique: 10 appears at positions 0 and 2"},
 		{"a fractional time", "POST", "/v1/factories", "application/json", factoryBody("[1]", "[1]", "[1.5]"), 400, "time[0] must be a whole number"},
-		{"a time beyond int64", "POST", "/v1/factories", "application/json", factoryBody("[1]", "[1]", "[9223372036854775808]"), 400, "points[0].time must be from -62135596800 (0001-01-01T00:00:00Z) to 253402300799 (9999-12-31T23:59:59Z)"},
+		{"a time beyond int64", "POST", "/v1/factories", "application/json", factoryBody("[1]", "[1]", "[9223372036854775808]"), 400, "points[0].time must be from -8640000000000 (-271821-04-20T00:00:00Z) to 8640000000000 (+275760-09-13T00:00:00Z)"},
 		{"a string in a column", "POST", "/v1/factories", "application/json", factoryBody(`["5"]`, "[1]", "[1]"), 400, "sprocket_production_actual[0] must be a number, not a string"},
 		{"null in a column", "POST", "/v1/factories", "application/json", factoryBody(`[1]`, "[null]", "[1]"), 400, "sprocket_production_goal[0] must be a number, not null"},
 		{"a huge value in a column", "POST", "/v1/factories", "application/json", factoryBody(`[1e999]`, "[1]", "[1]"), 400, "out of range"},
