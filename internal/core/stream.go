@@ -29,41 +29,160 @@ type SeriesSink interface {
 	EndFactory() error
 }
 
-// columnsFrom is the series size from which, on PostgreSQL, one factory is
-// read column by column from one snapshot (three passes over the index,
-// nothing held between columns) instead of in one pass that keeps the goal
-// and time columns until the actual values are out.
+// columnsFrom is the series size from which one factory is read column
+// by column (three passes over the index, nothing held between columns)
+// instead of in one pass that keeps the goal and time columns until the
+// actual values are out. Smaller factories are read together, a batch at
+// most this many points (and batchIDs factories) at a time, so what is
+// held never exceeds about columnsFrom points, whatever the answer's size.
 const columnsFrom = 250_000
 
+// batchIDs bounds the factories of one batched read (its IN list).
+const batchIDs = 1000
+
+// querier runs the reads of one snapshot.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // StreamSeries hands the series of the given factories (nil: every
-// factory, in id order; factories without points included) to sink, with
-// memory bounded by the largest series held, never by the whole answer.
+// factory, in id order; factories without points included) to sink, all
+// read from one snapshot, with memory bounded by columnsFrom points, never
+// by the answer's size.
 func (s *Service) StreamSeries(ctx context.Context, ids []int, sink SeriesSink) error {
 	ctx, done, err := s.bulk(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	filter := ids != nil
-	if filter {
-		ids = slices.Sorted(slices.Values(ids)) // the order of the scan
-	} else {
-		var err error
-		if ids, err = s.Client(ctx).Factory.Query().Order(ent.Asc(factory.FieldID)).IDs(ctx); err != nil {
-			return translate(err, "")
+	return s.inSnapshot(ctx, func(q querier) error {
+		filter := ids != nil
+		if filter {
+			ids = slices.Sorted(slices.Values(ids)) // the order of the scan
+		} else {
+			var err error
+			if ids, err = s.factoryIDs(ctx, q); err != nil {
+				return err
+			}
 		}
-	}
-	var n int64 = -1
-	if len(ids) == 1 {
-		var err error
-		if n, err = s.PointCount(ctx, ids[0]); err != nil {
+		counts, err := s.pointCounts(ctx, q, ids, filter)
+		if err != nil {
 			return err
 		}
-		if s.postgres && n >= columnsFrom {
-			return s.streamColumns(ctx, ids[0], n, sink)
+		var batch []int
+		var held int64
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			err := s.streamRows(ctx, q, batch, counts, sink)
+			batch, held = batch[:0], 0
+			return err
 		}
+		for _, id := range ids {
+			n := counts[id]
+			if n >= columnsFrom {
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := s.streamColumns(ctx, q, id, n, sink); err != nil {
+					return err
+				}
+				continue
+			}
+			if held+n > columnsFrom || len(batch) == batchIDs {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			batch = append(batch, id)
+			held += n
+		}
+		return flush()
+	})
+}
+
+// inSnapshot runs fn with a querier whose reads all see one snapshot: a
+// REPEATABLE READ, READ ONLY transaction on PostgreSQL; on SQLite a
+// deferred transaction on a connection of its own (write transactions
+// begin IMMEDIATE there, which would hold the write lock for the whole
+// read; a deferred one only reads its WAL snapshot). Inside a caller's
+// transaction, that one.
+func (s *Service) inSnapshot(ctx context.Context, fn func(q querier) error) error {
+	if tx := ent.TxFromContext(ctx); tx != nil {
+		return fn(tx.Client())
 	}
-	return s.streamRows(ctx, ids, filter, n, sink)
+	if s.postgres {
+		tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return translate(err, "")
+		}
+		defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+		return fn(tx)
+	}
+	conn, err := s.client.SQLDB().Conn(ctx)
+	if err != nil {
+		return translate(err, "")
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return translate(err, "")
+	}
+	// Ended whatever happens to ctx, so that the connection goes back
+	// to the pool outside any transaction.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // read only
+	return fn(conn)
+}
+
+// factoryIDs lists every factory's id, in order.
+func (s *Service) factoryIDs(ctx context.Context, q querier) ([]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM factories ORDER BY id`)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err, "")
+		}
+		ids = append(ids, id)
+	}
+	return ids, translate(rows.Err(), "")
+}
+
+// pointCounts returns how many points each factory has (of ids when
+// filter is set, else of all), from the daily rollups.
+func (s *Service) pointCounts(ctx context.Context, q querier, ids []int, filter bool) (map[int]int64, error) {
+	query := `SELECT factory_id, SUM(n) FROM rollups WHERE width = $1`
+	args := []any{rollupWidths[0]}
+	if filter {
+		query += ` AND factory_id IN (`
+		for i, id := range ids {
+			if i > 0 {
+				query += ", "
+			}
+			args = append(args, id)
+			query += fmt.Sprintf("$%d", len(args))
+		}
+		query += `)`
+	}
+	rows, err := q.QueryContext(ctx, query+` GROUP BY factory_id`, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	out := make(map[int]int64, len(ids))
+	for rows.Next() {
+		var id int
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, translate(err, "")
+		}
+		out[id] = n
+	}
+	return out, translate(rows.Err(), "")
 }
 
 // heldColumn is a column kept until its turn: the values back to back,
@@ -90,32 +209,26 @@ func (h *heldColumn) emit(sink SeriesSink) error {
 	return nil
 }
 
-// streamRows reads the points of the factories in order (only theirs when
-// filter is set, else every point) in one pass ordered by factory and
-// time, passing on the actual values as they come and holding goals and
-// times until each factory's end. n is the point count of a single
-// factory, or -1.
-func (s *Service) streamRows(ctx context.Context, order []int, filter bool, n int64, sink SeriesSink) error {
+// streamRows reads the points of the factories in order, in one pass
+// ordered by factory and time, passing on the actual values as they come
+// and holding goals and times until each factory's end. counts are the
+// factories' point counts.
+func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts map[int]int64, sink SeriesSink) error {
 	if len(order) == 0 {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT factory_id, "time", actual, goal FROM chart_data`)
-	var args []any
-	if filter {
-		ids := order
-		b.WriteString(` WHERE factory_id IN (`)
-		for i, id := range ids {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "$%d", i+1)
-			args = append(args, id)
+	b.WriteString(`SELECT factory_id, "time", actual, goal FROM chart_data WHERE factory_id IN (`)
+	args := make([]any, 0, len(order))
+	for i, id := range order {
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		b.WriteString(`)`)
+		fmt.Fprintf(&b, "$%d", i+1)
+		args = append(args, id)
 	}
-	b.WriteString(` ORDER BY factory_id, "time"`)
-	rows, err := s.Client(ctx).QueryContext(ctx, b.String(), args...)
+	b.WriteString(`) ORDER BY factory_id, "time"`)
+	rows, err := q.QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return translate(err, "")
 	}
@@ -125,7 +238,7 @@ func (s *Service) streamRows(ctx context.Context, order []int, filter bool, n in
 	next, open := 0, false // order[next] is the factory being written
 	begin := func() error {
 		open = true
-		if err := sink.BeginFactory(order[next], n); err != nil {
+		if err := sink.BeginFactory(order[next], counts[order[next]]); err != nil {
 			return err
 		}
 		return sink.Column(0)
@@ -187,15 +300,8 @@ func (s *Service) streamRows(ctx context.Context, order []int, filter bool, n in
 	return closeUpTo(-1)
 }
 
-// streamColumns reads factory id column by column from one REPEATABLE
-// READ, READ ONLY snapshot. PostgreSQL only: SQLite would hold its write
-// lock for the whole read.
-func (s *Service) streamColumns(ctx context.Context, id int, n int64, sink SeriesSink) error {
-	tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return translate(err, "")
-	}
-	defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+// streamColumns reads factory id column by column, from q's snapshot.
+func (s *Service) streamColumns(ctx context.Context, q querier, id int, n int64, sink SeriesSink) error {
 	if err := sink.BeginFactory(id, n); err != nil {
 		return err
 	}
@@ -203,7 +309,7 @@ func (s *Service) streamColumns(ctx context.Context, id int, n int64, sink Serie
 		if err := sink.Column(c); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
+		rows, err := q.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
 		if err != nil {
 			return translate(err, "")
 		}

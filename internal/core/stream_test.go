@@ -2,8 +2,11 @@ package core
 
 import (
 	"context"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -83,7 +86,8 @@ func seriesOf(t *testing.T, s *Service, id int) []Point {
 }
 
 // TestStreamSeriesHandsOverEveryFactoryInOrder: every factory (those
-// without points too) in id order, each column in time order.
+// without points too) in id order with its point count, each column in
+// time order.
 func TestStreamSeriesHandsOverEveryFactoryInOrder(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -107,10 +111,10 @@ func TestStreamSeriesHandsOverEveryFactoryInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []streamed{
-				{ids[0], -1, [3][]string{{"1", "3"}, {"0.5", "1.5"}, {"10", "30"}}},
-				{ids[1], -1, [3][]string{nil, nil, nil}},
-				{ids[2], -1, [3][]string{{"2"}, {"2"}, {"-5"}}},
-				{ids[3], -1, [3][]string{nil, nil, nil}},
+				{ids[0], 2, [3][]string{{"1", "3"}, {"0.5", "1.5"}, {"10", "30"}}},
+				{ids[1], 0, [3][]string{nil, nil, nil}},
+				{ids[2], 1, [3][]string{{"2"}, {"2"}, {"-5"}}},
+				{ids[3], 0, [3][]string{nil, nil, nil}},
 			}
 			if len(c.got) != len(want) {
 				t.Fatalf("got %+v", c.got)
@@ -144,4 +148,76 @@ func sameColumns(a, b [3][]string) bool {
 		}
 	}
 	return true
+}
+
+// discard is a SeriesSink that keeps nothing but counts.
+type discard struct{ values int64 }
+
+func (d *discard) BeginFactory(int, int64) error { return nil }
+func (d *discard) Column(int) error              { return nil }
+func (d *discard) Value([]byte) error            { d.values++; return nil }
+func (d *discard) EndFactory() error             { return nil }
+
+// TestStreamingEveryFactoryHoldsLittleWhateverTheSize: the answer of
+// every factory, one of them four times the column threshold, is
+// streamed with the heap's peak growth far below what holding one large
+// factory's goal and time columns would take (about 30 MB here): memory
+// follows the threshold, not the series. The peak is sampled while the
+// stream runs.
+func TestStreamingEveryFactoryHoldsLittleWhateverTheSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: writes a million points on each database")
+	}
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			s := newService(t, d)
+			ctx := context.Background()
+			const large = 4 * columnsFrom
+			for i, n := range []int{3, large, 5} {
+				pts := make([]Point, n)
+				for j := range pts {
+					pts[j] = Point{Time: int64(j) * 60, Actual: float64(j%1000) + 0.25, Goal: float64(j % 977)}
+				}
+				if _, err := s.CreateFactory(ctx, FactoryInput{Name: "F" + strconv.Itoa(i), Points: pts}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.GC()
+			var base runtime.MemStats
+			runtime.ReadMemStats(&base)
+			var peak atomic.Uint64
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				var m runtime.MemStats
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Millisecond):
+					}
+					runtime.ReadMemStats(&m)
+					if m.HeapInuse > peak.Load() {
+						peak.Store(m.HeapInuse)
+					}
+				}
+			}()
+			sink := &discard{}
+			err := s.StreamSeries(ctx, nil, sink)
+			close(stop)
+			<-sampled
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sink.values != 3*(3+large+5) {
+				t.Fatalf("%d values streamed, want %d", sink.values, 3*(3+large+5))
+			}
+			growth := int64(peak.Load()) - int64(base.HeapInuse)
+			t.Logf("heap in use grew by %.1f MB at its peak", float64(growth)/(1<<20))
+			if growth > 16<<20 {
+				t.Fatalf("heap in use grew by %d bytes while streaming, want under 16 MB", growth)
+			}
+		})
+	}
 }
