@@ -38,6 +38,9 @@ type plan struct {
 	op func(ctx context.Context, w *worker) (bytes int64, points int, err error)
 	// cleanup removes what the workload created; may be nil.
 	cleanup func(ctx context.Context) error
+	// background reports, after cleanup, what ran beside the measured
+	// requests; may be nil.
+	background func() *Background
 }
 
 // measurement is what one workload did on one target.

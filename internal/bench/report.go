@@ -48,6 +48,8 @@ type Result struct {
 	Points       int64    `json:"points,omitempty"` // points written (gql-record, bulk-ingest)
 	PointsPerSec float64  `json:"points_per_sec,omitempty"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
+	// Background is what ran beside the measured requests (fair-sprocket-get).
+	Background *Background `json:"background,omitempty"`
 }
 
 // Ratio compares a workload's results on the compare server with the

@@ -26,6 +26,8 @@ type runOptions struct {
 	ingestBatch         int
 	seed                uint64
 	pgbenchDSN          string
+	hostileClients      int
+	hostileQuery        string
 }
 
 func parseRun(args []string, stderr io.Writer) (*runOptions, error) {
@@ -49,6 +51,8 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, error) {
 	fs.IntVar(&o.batch, "batch", 50000, "points per recordProduction call when the harness fills a factory")
 	fs.IntVar(&o.ingestBatch, "ingest-batch", 10000, "points per recordProduction call of bulk-ingest")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the harness's data and random choices")
+	fs.IntVar(&o.hostileClients, "hostile-clients", 8, "fair-sprocket-get: clients that loop --hostile-query meanwhile")
+	fs.StringVar(&o.hostileQuery, "hostile-query", hostileQuery, "fair-sprocket-get: the expensive GraphQL query, with variable $id (Int64!) the largest factory's row id")
 	fs.StringVar(&o.pgbenchDSN, "pgbench-dsn", "", "postgres:// URL: also run pgbench -S with the same clients and duration, and print the ratio to rest-sprocket-get")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sprocketbench run [flags]\n\nDrives the server(s) with concurrent clients; workloads:")
@@ -86,6 +90,9 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, error) {
 	}
 	if o.batch < 1 || o.batch > maxBatch || o.ingestBatch < 1 || o.ingestBatch > maxBatch {
 		errs = append(errs, fmt.Errorf("--batch and --ingest-batch must be from 1 to %d", maxBatch))
+	}
+	if o.hostileClients < 0 {
+		errs = append(errs, errors.New("--hostile-clients must not be negative"))
 	}
 	if o.sprockets < 0 {
 		errs = append(errs, errors.New("--sprockets must not be negative"))
@@ -209,6 +216,12 @@ func runOne(ctx context.Context, w workload, t *target, o *runOptions, log io.Wr
 		cancel()
 	}
 	r.fill(m)
+	if p.background != nil {
+		r.Background = p.background()
+		b := r.Background
+		fmt.Fprintf(log, "%-8s %-19s beside: %d hostile clients, %d requests %v; health %d checks, %d failed, slowest %s\n",
+			t.role, w.name, b.HostileClients, b.HostileRequests, b.HostileOutcomes, b.HealthChecks, b.HealthFailures, fmtMs(b.HealthMaxMs))
+	}
 	fmt.Fprintf(log, "%-8s %-19s %7d requests  %9.1f req/s  p50 %-9s p99 %-9s errors %d\n",
 		t.role, w.name, r.Requests, r.ReqPerSec, fmtMs(r.P50Ms), fmtMs(r.P99Ms), r.Errors)
 	for _, s := range r.ErrorSamples {

@@ -28,6 +28,7 @@ var workloads = []workload{
 	{name: "gql-series-day", about: "a factory's series over one day in at most 500 buckets", graphql: true, prepare: prepareSeriesDay},
 	{name: "gql-dashboard", about: "factories(first: 20), each with a series of at most 500 buckets", graphql: true, prepare: prepareDashboard},
 	{name: "gql-record", about: "recordProduction of 100 new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("gql-record", 100)},
+	{name: "fair-sprocket-get", about: "GET /v1/sprockets/{id} while --hostile-clients loop --hostile-query (and /healthz, /readyz are probed)", graphql: true, prepare: prepareFair},
 	{name: "bulk-ingest", about: "recordProduction of --ingest-batch new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("bulk-ingest", 0)},
 }
 
