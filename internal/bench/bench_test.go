@@ -121,7 +121,7 @@ func readState(t *testing.T, path string) bench.State {
 
 var allWorkloads = []string{
 	"rest-sprocket-get", "rest-sprocket-list", "rest-factory-small", "rest-factory-large",
-	"gql-series", "gql-series-day", "gql-dashboard", "gql-record", "bulk-ingest",
+	"gql-series", "gql-series-day", "gql-dashboard", "gql-record", "fair-sprocket-get", "bulk-ingest",
 }
 
 // TestGenStoresTheDataSetAndRunMeasuresEveryWorkload drives a real server
@@ -192,7 +192,7 @@ func TestGenStoresTheDataSetAndRunMeasuresEveryWorkload(t *testing.T) {
 						continue
 					}
 					r := rep.Results[i]
-					needsGraphQL := strings.HasPrefix(w, "gql-") || w == "bulk-ingest"
+					needsGraphQL := strings.HasPrefix(w, "gql-") || w == "bulk-ingest" || w == "fair-sprocket-get"
 					if target == "compare" && restOnlyCompare && needsGraphQL {
 						if r.Skipped == "" {
 							t.Errorf("%s on the /v1-only server: not skipped: %+v", w, r)
@@ -205,6 +205,10 @@ func TestGenStoresTheDataSetAndRunMeasuresEveryWorkload(t *testing.T) {
 					}
 					if r.ReqPerSec <= 0 || r.P50Ms <= 0 || r.P50Ms > r.P90Ms || r.P90Ms > r.P99Ms || r.P99Ms > r.MaxMs || r.BytesPerSec <= 0 {
 						t.Errorf("%s on %s: implausible figures %+v", w, target, r)
+					}
+					if b := r.Background; w == "fair-sprocket-get" && (b == nil || b.HostileClients != 8 || b.HostileRequests == 0 ||
+						b.HostileOutcomes["ok"] == 0 || b.HealthChecks == 0 || b.HealthFailures != 0) {
+						t.Errorf("%s on %s: background %+v", w, target, b)
 					}
 					if (w == "gql-record" || w == "bulk-ingest") && (r.PointsPerSec <= 0 || r.Points%100 != 0) {
 						t.Errorf("%s on %s: %d points, %v points/s", w, target, r.Points, r.PointsPerSec)
