@@ -78,6 +78,9 @@ func (r *factoryResolver) Series(ctx context.Context, obj *ent.Factory, from *ti
 	res, err := loadFor(ctx, obj, key, func(ids []int) (map[int]core.SeriesResult, error) {
 		return r.Service.Series(ctx, ids, q)
 	})
+	if err == nil {
+		err = res.Err
+	}
 	if err != nil {
 		return nil, err
 	}

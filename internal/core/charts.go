@@ -84,6 +84,10 @@ type SeriesResult struct {
 	Actual    []float64
 	Goal      []float64
 	Counts    []int64
+	// Err is this factory's own failure, when its stored range alone
+	// makes the query impossible (an interval that cuts it into too many
+	// buckets): the other factories of the call still get their series.
+	Err error
 }
 
 // Summary is the totals and extremes of a window.
@@ -240,7 +244,9 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 				to = *q.To
 			}
 			if err := addWin(id, from, to); err != nil {
-				return nil, err
+				// The window came from this factory's data: its
+				// failure is its own.
+				out[id] = SeriesResult{Err: err}
 			}
 		}
 	}

@@ -391,3 +391,34 @@ func TestAStatementCancelledAtItsDeadlineIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestOneFactorysRangeFailsOnlyItsOwnSeries: with an interval and no
+// window, each factory's window is its own stored range; the factory
+// whose range that interval cuts into too many buckets gets an error of
+// its own, and the others of the same call their series.
+func TestOneFactorysRangeFailsOnlyItsOwnSeries(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			s := newService(t, d)
+			ctx := context.Background()
+			small, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 0, Actual: 1, Goal: 1}, {Time: 120, Actual: 2, Goal: 2}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wide, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 0, Actual: 1, Goal: 1}, {Time: 10 * 365 * 86400, Actual: 2, Goal: 2}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Series(ctx, []int{small.ID, wide.ID}, SeriesQuery{Interval: 60, Aggregate: AggSum})
+			if err != nil {
+				t.Fatalf("the call failed as a whole: %v", err)
+			}
+			if r := got[small.ID]; r.Err != nil || len(r.Counts) != 2 || r.Counts[0] != 1 || r.Counts[1] != 1 {
+				t.Errorf("the small factory: %+v", r)
+			}
+			if e, ok := apperr.As(got[wide.ID].Err); !ok || e.Code != apperr.Invalid || e.Field != "interval" {
+				t.Errorf("the wide factory: %+v, want its own BAD_USER_INPUT on interval", got[wide.ID])
+			}
+		})
+	}
+}
