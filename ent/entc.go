@@ -38,7 +38,9 @@ func main() {
 			gen.FeatureIntercept,
 		},
 	}
-	if err := entc.Generate("./ent/schema", cfg, entc.Extensions(ex)); err != nil {
+	// What ent/ needs beyond ent's own API is generated from templates
+	// kept outside it (internal/entgen), never written by hand there.
+	if err := entc.Generate("./ent/schema", cfg, entc.Extensions(ex), entc.TemplateFiles("internal/entgen/bind.tmpl")); err != nil {
 		log.Fatalf("entc: running ent codegen: %v", err)
 	}
 }

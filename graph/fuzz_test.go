@@ -34,7 +34,7 @@ func FuzzGraphQLEndpoint(f *testing.F) {
 	}
 	db := testdb.Open(f, testdb.Dialects[0])
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	ctx := context.Background()
 	if _, err := svc.CreateFactory(ctx, core.FactoryInput{Points: []core.Point{{Time: 1_700_000_000, Actual: 3, Goal: 4}, {Time: 1_700_000_060, Actual: 5, Goal: 4}}}); err != nil {
 		f.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/graph"
@@ -33,9 +32,9 @@ func newGQL(t *testing.T, d string) *gqlEnv {
 	t.Helper()
 	db := testdb.Open(t, d)
 	e := &gqlEnv{t: t}
-	drv := dialect.DebugWithContext(entsql.OpenDB(d, db.SQL), func(context.Context, ...any) { e.statements.Add(1) })
+	drv := dialect.DebugWithContext(db.Driver(), func(context.Context, ...any) { e.statements.Add(1) })
 	client := ent.NewClient(ent.Driver(drv))
-	e.svc = core.New(client, db.Dialect)
+	e.svc = core.New(client, db.SQL, db.Dialect)
 	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: e.svc}, graph.DefaultOptions()))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL

@@ -48,7 +48,7 @@ func newLiveEndpoint(t *testing.T, dialect string, opts graph.Options, live grap
 	t.Helper()
 	db := testdb.Open(t, dialect)
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: live}, opts))
 	t.Cleanup(srv.Close)
 	return &endpoint{t: t, db: db, svc: svc, url: srv.URL}

@@ -175,7 +175,7 @@ func newHubEndpoint(t *testing.T, d string, opts graph.Options) *hubEndpoint {
 	url := testdb.URL(t, d)
 	db := testdb.OpenURL(t, url, 8)
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	h := &hubEndpoint{}
 	if d == dialect.Postgres {
 		p, err := live.NewPostgres(url, client, slog.New(slog.NewTextHandler(io.Discard, nil)))

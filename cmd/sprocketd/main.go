@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	client := db.Client()
 	defer client.Close()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 
 	if cmd == "seed" {
 		n, seeded, err := seed.LoadIfEmpty(ctx, svc, db.Dialect)

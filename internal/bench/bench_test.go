@@ -43,7 +43,7 @@ func newServer(t *testing.T, d string, so serverOptions) string {
 		t.Fatal(err)
 	}
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	opts := graph.DefaultOptions()
 	deps := server.Deps{Config: cfg, Service: svc}
 	if so.token != "" {

@@ -23,7 +23,7 @@ func benchPoints(n int, start int64) []Point {
 func BenchmarkRecordProduction(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		b.Run(testdb.Name(d), func(b *testing.B) {
-			s := New(testdb.Open(b, d).Client(), d)
+			s := newBenchService(b, d)
 			ctx := context.Background()
 			f, err := s.CreateFactory(ctx, FactoryInput{})
 			if err != nil {
@@ -52,7 +52,7 @@ func BenchmarkRecordProductionConcurrent(b *testing.B) {
 				name = testdb.Name(d) + "/1-factory"
 			}
 			b.Run(name, func(b *testing.B) {
-				s := New(testdb.Open(b, d).Client(), d)
+				s := newBenchService(b, d)
 				ctx := context.Background()
 				const writers, batch = 4, 10000
 				ids := make([]int, writers)
@@ -97,7 +97,7 @@ func BenchmarkRecordProductionConcurrent(b *testing.B) {
 func BenchmarkRecordProductionUpsert(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		b.Run(testdb.Name(d), func(b *testing.B) {
-			s := New(testdb.Open(b, d).Client(), d)
+			s := newBenchService(b, d)
 			ctx := context.Background()
 			const batch = 10000
 			f, err := s.CreateFactory(ctx, FactoryInput{Points: benchPoints(batch/2, 0)})
@@ -125,7 +125,7 @@ func BenchmarkRecordProductionUpsert(b *testing.B) {
 func BenchmarkSeries(b *testing.B) {
 	for _, d := range testdb.Dialects {
 		b.Run(testdb.Name(d), func(b *testing.B) {
-			s := New(testdb.Open(b, d).Client(), d)
+			s := newBenchService(b, d)
 			ctx := context.Background()
 			f, err := s.CreateFactory(ctx, FactoryInput{Points: benchPoints(200000, 1_700_000_000)})
 			if err != nil {

@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -13,11 +14,13 @@ import (
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/database"
 )
 
 // Service is the application core over one ent client.
 type Service struct {
 	client   *ent.Client
+	pool     *sql.DB
 	notifier Notifier
 	postgres bool
 	// sprockets coalesces concurrent reads of single sprockets outside
@@ -29,19 +32,16 @@ type Service struct {
 	lane chan struct{}
 }
 
-// New returns a Service that uses client, whose driver speaks dialect
-// (dialect.Postgres or dialect.SQLite): PostgreSQL gets its own bulk
-// statements, locks and streaming, so the dialect is not optional. The
-// client must run on database/sql (ent's SQL driver, possibly wrapped in
-// its debug driver), whose pool the core also uses for prepared
-// statements.
-func New(client *ent.Client, d string) *Service {
-	db := client.SQLDB()
-	if db == nil {
-		panic("core.New: the ent client does not run on a database/sql pool")
-	}
-	s := &Service{client: client, postgres: d == dialect.Postgres}
-	s.byID = &statement{db: db, query: sprocketsByID(s.postgres)}
+// New returns a Service that uses client, whose driver runs on pool and
+// speaks dialect d (dialect.Postgres or dialect.SQLite): PostgreSQL gets
+// its own bulk statements, locks and streaming, so the dialect is not
+// optional. The client's driver must be database.NewDriver's over pool
+// (possibly wrapped, in ent's debug driver for instance), so that write
+// transactions can reach their *sql.Tx for COPY; the core also prepares
+// statements on pool.
+func New(client *ent.Client, pool *sql.DB, d string) *Service {
+	s := &Service{client: client, pool: pool, postgres: d == dialect.Postgres}
+	s.byID = &statement{db: pool, query: sprocketsByID(s.postgres)}
 	s.sprockets = &coalescer[int, *ent.Sprocket]{fetch: s.fetchSprockets, limit: coalesceLimit}
 	return s
 }
@@ -105,6 +105,7 @@ func (s *Service) inNewTx(ctx context.Context, fn func(ctx context.Context) erro
 		return err
 	}
 	defer done()
+	ctx = database.WithTxSlot(ctx) // for COPY (see database.SQLTx)
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return translate(err, "")

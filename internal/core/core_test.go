@@ -11,7 +11,14 @@ import (
 
 func newService(t *testing.T, d string) *Service {
 	t.Helper()
-	return New(testdb.Open(t, d).Client(), d)
+	db := testdb.Open(t, d)
+	return New(db.Client(), db.SQL, d)
+}
+
+func newBenchService(b *testing.B, d string) *Service {
+	b.Helper()
+	db := testdb.Open(b, d)
+	return New(db.Client(), db.SQL, d)
 }
 
 // TestAFailedWriteLeavesNothing: a factory whose points fail at the

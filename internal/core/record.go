@@ -7,9 +7,9 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/database"
 )
 
 // MaxRecordBatch is the most points one RecordProduction call takes.
@@ -257,13 +257,9 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 // statement to parse and no arrays to build, and rows go to the server as
 // they are encoded (lib/pq sends them in 64 kB messages).
 func copyPoints(ctx context.Context, id int, points []Point) error {
-	tx := ent.TxFromContext(ctx)
-	if tx == nil {
-		return errors.New("core: copyPoints needs a transaction")
-	}
-	sqlTx := tx.SQLTx()
+	sqlTx := database.SQLTx(ctx)
 	if sqlTx == nil {
-		return errors.New("core: the transaction does not run on database/sql")
+		return errors.New("core: copyPoints needs a transaction begun by InTx on database.NewDriver")
 	}
 	st, err := sqlTx.PrepareContext(ctx, `COPY chart_data (factory_id, "time", actual, goal) FROM STDIN`)
 	if err != nil {

@@ -58,7 +58,7 @@ func TestRecordProductionAppendsOrUpserts(t *testing.T) {
 // stored, exactly once.
 func TestPostgresCopiesAppendsAndUpsertsWithArrays(t *testing.T) {
 	db := testdb.Open(t, dialect.Postgres)
-	s := New(db.Client(), dialect.Postgres)
+	s := New(db.Client(), db.SQL, dialect.Postgres)
 	ctx := context.Background()
 	for _, q := range []string{
 		`CREATE TABLE statements_seen (query text)`,

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"math"
 	"strings"
@@ -84,7 +85,7 @@ const coalesceLimit = 1
 // it per request (ent's builder and PostgreSQL's parse and plan were 40%
 // of the cost of a one-row read).
 func sprocketsByID(postgres bool) string {
-	q := `SELECT ` + strings.Join(sprocket.Columns, ", ") + ` FROM ` + sprocket.Table + ` WHERE ` + sprocket.FieldID + ` `
+	q := `SELECT ` + strings.Join(sprocketColumns, ", ") + ` FROM ` + sprocket.Table + ` WHERE ` + sprocket.FieldID + ` `
 	if postgres {
 		return q + `= ANY($1)`
 	}
@@ -116,15 +117,31 @@ func (s *Service) fetchSprockets(ctx context.Context, ids []int) (map[int]*ent.S
 		return nil, err
 	}
 	defer rows.Close()
-	list, err := s.client.ScanSprockets(rows)
-	if err != nil {
+	out := make(map[int]*ent.Sprocket, len(ids))
+	for rows.Next() {
+		sp, err := scanSprocket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[sp.ID] = s.client.BindSprocket(sp)
+	}
+	return out, rows.Err()
+}
+
+// sprocketColumns are the columns scanSprocket reads, in its order.
+var sprocketColumns = []string{sprocket.FieldID, sprocket.FieldCreatedAt, sprocket.FieldUpdatedAt,
+	sprocket.FieldTeeth, sprocket.FieldPitchDiameter, sprocket.FieldOutsideDiameter, sprocket.FieldPitch}
+
+// scanSprocket reads a row of sprocketColumns into an entity, which the
+// caller binds to its client.
+func scanSprocket(rows *sql.Rows) (*ent.Sprocket, error) {
+	sp := &ent.Sprocket{}
+	var created, updated sql.NullTime
+	if err := rows.Scan(&sp.ID, &created, &updated, &sp.Teeth, &sp.PitchDiameter, &sp.OutsideDiameter, &sp.Pitch); err != nil {
 		return nil, err
 	}
-	out := make(map[int]*ent.Sprocket, len(list))
-	for _, sp := range list {
-		out[sp.ID] = sp
-	}
-	return out, nil
+	sp.CreatedAt, sp.UpdatedAt = created.Time, updated.Time
+	return sp, nil
 }
 
 // SprocketExists reports whether a sprocket exists; /v1 PUT answers 404

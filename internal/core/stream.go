@@ -120,7 +120,7 @@ func (s *Service) inSnapshot(ctx context.Context, fn func(q querier) error) erro
 		defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
 		return fn(tx)
 	}
-	conn, err := s.client.SQLDB().Conn(ctx)
+	conn, err := s.pool.Conn(ctx)
 	if err != nil {
 		return translate(err, "")
 	}

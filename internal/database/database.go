@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
 	_ "github.com/mattn/go-sqlite3" // SQLite driver (cgo)
 
@@ -192,10 +191,13 @@ func withParam(dsn, key, value string) string {
 	return u.String()
 }
 
+// Driver returns ent's driver over the database (see NewDriver), for a
+// client with a wrapped driver (a test's statement counter).
+func (db *DB) Driver() dialect.Driver { return NewDriver(db.Dialect, db.SQL) }
+
 // Client returns an ent client over the database.
 func (db *DB) Client(opts ...ent.Option) *ent.Client {
-	drv := entsql.OpenDB(db.Dialect, db.SQL)
-	return ent.NewClient(append([]ent.Option{ent.Driver(drv)}, opts...)...)
+	return ent.NewClient(append([]ent.Option{ent.Driver(db.Driver())}, opts...)...)
 }
 
 // Close closes the pool.

@@ -90,7 +90,7 @@ func TestDeletingAFactoryEndsItsSubscriptions(t *testing.T) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
 			url := testdb.URL(t, d)
 			db := testdb.OpenURL(t, url, 4)
-			svc := core.New(db.Client(), db.Dialect)
+			svc := core.New(db.Client(), db.SQL, db.Dialect)
 			var hub interface {
 				core.Notifier
 				Subscribe(context.Context, int) (<-chan live.Batch, error)

@@ -47,7 +47,7 @@ func points(times ...int64) []core.Point {
 
 func TestLocalDeliversCommittedPointsOnly(t *testing.T) {
 	db := testdb.Open(t, dialect.SQLite)
-	svc := core.New(db.Client(), db.Dialect)
+	svc := core.New(db.Client(), db.SQL, db.Dialect)
 	hub := live.NewLocal()
 	svc.SetNotifier(hub)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -97,7 +97,7 @@ func TestPostgresDeliversAcrossReplicas(t *testing.T) {
 	replica := func() (*core.Service, *live.Postgres) {
 		db := testdb.OpenURL(t, url, 4)
 		client := db.Client()
-		svc := core.New(client, db.Dialect)
+		svc := core.New(client, db.SQL, db.Dialect)
 		l, err := live.NewPostgres(url, client, log)
 		if err != nil {
 			t.Fatal(err)

@@ -24,7 +24,7 @@ func authServer(t *testing.T, protectReads bool) *testServer {
 		t.Fatal(err)
 	}
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	opts := graph.DefaultOptions()
 	opts.Tokens, opts.ProtectReads = tokens, protectReads
 	h := server.New(server.Deps{

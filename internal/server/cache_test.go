@@ -25,7 +25,7 @@ func TestCachedFactoryAnswersFollowWritesOnEveryReplica(t *testing.T) {
 	cfg := testConfig(t)
 	replica := func() (*core.Service, string) {
 		db := testdb.OpenURL(t, url, 4)
-		svc := core.New(db.Client(), dialect.Postgres)
+		svc := core.New(db.Client(), db.SQL, dialect.Postgres)
 		hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc}))
 		t.Cleanup(hs.Close)
 		return svc, hs.URL

@@ -35,7 +35,7 @@ func newTestServer(t testing.TB, dialect string, env map[string]string) *testSer
 		t.Fatal(err)
 	}
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,

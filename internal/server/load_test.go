@@ -33,7 +33,7 @@ func TestMixedLoadLosesAndInventsNothing(t *testing.T) {
 	url := testdb.URL(t, dialect.Postgres)
 	ctx := context.Background()
 	db := testdb.OpenURL(t, url, 16)
-	svc := core.New(db.Client(), db.Dialect)
+	svc := core.New(db.Client(), db.SQL, db.Dialect)
 	srv := httptest.NewServer(server.New(server.Deps{Config: testConfig(t), Service: svc}))
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}

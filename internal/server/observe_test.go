@@ -42,7 +42,7 @@ func TestRequestsAreLoggedWithTheirIDAndCounted(t *testing.T) {
 	var logs syncBuffer
 	log := telemetry.NewLogger(&logs, "json", slog.LevelInfo)
 	m := telemetry.NewMetrics("test", db.SQL, nil)
-	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: core.New(db.Client(), db.Dialect), Logger: log, Metrics: m}))
+	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: core.New(db.Client(), db.SQL, db.Dialect), Logger: log, Metrics: m}))
 	defer srv.Close()
 
 	get := func(path, id string) *http.Response {

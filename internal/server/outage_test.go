@@ -54,7 +54,7 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	}
 	cfg := testConfig(t)
 	client0 := db.Client()
-	svc := core.New(client0, dialect.Postgres)
+	svc := core.New(client0, db.SQL, dialect.Postgres)
 	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
 		GraphQL: graph.NewHandler(&graph.Resolver{Client: client0, Service: svc}, graph.DefaultOptions())})
 	srv := httptest.NewServer(h)

@@ -336,7 +336,7 @@ func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 	ctx := context.Background()
 	db := testdb.Open(t, "sqlite3")
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	hub := live.NewLocal()
 	t.Cleanup(func() { _ = hub.Close() })
 	svc.SetNotifier(hub)

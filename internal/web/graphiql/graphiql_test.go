@@ -339,7 +339,7 @@ func TestBrowser(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.Open(t, "sqlite3")
 	client := db.Client()
-	svc := core.New(client, db.Dialect)
+	svc := core.New(client, db.SQL, db.Dialect)
 	if _, err := svc.CreateSprocket(ctx, core.SprocketInput{Teeth: 42, PitchDiameter: 5, OutsideDiameter: 6, Pitch: 1}); err != nil {
 		t.Fatal(err)
 	}
