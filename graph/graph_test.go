@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/graph/generated"
+	"github.com/vektah/gqlparser/v2/ast"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -344,5 +347,64 @@ func TestNodesResolveInOneQueryAType(t *testing.T) {
 	}
 	if n7 > n1+1 {
 		t.Errorf("1 id cost %d statements, 7 ids of two types cost %d", n1, n7)
+	}
+}
+
+// TestEveryFieldThatListsFactoriesBatchesTheirCharts: every field of the
+// schema that can return several factories (a list, a connection, a list
+// of nodes) costs the same statements for the charts of one factory as
+// for fifty. A new such field fails here until it is added to the table,
+// so it cannot go N+1 unnoticed.
+func TestEveryFieldThatListsFactoriesBatchesTheirCharts(t *testing.T) {
+	charts := `series(maxDataPoints: 10) { epochs actual } summary { count }`
+	queries := map[string]string{
+		"Query.factories": `query($n: Int!) { factories(first: $n) { edges { node { ` + charts + ` } } } }`,
+		"Query.nodes":     `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Factory { ` + charts + ` } } }`,
+	}
+	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	lists := func(typ *ast.Type) bool {
+		if typ.Elem == nil {
+			return typ.NamedType == "FactoryConnection"
+		}
+		return typ.Elem.Name() == "Factory" || typ.Elem.Name() == "Node"
+	}
+	var fields []string
+	for _, def := range schema.Types {
+		for _, f := range def.Fields {
+			if strings.HasPrefix(f.Name, "__") || !lists(f.Type) {
+				continue
+			}
+			name := def.Name + "." + f.Name
+			fields = append(fields, name)
+			if queries[name] == "" {
+				t.Errorf("%s can return several factories: add a query through it to this test", name)
+			}
+		}
+	}
+	if len(fields) != len(queries) {
+		t.Fatalf("fields that list factories: %v; the table has %d", fields, len(queries))
+	}
+	for _, d := range testdb.Dialects {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			e := newGQL(t, d)
+			ctx := context.Background()
+			var ids []string
+			for f := 0; f < 50; f++ {
+				pts := []core.Point{{Time: 1_700_000_000, Actual: float64(f), Goal: 1}, {Time: 1_700_000_060, Actual: 1, Goal: 1}}
+				fac, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, gid.New("Factory", fac.ID).String())
+			}
+			for name, q := range queries {
+				var v any
+				n1 := e.ok(q, map[string]any{"n": 1, "ids": ids[:1]}, &v)
+				n50 := e.ok(q, map[string]any{"n": 50, "ids": ids}, &v)
+				if n1 != n50 {
+					t.Errorf("%s: the charts of 1 factory cost %d statements, of 50 %d", name, n1, n50)
+				}
+			}
+		})
 	}
 }

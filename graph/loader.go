@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -18,7 +19,8 @@ import (
 // same statements as one for a single factory. The first sibling to
 // resolve a field with given arguments loads it for all of them; the
 // others read the result. The siblings are found in the result of the
-// enclosing list field, which gqlgen keeps in the field context.
+// enclosing field, which gqlgen keeps in the field context, whatever its
+// type (see siblingFactories).
 
 type loadersKey struct{}
 
@@ -57,41 +59,66 @@ func (Loaders) InterceptOperation(ctx context.Context, next graphql.OperationHan
 	return next(context.WithValue(ctx, loadersKey{}, &batches{m: map[string]*batch{}}))
 }
 
-// siblingFactories returns the ids of the factories resolved together with
-// f: those of the nearest enclosing list, or f alone.
+// siblingFactories returns the ids of the factories resolved together
+// with f: every factory in the result of the nearest enclosing field whose
+// result holds f and others (a list, a connection's edges), or f alone. The
+// results are searched by their shape, not their type, so that any field
+// that returns factories batches their chart fields, a new one included.
 func siblingFactories(ctx context.Context, f *ent.Factory) []int {
 	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
-		var ids []int
-		switch r := fc.Result.(type) {
-		case *ent.FactoryConnection:
-			for _, e := range r.Edges {
-				ids = append(ids, e.Node.ID)
-			}
-		case []*ent.FactoryEdge:
-			for _, e := range r {
-				ids = append(ids, e.Node.ID)
-			}
-		case []*ent.Factory:
-			for _, x := range r {
-				ids = append(ids, x.ID)
-			}
-		case []ent.Noder:
-			for _, n := range r {
-				if x, ok := n.(*ent.Factory); ok {
-					ids = append(ids, x.ID)
-				}
-			}
-		default:
+		if fc.Result == nil || fc.Result == any(f) {
 			continue
 		}
-		for _, id := range ids {
-			if id == f.ID {
-				return ids
-			}
+		var ids []int
+		found := false
+		collectFactories(reflect.ValueOf(fc.Result), 0, func(x *ent.Factory) {
+			ids = append(ids, x.ID)
+			found = found || x.ID == f.ID
+		})
+		if found && len(ids) > 1 {
+			return ids
 		}
-		break
 	}
 	return []int{f.ID}
+}
+
+var factoryType = reflect.TypeFor[*ent.Factory]()
+
+// maxResultDepth bounds the search of a result for factories: a
+// connection's edges are at depth 3 (connection, edges, edge).
+const maxResultDepth = 4
+
+// collectFactories calls found for every *ent.Factory in v: v itself, or
+// the elements and exported fields of lists, pointers, interfaces and
+// structs down to maxResultDepth (not inside a factory: its loaded edges
+// are not its siblings).
+func collectFactories(v reflect.Value, depth int, found func(*ent.Factory)) {
+	if !v.IsValid() || depth > maxResultDepth {
+		return
+	}
+	if v.Type() == factoryType {
+		if !v.IsNil() {
+			found(v.Interface().(*ent.Factory))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			collectFactories(v.Elem(), depth, found)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			collectFactories(v.Index(i), depth+1, found)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				collectFactories(v.Field(i), depth+1, found)
+			}
+		}
+	}
 }
 
 // loadFor returns load's result for f, calling load once per operation
