@@ -26,7 +26,7 @@ func (r *factoryResolver) RowID(ctx context.Context, obj *ent.Factory) (int64, e
 
 // Points is the resolver for the points field.
 func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], orderBy *model.PointOrder, where *model.PointWhereInput) (*model.PointConnection, error) {
-	page := core.PointPage{Window: window(from, to), First: first, Last: last}
+	page := core.PointsQuery{Window: window(from, to), First: first, Last: last}
 	if orderBy != nil {
 		page.Desc = orderBy.Direction == entgql.OrderDirectionDesc
 	}
@@ -56,7 +56,7 @@ func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *ti
 		conn.Edges[i] = &model.PointEdge{Node: pointOut(p), Cursor: ent.Cursor{ID: int(p.Time)}}
 	}
 	conn.PageInfo.HasNextPage = res.HasNext
-	conn.PageInfo.HasPreviousPage = res.HasPre
+	conn.PageInfo.HasPreviousPage = res.HasPrevious
 	if n := len(conn.Edges); n > 0 {
 		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
 		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor

@@ -97,7 +97,7 @@ func TestMutationsThatDeadlockAreRunAgain(t *testing.T) {
 			}
 			var total int64
 			for _, id := range rows {
-				n, err := e.svc.CountPoints(ctx, id, core.PointPage{})
+				n, err := e.svc.CountPoints(ctx, id, core.PointsQuery{})
 				if err != nil {
 					t.Fatal(err)
 				}

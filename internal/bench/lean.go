@@ -15,12 +15,11 @@ import (
 // leanConn is one worker's own keep-alive connection for the REST GET
 // workloads. net/http's Transport runs two goroutines a connection and
 // hands every request and answer between them over channels; on two cores
-// shared with the server and the database that cost about 45 µs of CPU a
-// request (measured with the harness against sprocketd: as much as the
-// server's own work), CPU the measured server then lacked. A lean
-// connection writes the request and reads the answer in the worker's own
-// goroutine with net/http's parser (http.ReadResponse), as C load
-// generators such as wrk do: about 12 µs a request.
+// shared with the server and the database that cost about as much CPU a
+// request as the server's own work (docs/performance.md), CPU the
+// measured server then lacked. A lean connection writes the request and
+// reads the answer in the worker's own goroutine with net/http's parser
+// (http.ReadResponse), as C load generators such as wrk do.
 type leanConn struct {
 	host    string // host:port to dial
 	header  string // the request's fixed header lines after the request line

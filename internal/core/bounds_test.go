@@ -240,7 +240,7 @@ func TestExtremePointsKeepEveryReadWorking(t *testing.T) {
 				}
 			}
 			for _, w := range windows {
-				if _, err := s.Points(ctx, f.ID, PointPage{Window: w}); err != nil {
+				if _, err := s.Points(ctx, f.ID, PointsQuery{Window: w}); err != nil {
 					t.Errorf("points %s: %v", w.Key(), err)
 				}
 			}

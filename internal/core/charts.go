@@ -200,15 +200,14 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 	if len(ids) == 0 {
 		return out, nil
 	}
-	type win = seriesWindow
-	var wins []win
+	var wins []seriesWindow
 	addWin := func(id int, from, to int64) error {
 		off, iv, err := q.bucketing(from, to)
 		if err != nil {
 			return err
 		}
 		out[id] = SeriesResult{HasWindow: true, From: from, To: min(to, MaxTime), Interval: iv, Aggregate: q.Aggregate}
-		wins = append(wins, win{int64(id), off, from, to, iv})
+		wins = append(wins, seriesWindow{factoryID: int64(id), origin: off, from: from, to: to, interval: iv})
 		return nil
 	}
 	if q.From != nil && q.To != nil {
@@ -266,7 +265,7 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 		}
 		n := len(args)
 		fmt.Fprintf(&cte, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2, n+3, n+4, n+5)
-		args = append(args, w.fid, w.off, w.lo, w.hi, w.iv)
+		args = append(args, w.factoryID, w.origin, w.from, w.to, w.interval) // w(fid, off, lo, hi, iv)
 	}
 	cte.WriteString(`) `)
 	const from = ` FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c."time" >= w.lo AND c."time" < w.hi `
@@ -329,7 +328,7 @@ func (s *Service) extents(ctx context.Context, ids []int, w Window) (map[int][2]
 	b.WriteString(bounds + `), (SELECT MAX("time") FROM chart_data c WHERE c.factory_id = v.id` + bounds + `) FROM v`)
 	rows, err := s.Client(ctx).QueryContext(ctx, b.String(), args...)
 	if err != nil {
-		return nil, translate(err, "")
+		return nil, classify(err, "")
 	}
 	defer rows.Close()
 	out := make(map[int][2]int64, len(ids))
@@ -337,13 +336,13 @@ func (s *Service) extents(ctx context.Context, ids []int, w Window) (map[int][2]
 		var id int
 		var lo, hi sql.NullInt64
 		if err := rows.Scan(&id, &lo, &hi); err != nil {
-			return nil, translate(err, "")
+			return nil, classify(err, "")
 		}
 		if lo.Valid && hi.Valid {
 			out[id] = [2]int64{lo.Int64, hi.Int64}
 		}
 	}
-	return out, translate(rows.Err(), "")
+	return out, classify(rows.Err(), "")
 }
 
 // Summaries computes the summary of each factory in ids over w in one
@@ -373,13 +372,13 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 	}
 	wins := make([]rollupWindow, len(ids))
 	for i, id := range ids {
-		wins[i] = splitWindow(int64(id), 0, 1, lo, hi, rollupWidths[0])
+		wins[i] = splitWindow(seriesWindow{factoryID: int64(id), interval: 1, from: lo, to: hi}, rollupWidths[0])
 	}
 	with, args := rollupParts(wins)
 	query := with + `SELECT fid, SUM(n), SUM(sa), SUM(sg), MIN(tmin), MAX(tmax), MIN(mina), MAX(maxa), MIN(ming), MAX(maxg) FROM parts`
 	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY fid`, args...)
 	if err != nil {
-		return nil, translate(err, "")
+		return nil, classify(err, "")
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -388,7 +387,7 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 		var first, last int64
 		var minA, maxA, minG, maxG float64
 		if err := rows.Scan(&id, &sm.Count, &sm.TotalActual, &sm.TotalGoal, &first, &last, &minA, &maxA, &minG, &maxG); err != nil {
-			return nil, translate(err, "")
+			return nil, classify(err, "")
 		}
 		sm.FirstTime, sm.LastTime = &first, &last
 		sm.MinActual, sm.MaxActual, sm.MinGoal, sm.MaxGoal = &minA, &maxA, &minG, &maxG
@@ -399,7 +398,7 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 		out[id] = sm
 	}
 	if err := rows.Err(); err != nil {
-		return nil, translate(err, "")
+		return nil, classify(err, "")
 	}
 	for _, id := range ids {
 		if _, ok := out[id]; !ok {
@@ -421,10 +420,10 @@ type PointFilter struct {
 	BelowGoal                              *bool
 }
 
-// PointPage asks for a page of points in a window, in time order (newest
+// PointsQuery asks for a page of points in a window, in time order (newest
 // first when Desc): the first First after cursor After, or the last Last
 // before cursor Before. Cursors are point times.
-type PointPage struct {
+type PointsQuery struct {
 	Window
 	Filter        PointFilter
 	Desc          bool
@@ -433,7 +432,7 @@ type PointPage struct {
 }
 
 // where returns the predicates of the window and the filter.
-func (p PointPage) where(id int) []predicate.ChartData {
+func (p PointsQuery) where(id int) []predicate.ChartData {
 	ps := []predicate.ChartData{chartdata.FactoryID(id)}
 	if p.From != nil {
 		ps = append(ps, chartdata.TimeGTE(*p.From))
@@ -469,12 +468,12 @@ func (p PointPage) where(id int) []predicate.ChartData {
 // beyond it in the direction of paging.
 type PointsPage struct {
 	Points          []Point
-	HasNext, HasPre bool
+	HasNext, HasPrevious bool
 }
 
 // Points returns a page of factory id's points, keyset-paginated on time
 // (unique within a factory), so any page costs one index range scan.
-func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, error) {
+func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage, error) {
 	if err := p.Window.Validate(); err != nil {
 		return PointsPage{}, err
 	}
@@ -526,7 +525,7 @@ func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, 
 		Goal   float64 `json:"goal"`
 	}
 	if err := q.Limit(n+1).Select(chartdata.FieldTime, chartdata.FieldActual, chartdata.FieldGoal).Scan(ctx, &rows); err != nil {
-		return PointsPage{}, translate(err, "")
+		return PointsPage{}, classify(err, "")
 	}
 	var page PointsPage
 	more := len(rows) > n
@@ -542,24 +541,24 @@ func (s *Service) Points(ctx context.Context, id int, p PointPage) (PointsPage, 
 		page.Points[j] = Point{Time: r.Time, Actual: r.Actual, Goal: r.Goal}
 	}
 	if backward {
-		page.HasPre = more
+		page.HasPrevious = more
 		page.HasNext = p.Before != nil
 	} else {
 		page.HasNext = more
-		page.HasPre = p.After != nil
+		page.HasPrevious = p.After != nil
 	}
 	return page, nil
 }
 
 // CountPoints counts factory id's points in the page's window and filter.
-func (s *Service) CountPoints(ctx context.Context, id int, p PointPage) (int64, error) {
+func (s *Service) CountPoints(ctx context.Context, id int, p PointsQuery) (int64, error) {
 	ctx, done, err := s.bulk(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer done()
 	n, err := s.Client(ctx).ChartData.Query().Where(p.where(id)...).Count(ctx)
-	return int64(n), translate(err, "")
+	return int64(n), classify(err, "")
 }
 
 // Key identifies the window in cache keys.
@@ -573,15 +572,17 @@ func (w Window) Key() string {
 	return k(w.From) + ".." + k(w.To)
 }
 
-// seriesWindow is one factory's window and bucketing.
-type seriesWindow struct{ fid, off, lo, hi, iv int64 }
+// seriesWindow is one factory's series: the window [from, to) cut into
+// buckets of interval seconds from origin (a multiple of interval at or
+// before from).
+type seriesWindow struct{ factoryID, origin, from, to, interval int64 }
 
 // commonRollupWidth returns the rollup width that every window's interval
 // is a multiple of, or 0.
 func commonRollupWidth(wins []seriesWindow) int64 {
 	var wd int64
 	for _, w := range wins {
-		x := rollupWidthFor(w.iv)
+		x := rollupWidthFor(w.interval)
 		if x == 0 {
 			return 0
 		}
@@ -599,7 +600,7 @@ func commonRollupWidth(wins []seriesWindow) int64 {
 func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResult, wins []seriesWindow, wd int64, agg Aggregate) (map[int]SeriesResult, error) {
 	rws := make([]rollupWindow, len(wins))
 	for i, w := range wins {
-		rws[i] = splitWindow(w.fid, w.off, w.iv, w.lo, w.hi, wd)
+		rws[i] = splitWindow(w, wd)
 	}
 	with, args := rollupParts(rws)
 	var cols string
@@ -622,7 +623,7 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 func (s *Service) scanSeries(ctx context.Context, out map[int]SeriesResult, query string, args []any) error {
 	rows, err := s.Client(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -630,7 +631,7 @@ func (s *Service) scanSeries(ctx context.Context, out map[int]SeriesResult, quer
 		var t, n int64
 		var a, g float64
 		if err := rows.Scan(&fid, &t, &a, &g, &n); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		r := out[fid]
 		// A bucket aligned before the start of the time domain holds
@@ -641,5 +642,5 @@ func (s *Service) scanSeries(ctx context.Context, out map[int]SeriesResult, quer
 		r.Counts = append(r.Counts, n)
 		out[fid] = r
 	}
-	return translate(rows.Err(), "")
+	return classify(rows.Err(), "")
 }

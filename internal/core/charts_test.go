@@ -213,7 +213,7 @@ func TestSummariesAndPoints(t *testing.T) {
 			}
 			// Walk all pages forward, then backward.
 			var fwd []int64
-			page := PointPage{}
+			page := PointsQuery{}
 			for {
 				n := 100
 				page.First = &n
@@ -235,15 +235,15 @@ func TestSummariesAndPoints(t *testing.T) {
 			}
 			n := 7
 			before := int64(600)
-			res, err := s.Points(ctx, f.ID, PointPage{Last: &n, Before: &before})
-			if err != nil || len(res.Points) != 7 || res.Points[0].Time != 180 || res.Points[6].Time != 540 || !res.HasPre {
+			res, err := s.Points(ctx, f.ID, PointsQuery{Last: &n, Before: &before})
+			if err != nil || len(res.Points) != 7 || res.Points[0].Time != 180 || res.Points[6].Time != 540 || !res.HasPrevious {
 				t.Errorf("backward page %+v %v", res, err)
 			}
 			// Newest first, filtered, in pages of 40: actual >= 100 leaves
 			// the points 100..249.
 			minActual := 100.0
 			var desc []int64
-			dp := PointPage{Desc: true, Filter: PointFilter{ActualGTE: &minActual}}
+			dp := PointsQuery{Desc: true, Filter: PointFilter{ActualGTE: &minActual}}
 			for {
 				n := 40
 				dp.First = &n
@@ -267,11 +267,11 @@ func TestSummariesAndPoints(t *testing.T) {
 				t.Errorf("count with filter: %d %v", n, err)
 			}
 			yes := true
-			if n, _ := s.CountPoints(ctx, f.ID, PointPage{Filter: PointFilter{BelowGoal: &yes}}); n != 100 {
+			if n, _ := s.CountPoints(ctx, f.ID, PointsQuery{Filter: PointFilter{BelowGoal: &yes}}); n != 100 {
 				t.Errorf("points below goal: %d, want 100", n)
 			}
 			big := MaxPageSize + 1
-			if _, err := s.Points(ctx, f.ID, PointPage{First: &big}); err == nil {
+			if _, err := s.Points(ctx, f.ID, PointsQuery{First: &big}); err == nil {
 				t.Error("a page over the maximum was accepted")
 			}
 		})

@@ -221,7 +221,7 @@ func TestConcurrentWritersKeepChartDataExact(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				count, err := s.CountPoints(ctx, id, PointPage{})
+				count, err := s.CountPoints(ctx, id, PointsQuery{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -278,7 +278,7 @@ func TestTransientFailuresAreRetriedThenUnavailable(t *testing.T) {
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		runs++
 		if runs < 3 {
-			return translate(deadlock, "")
+			return classify(deadlock, "")
 		}
 		return nil
 	})
@@ -288,7 +288,7 @@ func TestTransientFailuresAreRetriedThenUnavailable(t *testing.T) {
 	runs = 0
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		runs++
-		return translate(deadlock, "")
+		return classify(deadlock, "")
 	})
 	if apperr.CodeOf(err) != apperr.Unavailable || runs != txAttempts {
 		t.Fatalf("a lasting deadlock: %v after %d runs; want SERVICE_UNAVAILABLE after %d", err, runs, txAttempts)
@@ -298,7 +298,7 @@ func TestTransientFailuresAreRetriedThenUnavailable(t *testing.T) {
 		return s.InTx(ctx, func(ctx context.Context) error {
 			runs++
 			if runs == 1 {
-				return translate(deadlock, "")
+				return classify(deadlock, "")
 			}
 			return nil
 		})
@@ -307,7 +307,7 @@ func TestTransientFailuresAreRetriedThenUnavailable(t *testing.T) {
 		t.Fatalf("nested: err %v after %d runs; want the outer transaction run again", err, runs)
 	}
 	for state, code := range map[string]apperr.Code{"57014": apperr.Unavailable, "40001": apperr.Unavailable, "23505": apperr.Conflict, "25006": apperr.Unavailable} {
-		if got := apperr.CodeOf(translate(stateError(state), "")); got != code {
+		if got := apperr.CodeOf(classify(stateError(state), "")); got != code {
 			t.Errorf("SQLSTATE %s: %s, want %s", state, got, code)
 		}
 	}

@@ -108,7 +108,7 @@ func (s *Service) inNewTx(ctx context.Context, fn func(ctx context.Context) erro
 	ctx = database.WithTxSlot(ctx) // for COPY (see database.SQLTx)
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -123,14 +123,14 @@ func (s *Service) inNewTx(ctx context.Context, fn func(ctx context.Context) erro
 		return err
 	}
 	if err = tx.Commit(); err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	return nil
 }
 
-// translate turns an ent or driver error into an application error once,
+// classify turns an ent or driver error into an application error once,
 // with ent's own predicates. notFound is the message for a missing row.
-func translate(err error, notFound string) error {
+func classify(err error, notFound string) error {
 	if err == nil {
 		return nil
 	}
@@ -167,17 +167,16 @@ func (s *Service) IsEmpty(ctx context.Context) (bool, error) {
 	c := s.Client(ctx)
 	nf, err := c.Factory.Query().Exist(ctx)
 	if err != nil {
-		return false, translate(err, "")
+		return false, classify(err, "")
 	}
 	ns, err := c.Sprocket.Query().Exist(ctx)
 	if err != nil {
-		return false, translate(err, "")
+		return false, classify(err, "")
 	}
 	return !nf && !ns, nil
 }
 
-// Classify translates an error of an ent query made outside the core (for
-// example GraphQL pagination) as the core translates its own: an
-// application error when it says something to the client, such as an
-// unreachable database.
-func Classify(err error) error { return translate(err, "") }
+// Classify is classify for errors of ent queries made outside the core
+// (GraphQL pagination, for example): the same application errors as the
+// core's own calls give.
+func Classify(err error) error { return classify(err, "") }

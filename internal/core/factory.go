@@ -43,11 +43,11 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 		}
 		var err error
 		if f, err = c.Factory.Create().SetName(name).Save(ctx); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if in.Name == "" {
 			if f, err = f.Update().SetName(fmt.Sprintf("Factory %d", f.ID)).Save(ctx); err != nil {
-				return translate(err, "")
+				return classify(err, "")
 			}
 		}
 		// A new factory's points cannot collide with stored ones (and
@@ -55,7 +55,7 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 		// copied straight in.
 		if s.postgres && len(in.Points) > 0 {
 			if err := copyPoints(ctx, f.ID, in.Points); err != nil {
-				return translate(err, "")
+				return classify(err, "")
 			}
 		} else if err := s.writePoints(ctx, f.ID, in.Points, false); err != nil {
 			return err
@@ -71,7 +71,7 @@ func (s *Service) CreateFactory(ctx context.Context, in FactoryInput) (*ent.Fact
 // GetFactory returns one factory, or a NotFound error.
 func (s *Service) GetFactory(ctx context.Context, id int) (*ent.Factory, error) {
 	f, err := s.Client(ctx).Factory.Get(ctx, id)
-	return f, translate(err, msgFactoryNotFound)
+	return f, classify(err, msgFactoryNotFound)
 }
 
 // insertBatch is how many points one INSERT carries: 4 parameters a row
@@ -102,7 +102,7 @@ func (s *Service) writePoints(ctx context.Context, factoryID int, points []Point
 			err = bulk.Exec(ctx)
 		}
 		if err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 	}
 	return nil

@@ -55,7 +55,7 @@ func (s *Service) RenameFactory(ctx context.Context, id int, name string) (*ent.
 		return nil, err
 	}
 	f, err := s.Client(ctx).Factory.UpdateOneID(id).SetName(name).Save(ctx)
-	return f, translate(err, msgFactoryNotFound)
+	return f, classify(err, msgFactoryNotFound)
 }
 
 // DeleteFactory removes factory id and its points, in one transaction. The
@@ -72,16 +72,16 @@ func (s *Service) DeleteFactory(ctx context.Context, id int) error {
 			if err == nil {
 				return apperr.Errorf(apperr.NotFound, msgFactoryNotFound)
 			}
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if _, err := c.ChartData.Delete().Where(chartdata.FactoryID(id)).Exec(ctx); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if _, err := c.Rollup.Delete().Where(rollup.FactoryID(id)).Exec(ctx); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if err := c.Factory.DeleteOneID(id).Exec(ctx); err != nil {
-			return translate(err, msgFactoryNotFound)
+			return classify(err, msgFactoryNotFound)
 		}
 		if s.notifier != nil {
 			return s.notifier.FactoryDeleted(ctx, id)

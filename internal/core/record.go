@@ -64,11 +64,11 @@ func (s *Service) RecordProduction(ctx context.Context, id int, points []Point, 
 		}
 		r, err := c.QueryContext(ctx, `SELECT id FROM factories WHERE id = $1`+lock, id)
 		if err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		ok := r.Next()
 		if err := errors.Join(r.Err(), r.Close()); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if !ok {
 			return apperr.Errorf(apperr.NotFound, msgFactoryNotFound)
@@ -85,7 +85,7 @@ func (s *Service) RecordProduction(ctx context.Context, id int, points []Point, 
 			return err
 		}
 		if _, err := c.ExecContext(ctx, `UPDATE factories SET series_version = series_version + 1 WHERE id = $1`, id); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if s.notifier != nil {
 			return s.notifier.PointsRecorded(ctx, id, points)
@@ -154,7 +154,7 @@ func (s *Service) existingTimes(ctx context.Context, id int, points []Point) (ma
 			Where(chartdata.FactoryID(id), chartdata.TimeIn(times...)).
 			Select(chartdata.FieldTime).Scan(ctx, &found)
 		if err != nil {
-			return nil, translate(err, "")
+			return nil, classify(err, "")
 		}
 		for _, f := range found {
 			out[f.Time] = true
@@ -171,7 +171,8 @@ func (s *Service) existingTimes(ctx context.Context, id int, points []Point) (ma
 // reported as a conflict (which rolls the transaction back); on upsert,
 // xmax tells updated rows from inserted ones. (COPY cannot skip or replace
 // rows; copying into a staging table and inserting from it was measured
-// 4% slower than the arrays, BenchmarkRecordProductionUpsert.)
+// slower than the arrays: BenchmarkRecordProductionUpsert, figures in
+// docs/performance.md.)
 func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, upsert bool) (RecordResult, error) {
 	var res RecordResult
 	c := s.Client(ctx)
@@ -182,15 +183,15 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 		}
 		r, err := c.QueryContext(ctx, `SELECT 1 FROM chart_data WHERE factory_id = $1 AND "time" BETWEEN $2 AND $3 LIMIT 1`, id, lo, hi)
 		if err != nil {
-			return res, translate(err, "")
+			return res, classify(err, "")
 		}
 		clash := r.Next()
 		if err := errors.Join(r.Err(), r.Close()); err != nil {
-			return res, translate(err, "")
+			return res, classify(err, "")
 		}
 		if !clash {
 			if err := copyPoints(ctx, id, points); err != nil {
-				return res, translate(raced(err), "")
+				return res, classify(raced(err), "")
 			}
 			res.Inserted = len(points)
 			return res, nil
@@ -209,13 +210,13 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 			`ON CONFLICT (factory_id, "time") DO UPDATE SET actual = EXCLUDED.actual, goal = EXCLUDED.goal RETURNING (xmax = 0)`,
 			id, times, actual, goal)
 		if err != nil {
-			return res, translate(err, "")
+			return res, classify(err, "")
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var inserted bool
 			if err := rows.Scan(&inserted); err != nil {
-				return res, translate(err, "")
+				return res, classify(err, "")
 			}
 			if inserted {
 				res.Inserted++
@@ -223,24 +224,24 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 				res.Updated++
 			}
 		}
-		return res, translate(rows.Err(), "")
+		return res, classify(rows.Err(), "")
 	}
 	rows, err := c.QueryContext(ctx, insert+`ON CONFLICT (factory_id, "time") DO NOTHING RETURNING "time"`,
 		id, times, actual, goal)
 	if err != nil {
-		return res, translate(err, "")
+		return res, classify(err, "")
 	}
 	defer rows.Close()
 	written := make(map[int64]bool, len(points))
 	for rows.Next() {
 		var t int64
 		if err := rows.Scan(&t); err != nil {
-			return res, translate(err, "")
+			return res, classify(err, "")
 		}
 		written[t] = true
 	}
 	if err := rows.Err(); err != nil {
-		return res, translate(err, "")
+		return res, classify(err, "")
 	}
 	if len(written) < len(points) {
 		for i, p := range points {

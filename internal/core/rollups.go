@@ -50,7 +50,7 @@ func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Po
 				j++
 			}
 			if _, err := c.ExecContext(ctx, upsert, w, factoryID, starts[i], starts[j]+w); err != nil {
-				return translate(err, "")
+				return classify(err, "")
 			}
 			i = j + 1
 		}
@@ -80,19 +80,21 @@ func niceInterval(iv int64) int64 {
 	return iv
 }
 
-// rollupWindow is one factory's window split for a rollup read: raw points
-// in [lo, a) and [b, hi), rollups of width wd in [a, b).
+// rollupWindow is one factory's series window [from, to) split for a
+// rollup read: raw points in [from, rollupFrom) and [rollupTo, to), whole
+// rollups of the given width in [rollupFrom, rollupTo). origin and
+// interval are the series' bucketing (see seriesWindow).
 type rollupWindow struct {
-	fid, off, iv, lo, hi, a, b, wd int64
+	factoryID, origin, interval, from, to, rollupFrom, rollupTo, width int64
 }
 
-func splitWindow(fid, off, iv, lo, hi, wd int64) rollupWindow {
-	a := -floorDiv(-lo, wd) * wd // ceil to a multiple of wd
-	b := floorDiv(hi, wd) * wd
-	if a >= b {
-		a, b = hi, hi // too short for a whole bucket: all raw
+func splitWindow(w seriesWindow, width int64) rollupWindow {
+	rollupFrom := -floorDiv(-w.from, width) * width // ceil to a multiple of width
+	rollupTo := floorDiv(w.to, width) * width
+	if rollupFrom >= rollupTo {
+		rollupFrom, rollupTo = w.to, w.to // too short for a whole bucket: all raw
 	}
-	return rollupWindow{fid, off, iv, lo, hi, a, b, wd}
+	return rollupWindow{w.factoryID, w.origin, w.interval, w.from, w.to, rollupFrom, rollupTo, width}
 }
 
 // rollupParts returns, for windows that share one rollup width, the WITH clause that defines parts(fid, off, iv, t,
@@ -108,7 +110,8 @@ func rollupParts(wins []rollupWindow) (string, []any) {
 			b.WriteString(", ")
 		}
 		b.WriteString("(")
-		for j, v := range []int64{w.fid, w.off, w.iv, w.lo, w.hi, w.a, w.b, w.wd} {
+		// The CTE's columns: w(fid, off, iv, lo, hi, a, b, wd).
+		for j, v := range []int64{w.factoryID, w.origin, w.interval, w.from, w.to, w.rollupFrom, w.rollupTo, w.width} {
 			if j > 0 {
 				b.WriteString(", ")
 			}
@@ -127,11 +130,11 @@ func rollupParts(wins []rollupWindow) (string, []any) {
 		if i > 0 {
 			in.WriteString(", ")
 		}
-		args = append(args, w.fid)
+		args = append(args, w.factoryID)
 		fmt.Fprintf(&in, "$%d", len(args))
 	}
 	in.WriteString(")")
-	args = append(args, wins[0].wd)
+	args = append(args, wins[0].width)
 	width := fmt.Sprintf("$%d", len(args))
 	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time" ` +
 		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c.factory_id IN ` + in.String() + ` AND `

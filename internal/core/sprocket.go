@@ -50,7 +50,7 @@ func (in SprocketInput) Validate() error {
 // ListSprockets returns the whole catalogue ordered by id.
 func (s *Service) ListSprockets(ctx context.Context) ([]*ent.Sprocket, error) {
 	list, err := s.Client(ctx).Sprocket.Query().Order(ent.Asc(sprocket.FieldID)).All(ctx)
-	return list, translate(err, "")
+	return list, classify(err, "")
 }
 
 // GetSprocket returns one sprocket, or a NotFound error.
@@ -59,11 +59,11 @@ func (s *Service) ListSprockets(ctx context.Context) ([]*ent.Sprocket, error) {
 func (s *Service) GetSprocket(ctx context.Context, id int) (*ent.Sprocket, error) {
 	if ent.TxFromContext(ctx) != nil {
 		sp, err := s.Client(ctx).Sprocket.Get(ctx, id)
-		return sp, translate(err, msgSprocketNotFound)
+		return sp, classify(err, msgSprocketNotFound)
 	}
 	sp, ok, err := s.sprockets.get(ctx, id)
 	if err != nil {
-		return nil, translate(err, "")
+		return nil, classify(err, "")
 	}
 	if !ok {
 		return nil, apperr.Errorf(apperr.NotFound, msgSprocketNotFound)
@@ -82,8 +82,8 @@ const coalesceLimit = 1
 
 // sprocketsByID reads sprockets by id with one prepared statement for any
 // number of ids, so that neither ent nor the database rebuilds or re-plans
-// it per request (ent's builder and PostgreSQL's parse and plan were 40%
-// of the cost of a one-row read).
+// it per request (they were a large part of a one-row read's cost: see
+// docs/performance.md).
 func sprocketsByID(postgres bool) string {
 	q := `SELECT ` + strings.Join(sprocketColumns, ", ") + ` FROM ` + sprocket.Table + ` WHERE ` + sprocket.FieldID + ` `
 	if postgres {
@@ -148,7 +148,7 @@ func scanSprocket(rows *sql.Rows) (*ent.Sprocket, error) {
 // before it reads the body.
 func (s *Service) SprocketExists(ctx context.Context, id int) (bool, error) {
 	ok, err := s.Client(ctx).Sprocket.Query().Where(sprocket.ID(id)).Exist(ctx)
-	return ok, translate(err, "")
+	return ok, classify(err, "")
 }
 
 // CreateSprocket validates in and adds a sprocket.
@@ -162,7 +162,7 @@ func (s *Service) CreateSprocket(ctx context.Context, in SprocketInput) (*ent.Sp
 		SetOutsideDiameter(in.OutsideDiameter).
 		SetPitch(in.Pitch).
 		Save(ctx)
-	return sp, translate(err, "")
+	return sp, classify(err, "")
 }
 
 // UpdateSprocket validates in and replaces the four fields of sprocket id.
@@ -176,10 +176,10 @@ func (s *Service) UpdateSprocket(ctx context.Context, id int, in SprocketInput) 
 		SetOutsideDiameter(in.OutsideDiameter).
 		SetPitch(in.Pitch).
 		Save(ctx)
-	return sp, translate(err, msgSprocketNotFound)
+	return sp, classify(err, msgSprocketNotFound)
 }
 
 // DeleteSprocket removes sprocket id.
 func (s *Service) DeleteSprocket(ctx context.Context, id int) error {
-	return translate(s.Client(ctx).Sprocket.DeleteOneID(id).Exec(ctx), msgSprocketNotFound)
+	return classify(s.Client(ctx).Sprocket.DeleteOneID(id).Exec(ctx), msgSprocketNotFound)
 }

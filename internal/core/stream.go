@@ -18,16 +18,26 @@ import (
 // valid JSON for the finite numbers the core stores; raw is valid only
 // during the call.
 type SeriesSink interface {
-	// BeginFactory starts factory id's series of n points (-1: unknown
-	// in advance).
+	// BeginFactory starts factory id's series of n points.
 	BeginFactory(id int, n int64) error
-	// Column starts column c: 0 actual, 1 goal, 2 time.
-	Column(c int) error
+	// Column starts the next column: ColumnActual, ColumnGoal, then
+	// ColumnTime.
+	Column(c SeriesColumn) error
 	// Value is the next number of the current column.
 	Value(raw []byte) error
 	// EndFactory ends the current factory.
 	EndFactory() error
 }
+
+// SeriesColumn names a column of a streamed series, in the order they come.
+type SeriesColumn int
+
+// The columns of a streamed series, in order.
+const (
+	ColumnActual SeriesColumn = iota
+	ColumnGoal
+	ColumnTime
+)
 
 // columnsFrom is the series size from which one factory is read column
 // by column (three passes over the index, nothing held between columns)
@@ -115,18 +125,18 @@ func (s *Service) inSnapshot(ctx context.Context, fn func(q querier) error) erro
 	if s.postgres {
 		tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
 		return fn(tx)
 	}
 	conn, err := s.pool.Conn(ctx)
 	if err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	// Ended whatever happens to ctx, so that the connection goes back
 	// to the pool outside any transaction.
@@ -138,18 +148,18 @@ func (s *Service) inSnapshot(ctx context.Context, fn func(q querier) error) erro
 func (s *Service) factoryIDs(ctx context.Context, q querier) ([]int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id FROM factories ORDER BY id`)
 	if err != nil {
-		return nil, translate(err, "")
+		return nil, classify(err, "")
 	}
 	defer rows.Close()
 	var ids []int
 	for rows.Next() {
 		var id int
 		if err := rows.Scan(&id); err != nil {
-			return nil, translate(err, "")
+			return nil, classify(err, "")
 		}
 		ids = append(ids, id)
 	}
-	return ids, translate(rows.Err(), "")
+	return ids, classify(rows.Err(), "")
 }
 
 // pointCounts returns how many points each factory has (of ids when
@@ -170,7 +180,7 @@ func (s *Service) pointCounts(ctx context.Context, q querier, ids []int, filter 
 	}
 	rows, err := q.QueryContext(ctx, query+` GROUP BY factory_id`, args...)
 	if err != nil {
-		return nil, translate(err, "")
+		return nil, classify(err, "")
 	}
 	defer rows.Close()
 	out := make(map[int]int64, len(ids))
@@ -178,11 +188,11 @@ func (s *Service) pointCounts(ctx context.Context, q querier, ids []int, filter 
 		var id int
 		var n int64
 		if err := rows.Scan(&id, &n); err != nil {
-			return nil, translate(err, "")
+			return nil, classify(err, "")
 		}
 		out[id] = n
 	}
-	return out, translate(rows.Err(), "")
+	return out, classify(rows.Err(), "")
 }
 
 // heldColumn is a column kept until its turn: the values back to back,
@@ -230,7 +240,7 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 	b.WriteString(`) ORDER BY factory_id, "time"`)
 	rows, err := q.QueryContext(ctx, b.String(), args...)
 	if err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	defer rows.Close()
 
@@ -241,11 +251,15 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 		if err := sink.BeginFactory(order[next], counts[order[next]]); err != nil {
 			return err
 		}
-		return sink.Column(0)
+		return sink.Column(ColumnActual)
 	}
 	end := func() error {
-		for c, col := range []*heldColumn{&goals, &times} {
-			if err := sink.Column(c + 1); err != nil {
+		for _, held := range []struct {
+			c   SeriesColumn
+			col *heldColumn
+		}{{ColumnGoal, &goals}, {ColumnTime, &times}} {
+			col := held.col
+			if err := sink.Column(held.c); err != nil {
 				return err
 			}
 			if err := col.emit(sink); err != nil {
@@ -275,7 +289,7 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 	var t, a, g sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&fid, &t, &a, &g); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		if !open || order[next] != fid {
 			if err := closeUpTo(fid); err != nil {
@@ -295,7 +309,7 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 		times.add(t)
 	}
 	if err := rows.Err(); err != nil {
-		return translate(err, "")
+		return classify(err, "")
 	}
 	return closeUpTo(-1)
 }
@@ -305,19 +319,19 @@ func (s *Service) streamColumns(ctx context.Context, q querier, id int, n int64,
 	if err := sink.BeginFactory(id, n); err != nil {
 		return err
 	}
-	for c, col := range []string{"actual", "goal", `"time"`} {
-		if err := sink.Column(c); err != nil {
+	for c, col := range []string{ColumnActual: "actual", ColumnGoal: "goal", ColumnTime: `"time"`} {
+		if err := sink.Column(SeriesColumn(c)); err != nil {
 			return err
 		}
 		rows, err := q.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
 		if err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 		var raw sql.RawBytes
 		for rows.Next() {
 			if err := rows.Scan(&raw); err != nil {
 				rows.Close()
-				return translate(err, "")
+				return classify(err, "")
 			}
 			if err := sink.Value(raw); err != nil {
 				rows.Close()
@@ -325,7 +339,7 @@ func (s *Service) streamColumns(ctx context.Context, q querier, id int, n int64,
 			}
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return translate(err, "")
+			return classify(err, "")
 		}
 	}
 	return sink.EndFactory()
@@ -337,7 +351,7 @@ func (s *Service) streamColumns(ctx context.Context, q querier, id int, n int64,
 func (s *Service) SeriesVersion(ctx context.Context, id int) (int64, error) {
 	f, err := s.Client(ctx).Factory.Query().Where(factory.ID(id)).Select(factory.FieldSeriesVersion).Only(ctx)
 	if err != nil {
-		return 0, translate(err, msgFactoryNotFound)
+		return 0, classify(err, msgFactoryNotFound)
 	}
 	return f.SeriesVersion, nil
 }
@@ -348,13 +362,13 @@ func (s *Service) PointCount(ctx context.Context, id int) (int64, error) {
 	var n sql.NullInt64
 	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT SUM(n) FROM rollups WHERE factory_id = $1 AND width = $2`, id, rollupWidths[0])
 	if err != nil {
-		return 0, translate(err, "")
+		return 0, classify(err, "")
 	}
 	defer rows.Close()
 	if rows.Next() {
 		if err := rows.Scan(&n); err != nil {
-			return 0, translate(err, "")
+			return 0, classify(err, "")
 		}
 	}
-	return n.Int64, translate(rows.Err(), "")
+	return n.Int64, classify(rows.Err(), "")
 }

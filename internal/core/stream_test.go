@@ -36,7 +36,8 @@ func (c *collector) BeginFactory(id int, n int64) error {
 	return nil
 }
 
-func (c *collector) Column(i int) error {
+func (c *collector) Column(col SeriesColumn) error {
+	i := int(col)
 	if !c.open || i != c.column+1 {
 		c.t.Fatalf("column %d after %d", i, c.column)
 	}
@@ -154,7 +155,7 @@ func sameColumns(a, b [3][]string) bool {
 type discard struct{ values int64 }
 
 func (d *discard) BeginFactory(int, int64) error { return nil }
-func (d *discard) Column(int) error              { return nil }
+func (d *discard) Column(SeriesColumn) error     { return nil }
 func (d *discard) Value([]byte) error            { d.values++; return nil }
 func (d *discard) EndFactory() error             { return nil }
 

@@ -68,8 +68,8 @@ func Parse(raw string) (Target, error) {
 		if err != nil {
 			return Target{}, fmt.Errorf("invalid PostgreSQL URL")
 		}
-		// JIT compilation costs more (a quarter of a second seen) than the
-		// short analytical queries here ever save; a URL may turn it on.
+		// JIT compilation costs more than the short analytical queries
+		// here ever save (docs/performance.md); a URL may turn it on.
 		q := u.Query()
 		if q.Get("jit") == "" {
 			q.Set("jit", "off")

@@ -57,7 +57,11 @@ func newSeriesWriter(w http.ResponseWriter, single bool, keep int64) *seriesWrit
 	return &seriesWriter{out: bufio.NewWriterSize(sw, 64<<10), sent: sw, single: single, keep: keep}
 }
 
-var columnHeads = [3]string{`{"chart_data":{"sprocket_production_actual":[`, `],"sprocket_production_goal":[`, `],"time":[`}
+var columnHeads = [...]string{
+	core.ColumnActual: `{"chart_data":{"sprocket_production_actual":[`,
+	core.ColumnGoal:   `],"sprocket_production_goal":[`,
+	core.ColumnTime:   `],"time":[`,
+}
 
 // BeginFactory implements core.SeriesSink.
 func (s *seriesWriter) BeginFactory(id int, n int64) error {
@@ -79,7 +83,7 @@ func (s *seriesWriter) BeginFactory(id int, n int64) error {
 }
 
 // Column implements core.SeriesSink.
-func (s *seriesWriter) Column(c int) error {
+func (s *seriesWriter) Column(c core.SeriesColumn) error {
 	_, err := s.out.WriteString(columnHeads[c])
 	s.first = true
 	return err
