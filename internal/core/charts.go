@@ -467,7 +467,7 @@ func (p PointsQuery) where(id int) []predicate.ChartData {
 // PointsPage is a page of points in time order, and whether more exist
 // beyond it in the direction of paging.
 type PointsPage struct {
-	Points          []Point
+	Points               []Point
 	HasNext, HasPrevious bool
 }
 
