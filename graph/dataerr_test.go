@@ -21,82 +21,80 @@ import (
 // PostgreSQL the batched statement itself fails (SQLSTATE 22003) and is
 // run again one factory at a time; SQLite sums to infinity.
 func TestAFactoryWithDataOutOfRangeFailsAlone(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
-			ctx := context.Background()
-			const t0 = 1_767_225_600 // 2026-01-01T00:00:00Z
-			for f := 0; f < 3; f++ {
-				pts := []core.Point{{Time: t0 + 60, Actual: float64(f + 1), Goal: 2}, {Time: t0 + 120, Actual: 1, Goal: 2}}
-				if _, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts}); err != nil {
-					t.Fatal(err)
-				}
+	testdb.Each(t, func(t *testing.T, d string) {
+		e := newEndpoint(t, d, graph.DefaultOptions())
+		ctx := context.Background()
+		const t0 = 1_767_225_600 // 2026-01-01T00:00:00Z
+		for f := 0; f < 3; f++ {
+			pts := []core.Point{{Time: t0 + 60, Actual: float64(f + 1), Goal: 2}, {Time: t0 + 120, Actual: 1, Goal: 2}}
+			if _, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts}); err != nil {
+				t.Fatal(err)
 			}
-			// Factory 2 gets two points of 1e308 in one hour, and the
-			// rollups an earlier version would have stored for them.
-			inf := "'Infinity'"
-			if d == dialect.SQLite {
-				inf = "9e999"
+		}
+		// Factory 2 gets two points of 1e308 in one hour, and the
+		// rollups an earlier version would have stored for them.
+		inf := "'Infinity'"
+		if d == dialect.SQLite {
+			inf = "9e999"
+		}
+		for _, q := range []string{
+			fmt.Sprintf(`INSERT INTO chart_data (factory_id, "time", actual, goal) VALUES (2, %d, 1e308, 1), (2, %d, 1e308, 1)`, t0+600, t0+660),
+			fmt.Sprintf(`UPDATE rollups SET sum_actual = %s, max_actual = 1e308, n = n + 2 WHERE factory_id = 2`, inf),
+		} {
+			if _, err := e.db.SQL.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			for _, q := range []string{
-				fmt.Sprintf(`INSERT INTO chart_data (factory_id, "time", actual, goal) VALUES (2, %d, 1e308, 1), (2, %d, 1e308, 1)`, t0+600, t0+660),
-				fmt.Sprintf(`UPDATE rollups SET sum_actual = %s, max_actual = 1e308, n = n + 2 WHERE factory_id = 2`, inf),
-			} {
-				if _, err := e.db.SQL.ExecContext(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			logs := recordLogs(t)
-			queries := map[string]string{
-				"whole series": `{ factories(first: 10) { edges { node { rowId
-					series(maxDataPoints: 10) { actual } summary { count totalActual } } } } }`,
-				"window of raw points": `{ factories(first: 10) { edges { node { rowId
-					series(from: "2026-01-01T00:00:30Z", to: "2026-01-01T00:59:00Z", interval: 1800) { actual }
-					summary(from: "2026-01-01T00:00:30Z", to: "2026-01-01T00:59:00Z") { count totalActual } } } } }`,
-			}
-			for name, q := range queries {
-				a := e.query(q)
-				var data struct {
-					Factories struct {
-						Edges []struct {
-							Node *struct {
-								RowID   int64
-								Series  struct{ Actual []float64 }
-								Summary struct{ Count int64 }
-							}
+		}
+		logs := recordLogs(t)
+		queries := map[string]string{
+			"whole series": `{ factories(first: 10) { edges { node { rowId
+				series(maxDataPoints: 10) { actual } summary { count totalActual } } } } }`,
+			"window of raw points": `{ factories(first: 10) { edges { node { rowId
+				series(from: "2026-01-01T00:00:30Z", to: "2026-01-01T00:59:00Z", interval: 1800) { actual }
+				summary(from: "2026-01-01T00:00:30Z", to: "2026-01-01T00:59:00Z") { count totalActual } } } } }`,
+		}
+		for name, q := range queries {
+			a := e.query(q)
+			var data struct {
+				Factories struct {
+					Edges []struct {
+						Node *struct {
+							RowID   int64
+							Series  struct{ Actual []float64 }
+							Summary struct{ Count int64 }
 						}
 					}
 				}
-				if err := json.Unmarshal(a.Data, &data); err != nil || len(data.Factories.Edges) != 3 {
-					t.Fatalf("%s: %v %s", name, err, a.raw)
-				}
-				for i, edge := range data.Factories.Edges {
-					if i == 1 {
-						if edge.Node != nil {
-							t.Errorf("%s: factory 2 has data: %+v", name, edge.Node)
-						}
-						continue
+			}
+			if err := json.Unmarshal(a.Data, &data); err != nil || len(data.Factories.Edges) != 3 {
+				t.Fatalf("%s: %v %s", name, err, a.raw)
+			}
+			for i, edge := range data.Factories.Edges {
+				if i == 1 {
+					if edge.Node != nil {
+						t.Errorf("%s: factory 2 has data: %+v", name, edge.Node)
 					}
-					if edge.Node == nil || edge.Node.Summary.Count != 2 || len(edge.Node.Series.Actual) == 0 {
-						t.Errorf("%s: factory %d lost its data: %s", name, i+1, a.raw)
-					}
+					continue
 				}
-				if len(a.Errors) == 0 {
-					t.Fatalf("%s: no error: %s", name, a.raw)
-				}
-				for _, err := range a.Errors {
-					if err.Extensions["code"] != "DATA_OUT_OF_RANGE" || fmt.Sprint(err.Path[:4]) != "[factories edges 1 node]" {
-						t.Errorf("%s: error %+v", name, err)
-					}
+				if edge.Node == nil || edge.Node.Summary.Count != 2 || len(edge.Node.Series.Actual) == 0 {
+					t.Errorf("%s: factory %d lost its data: %s", name, i+1, a.raw)
 				}
 			}
-			l := logs.String()
-			if strings.Contains(l, "level=ERROR") || !strings.Contains(l, "stored data out of range") {
-				t.Errorf("logs:\n%s", l)
+			if len(a.Errors) == 0 {
+				t.Fatalf("%s: no error: %s", name, a.raw)
 			}
-			if d == dialect.Postgres && !strings.Contains(l, "overflow") {
-				t.Errorf("PostgreSQL did not refuse the statement:\n%s", l)
+			for _, err := range a.Errors {
+				if err.Extensions["code"] != "DATA_OUT_OF_RANGE" || fmt.Sprint(err.Path[:4]) != "[factories edges 1 node]" {
+					t.Errorf("%s: error %+v", name, err)
+				}
 			}
-		})
-	}
+		}
+		l := logs.String()
+		if strings.Contains(l, "level=ERROR") || !strings.Contains(l, "stored data out of range") {
+			t.Errorf("logs:\n%s", l)
+		}
+		if d == dialect.Postgres && !strings.Contains(l, "overflow") {
+			t.Errorf("PostgreSQL did not refuse the statement:\n%s", l)
+		}
+	})
 }

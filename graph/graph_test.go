@@ -110,40 +110,38 @@ type dashboardData struct {
 // TestDashboardCostsTheSameStatementsForOneOrFiftyFactories: series and
 // summary are batched across the factories of a result (no N+1).
 func TestDashboardCostsTheSameStatementsForOneOrFiftyFactories(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newGQL(t, d)
-			ctx := context.Background()
-			for f := 0; f < 50; f++ {
-				pts := make([]core.Point, 30)
-				for i := range pts {
-					pts[i] = core.Point{Time: int64(1_700_000_000 + i*60), Actual: float64(f + i), Goal: 10}
-				}
-				if _, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts}); err != nil {
-					t.Fatal(err)
-				}
+	testdb.Each(t, func(t *testing.T, d string) {
+		e := newGQL(t, d)
+		ctx := context.Background()
+		for f := 0; f < 50; f++ {
+			pts := make([]core.Point, 30)
+			for i := range pts {
+				pts[i] = core.Point{Time: int64(1_700_000_000 + i*60), Actual: float64(f + i), Goal: 10}
 			}
-			var one, fifty dashboardData
-			n1 := e.ok(dashboard, map[string]any{"n": 1}, &one)
-			n50 := e.ok(dashboard, map[string]any{"n": 50}, &fifty)
-			if len(one.Factories.Edges) != 1 || len(fifty.Factories.Edges) != 50 {
-				t.Fatalf("got %d and %d factories", len(one.Factories.Edges), len(fifty.Factories.Edges))
+			if _, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts}); err != nil {
+				t.Fatal(err)
 			}
-			if n1 != n50 {
-				t.Errorf("1 factory cost %d statements, 50 cost %d", n1, n50)
+		}
+		var one, fifty dashboardData
+		n1 := e.ok(dashboard, map[string]any{"n": 1}, &one)
+		n50 := e.ok(dashboard, map[string]any{"n": 50}, &fifty)
+		if len(one.Factories.Edges) != 1 || len(fifty.Factories.Edges) != 50 {
+			t.Fatalf("got %d and %d factories", len(one.Factories.Edges), len(fifty.Factories.Edges))
+		}
+		if n1 != n50 {
+			t.Errorf("1 factory cost %d statements, 50 cost %d", n1, n50)
+		}
+		t.Logf("statements for 1 and for 50 factories: %d, %d", n1, n50)
+		for i, edge := range fifty.Factories.Edges {
+			node := edge.Node
+			if node.RowID != int64(i+1) || node.Summary.Count != 30 || len(node.Series.Epochs) == 0 || len(node.Series.Epochs) > 10 {
+				t.Fatalf("factory %d: %+v", i, node)
 			}
-			t.Logf("statements for 1 and for 50 factories: %d, %d", n1, n50)
-			for i, edge := range fifty.Factories.Edges {
-				node := edge.Node
-				if node.RowID != int64(i+1) || node.Summary.Count != 30 || len(node.Series.Epochs) == 0 || len(node.Series.Epochs) > 10 {
-					t.Fatalf("factory %d: %+v", i, node)
-				}
-				if got, want := node.Last.Actual[len(node.Last.Actual)-1], float64(i+29); got != want {
-					t.Errorf("factory %d: last value %v, want %v", i, got, want)
-				}
+			if got, want := node.Last.Actual[len(node.Last.Actual)-1], float64(i+29); got != want {
+				t.Errorf("factory %d: last value %v, want %v", i, got, want)
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestPointsConnectionPagesThroughAWindow(t *testing.T) {
@@ -210,107 +208,105 @@ func TestPointsConnectionPagesThroughAWindow(t *testing.T) {
 }
 
 func TestMutationsValidateAndNameTheField(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newGQL(t, d)
-			var created struct {
-				CreateSprocket struct {
-					ID    string
-					RowID int64
+	testdb.Each(t, func(t *testing.T, d string) {
+		e := newGQL(t, d)
+		var created struct {
+			CreateSprocket struct {
+				ID    string
+				RowID int64
+			}
+		}
+		e.ok(`mutation { createSprocket(input: {teeth: 20, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id rowId } }`, nil, &created)
+		id := created.CreateSprocket.ID
+		var upd struct {
+			UpdateSprocket struct {
+				Teeth int
+				Pitch float64
+			}
+		}
+		e.ok(`mutation($id: ID!) { updateSprocket(id: $id, input: {teeth: 21}) { teeth pitch } }`, map[string]any{"id": id}, &upd)
+		if upd.UpdateSprocket.Teeth != 21 || upd.UpdateSprocket.Pitch != 2 {
+			t.Errorf("patch: %+v", upd)
+		}
+		var fac struct {
+			CreateFactory struct {
+				ID   string
+				Name string
+			}
+		}
+		e.ok(`mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 2}]}) { id name } }`, nil, &fac)
+		if fac.CreateFactory.Name != "Factory 1" {
+			t.Errorf("factory name %q", fac.CreateFactory.Name)
+		}
+		var rec struct {
+			RecordProduction struct{ Inserted, Updated int }
+		}
+		e.ok(`mutation($f: ID!) { recordProduction(factoryId: $f, mode: UPSERT, points: [
+			{time: "2026-01-01T00:00:00Z", actual: 5, goal: 2}, {time: "2026-01-01T00:01:00Z", actual: 6, goal: 2}]) { inserted updated } }`,
+			map[string]any{"f": fac.CreateFactory.ID}, &rec)
+		if rec.RecordProduction.Inserted != 1 || rec.RecordProduction.Updated != 1 {
+			t.Errorf("record: %+v", rec)
+		}
+		bad := []struct {
+			name, query string
+			vars        map[string]any
+			code, field string
+		}{
+			// extensions.field is the argument path, whoever found the error
+			// (scalar coercion, resolver or core): the argument's name, then
+			// input fields after dots and list indexes in brackets.
+			{"zero teeth", `mutation { createSprocket(input: {teeth: 0, pitchDiameter: 1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "input.teeth"},
+			{"a negative pitch diameter", `mutation { createSprocket(input: {teeth: 3, pitchDiameter: -1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "input.pitchDiameter"},
+			{"a negative pitch in a patch", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: -1}) { id } }`, map[string]any{"id": id}, "BAD_USER_INPUT", "input.pitch"},
+			{"a factory id to updateSprocket", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: 1}) { id } }`, map[string]any{"id": fac.CreateFactory.ID}, "BAD_USER_INPUT", "id"},
+			{"a malformed id to updateSprocket", `mutation { updateSprocket(id: "nope", input: {pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "id"},
+			{"a factory id to deleteSprocket", `mutation($id: ID!) { deleteSprocket(id: $id) }`, map[string]any{"id": fac.CreateFactory.ID}, "BAD_USER_INPUT", "id"},
+			{"an empty name", `mutation { createFactory(input: {name: ""}) { id } }`, nil, "BAD_USER_INPUT", "input.name"},
+			{"a name too long on create", `mutation($n: String!) { createFactory(input: {name: $n}) { id } }`, map[string]any{"n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
+			{"a repeated time", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+			{"a fractional second on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:01.5Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+			{"an actual out of bounds on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1e300, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[0].actual"},
+			{"a time that is no time on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "yesterday", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
+			{"a time that is no time in a variable", `mutation($p: [PointInput!]) { createFactory(input: {points: $p}) { id } }`, map[string]any{"p": []any{map[string]any{"time": "yesterday", "actual": 1, "goal": 1}}}, "BAD_USER_INPUT", "input.points[0].time"},
+			{"a name too long", `mutation($f: ID!, $n: String!) { updateFactory(id: $f, input: {name: $n}) { id } }`, map[string]any{"f": fac.CreateFactory.ID, "n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
+			{"a sprocket id to updateFactory", `mutation($f: ID!) { updateFactory(id: $f, input: {name: "x"}) { id } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "id"},
+			{"a sprocket id to deleteFactory", `mutation($f: ID!) { deleteFactory(id: $f) }`, map[string]any{"f": id}, "BAD_USER_INPUT", "id"},
+			{"a fractional second", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:00:00.5Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].time"},
+			{"a repeated time in a batch", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:05:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:06:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:05:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[2].time"},
+			{"a goal out of bounds", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:05:00Z", actual: 1, goal: -1e300}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].goal"},
+			{"an empty batch", `mutation($f: ID!) { recordProduction(factoryId: $f, points: []) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points"},
+			{"an existing time on append", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:01:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "CONFLICT", "points[0].time"},
+			{"a sprocket id where a factory id belongs", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:09:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "factoryId"},
+			{"maxDataPoints over the limit", `{ factories(first: 1) { edges { node { series(maxDataPoints: 10001) { epochs } } } } }`, nil, "BAD_USER_INPUT", "maxDataPoints"},
+			{"a window backwards", `{ factories(first: 1) { edges { node { summary(from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z") { count } } } } }`, nil, "BAD_USER_INPUT", "to"},
+			{"a page over the limit", `{ sprockets(first: 5000) { edges { node { id } } } }`, nil, "BAD_USER_INPUT", "first"},
+			{"a points page over the limit", `query($f: ID!) { node(id: $f) { ... on Factory { points(last: 5000) { totalCount } } } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "last"},
+		}
+		for _, c := range bad {
+			res, _ := e.do(c.query, c.vars)
+			if len(res.Errors) == 0 {
+				t.Errorf("%s: accepted", c.name)
+				continue
+			}
+			ext := res.Errors[0].Extensions
+			if ext["code"] != c.code || ext["field"] != c.field || len(res.Errors[0].Path) == 0 {
+				t.Errorf("%s: got %+v, want code %s field %s and a path", c.name, res.Errors[0], c.code, c.field)
+			}
+		}
+		// Nothing of the refused mutations was written.
+		var check struct {
+			Sprockets struct{ TotalCount int }
+			Factories struct {
+				Edges []struct {
+					Node struct{ Summary struct{ Count int64 } }
 				}
 			}
-			e.ok(`mutation { createSprocket(input: {teeth: 20, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id rowId } }`, nil, &created)
-			id := created.CreateSprocket.ID
-			var upd struct {
-				UpdateSprocket struct {
-					Teeth int
-					Pitch float64
-				}
-			}
-			e.ok(`mutation($id: ID!) { updateSprocket(id: $id, input: {teeth: 21}) { teeth pitch } }`, map[string]any{"id": id}, &upd)
-			if upd.UpdateSprocket.Teeth != 21 || upd.UpdateSprocket.Pitch != 2 {
-				t.Errorf("patch: %+v", upd)
-			}
-			var fac struct {
-				CreateFactory struct {
-					ID   string
-					Name string
-				}
-			}
-			e.ok(`mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 2}]}) { id name } }`, nil, &fac)
-			if fac.CreateFactory.Name != "Factory 1" {
-				t.Errorf("factory name %q", fac.CreateFactory.Name)
-			}
-			var rec struct {
-				RecordProduction struct{ Inserted, Updated int }
-			}
-			e.ok(`mutation($f: ID!) { recordProduction(factoryId: $f, mode: UPSERT, points: [
-				{time: "2026-01-01T00:00:00Z", actual: 5, goal: 2}, {time: "2026-01-01T00:01:00Z", actual: 6, goal: 2}]) { inserted updated } }`,
-				map[string]any{"f": fac.CreateFactory.ID}, &rec)
-			if rec.RecordProduction.Inserted != 1 || rec.RecordProduction.Updated != 1 {
-				t.Errorf("record: %+v", rec)
-			}
-			bad := []struct {
-				name, query string
-				vars        map[string]any
-				code, field string
-			}{
-				// extensions.field is the argument path, whoever found the error
-				// (scalar coercion, resolver or core): the argument's name, then
-				// input fields after dots and list indexes in brackets.
-				{"zero teeth", `mutation { createSprocket(input: {teeth: 0, pitchDiameter: 1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "input.teeth"},
-				{"a negative pitch diameter", `mutation { createSprocket(input: {teeth: 3, pitchDiameter: -1, outsideDiameter: 1, pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "input.pitchDiameter"},
-				{"a negative pitch in a patch", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: -1}) { id } }`, map[string]any{"id": id}, "BAD_USER_INPUT", "input.pitch"},
-				{"a factory id to updateSprocket", `mutation($id: ID!) { updateSprocket(id: $id, input: {pitch: 1}) { id } }`, map[string]any{"id": fac.CreateFactory.ID}, "BAD_USER_INPUT", "id"},
-				{"a malformed id to updateSprocket", `mutation { updateSprocket(id: "nope", input: {pitch: 1}) { id } }`, nil, "BAD_USER_INPUT", "id"},
-				{"a factory id to deleteSprocket", `mutation($id: ID!) { deleteSprocket(id: $id) }`, map[string]any{"id": fac.CreateFactory.ID}, "BAD_USER_INPUT", "id"},
-				{"an empty name", `mutation { createFactory(input: {name: ""}) { id } }`, nil, "BAD_USER_INPUT", "input.name"},
-				{"a name too long on create", `mutation($n: String!) { createFactory(input: {name: $n}) { id } }`, map[string]any{"n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
-				{"a repeated time", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
-				{"a fractional second on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:00:01.5Z", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
-				{"an actual out of bounds on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1e300, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[0].actual"},
-				{"a time that is no time on create", `mutation { createFactory(input: {points: [{time: "2026-01-01T00:00:00Z", actual: 1, goal: 1}, {time: "yesterday", actual: 1, goal: 1}]}) { id } }`, nil, "BAD_USER_INPUT", "input.points[1].time"},
-				{"a time that is no time in a variable", `mutation($p: [PointInput!]) { createFactory(input: {points: $p}) { id } }`, map[string]any{"p": []any{map[string]any{"time": "yesterday", "actual": 1, "goal": 1}}}, "BAD_USER_INPUT", "input.points[0].time"},
-				{"a name too long", `mutation($f: ID!, $n: String!) { updateFactory(id: $f, input: {name: $n}) { id } }`, map[string]any{"f": fac.CreateFactory.ID, "n": fmt.Sprintf("%0201d", 0)}, "BAD_USER_INPUT", "input.name"},
-				{"a sprocket id to updateFactory", `mutation($f: ID!) { updateFactory(id: $f, input: {name: "x"}) { id } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "id"},
-				{"a sprocket id to deleteFactory", `mutation($f: ID!) { deleteFactory(id: $f) }`, map[string]any{"f": id}, "BAD_USER_INPUT", "id"},
-				{"a fractional second", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:00:00.5Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].time"},
-				{"a repeated time in a batch", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:05:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:06:00Z", actual: 1, goal: 1}, {time: "2026-01-01T00:05:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[2].time"},
-				{"a goal out of bounds", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:05:00Z", actual: 1, goal: -1e300}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points[0].goal"},
-				{"an empty batch", `mutation($f: ID!) { recordProduction(factoryId: $f, points: []) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "points"},
-				{"an existing time on append", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:01:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": fac.CreateFactory.ID}, "CONFLICT", "points[0].time"},
-				{"a sprocket id where a factory id belongs", `mutation($f: ID!) { recordProduction(factoryId: $f, points: [{time: "2026-01-01T00:09:00Z", actual: 1, goal: 1}]) { inserted } }`, map[string]any{"f": id}, "BAD_USER_INPUT", "factoryId"},
-				{"maxDataPoints over the limit", `{ factories(first: 1) { edges { node { series(maxDataPoints: 10001) { epochs } } } } }`, nil, "BAD_USER_INPUT", "maxDataPoints"},
-				{"a window backwards", `{ factories(first: 1) { edges { node { summary(from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z") { count } } } } }`, nil, "BAD_USER_INPUT", "to"},
-				{"a page over the limit", `{ sprockets(first: 5000) { edges { node { id } } } }`, nil, "BAD_USER_INPUT", "first"},
-				{"a points page over the limit", `query($f: ID!) { node(id: $f) { ... on Factory { points(last: 5000) { totalCount } } } }`, map[string]any{"f": fac.CreateFactory.ID}, "BAD_USER_INPUT", "last"},
-			}
-			for _, c := range bad {
-				res, _ := e.do(c.query, c.vars)
-				if len(res.Errors) == 0 {
-					t.Errorf("%s: accepted", c.name)
-					continue
-				}
-				ext := res.Errors[0].Extensions
-				if ext["code"] != c.code || ext["field"] != c.field || len(res.Errors[0].Path) == 0 {
-					t.Errorf("%s: got %+v, want code %s field %s and a path", c.name, res.Errors[0], c.code, c.field)
-				}
-			}
-			// Nothing of the refused mutations was written.
-			var check struct {
-				Sprockets struct{ TotalCount int }
-				Factories struct {
-					Edges []struct {
-						Node struct{ Summary struct{ Count int64 } }
-					}
-				}
-			}
-			e.ok(`{ sprockets { totalCount } factories { edges { node { summary { count } } } } }`, nil, &check)
-			if check.Sprockets.TotalCount != 1 || len(check.Factories.Edges) != 1 || check.Factories.Edges[0].Node.Summary.Count != 2 {
-				t.Errorf("state after refused mutations: %+v", check)
-			}
-		})
-	}
+		}
+		e.ok(`{ sprockets { totalCount } factories { edges { node { summary { count } } } } }`, nil, &check)
+		if check.Sprockets.TotalCount != 1 || len(check.Factories.Edges) != 1 || check.Factories.Edges[0].Node.Summary.Count != 2 {
+			t.Errorf("state after refused mutations: %+v", check)
+		}
+	})
 }
 
 // TestNodesResolveInOneQueryAType: nodes(ids:) answers in the order asked,
@@ -384,27 +380,25 @@ func TestEveryFieldThatListsFactoriesBatchesTheirCharts(t *testing.T) {
 	if len(fields) != len(queries) {
 		t.Fatalf("fields that list factories: %v; the table has %d", fields, len(queries))
 	}
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newGQL(t, d)
-			ctx := context.Background()
-			var ids []string
-			for f := 0; f < 50; f++ {
-				pts := []core.Point{{Time: 1_700_000_000, Actual: float64(f), Goal: 1}, {Time: 1_700_000_060, Actual: 1, Goal: 1}}
-				fac, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, gid.New("Factory", fac.ID).String())
+	testdb.Each(t, func(t *testing.T, d string) {
+		e := newGQL(t, d)
+		ctx := context.Background()
+		var ids []string
+		for f := 0; f < 50; f++ {
+			pts := []core.Point{{Time: 1_700_000_000, Actual: float64(f), Goal: 1}, {Time: 1_700_000_060, Actual: 1, Goal: 1}}
+			fac, err := e.svc.CreateFactory(ctx, core.FactoryInput{Points: pts})
+			if err != nil {
+				t.Fatal(err)
 			}
-			for name, q := range queries {
-				var v any
-				n1 := e.ok(q, map[string]any{"n": 1, "ids": ids[:1]}, &v)
-				n50 := e.ok(q, map[string]any{"n": 50, "ids": ids}, &v)
-				if n1 != n50 {
-					t.Errorf("%s: the charts of 1 factory cost %d statements, of 50 %d", name, n1, n50)
-				}
+			ids = append(ids, gid.New("Factory", fac.ID).String())
+		}
+		for name, q := range queries {
+			var v any
+			n1 := e.ok(q, map[string]any{"n": 1, "ids": ids[:1]}, &v)
+			n50 := e.ok(q, map[string]any{"n": 50, "ids": ids}, &v)
+			if n1 != n50 {
+				t.Errorf("%s: the charts of 1 factory cost %d statements, of 50 %d", name, n1, n50)
 			}
-		})
-	}
+		}
+	})
 }

@@ -304,96 +304,90 @@ func readStream(t *testing.T, conn *websocket.Conn, want int) streamEnd {
 // recorded side by side (one after the other on SQLite), on both
 // databases.
 func TestAFastSubscriberReceivesLargeBatches(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			h := newHubEndpoint(t, d, graph.DefaultOptions())
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn := h.subscribe(ctx)
+	testdb.Each(t, func(t *testing.T, d string) {
+		h := newHubEndpoint(t, d, graph.DefaultOptions())
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn := h.subscribe(ctx)
 
-			h.record(0, 5000)
-			if got := readStream(t, conn, 5000); len(got.epochs) != 5000 || got.code != "" || got.completed {
-				t.Fatalf("after one batch of 5,000: %d points, end %q %v", len(got.epochs), got.code, got.completed)
-			}
+		h.record(0, 5000)
+		if got := readStream(t, conn, 5000); len(got.epochs) != 5000 || got.code != "" || got.completed {
+			t.Fatalf("after one batch of 5,000: %d points, end %q %v", len(got.epochs), got.code, got.completed)
+		}
 
-			writers := 1
-			if d == dialect.Postgres {
-				writers = 8
-			}
-			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Go(func() {
-					for b := w; b < 40; b += writers {
-						h.record(10_000+b*1000, 1000)
-					}
-				})
-			}
-			got := readStream(t, conn, 40_000)
-			wg.Wait()
-			if len(got.epochs) != 40_000 || got.code != "" || got.completed {
-				t.Errorf("after 40 batches of 1,000: %d points, end %q %v", len(got.epochs), got.code, got.completed)
-			}
-		})
-	}
+		writers := 1
+		if d == dialect.Postgres {
+			writers = 8
+		}
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				for b := w; b < 40; b += writers {
+					h.record(10_000+b*1000, 1000)
+				}
+			})
+		}
+		got := readStream(t, conn, 40_000)
+		wg.Wait()
+		if len(got.epochs) != 40_000 || got.code != "" || got.completed {
+			t.Errorf("after 40 batches of 1,000: %d points, end %q %v", len(got.epochs), got.code, got.completed)
+		}
+	})
 }
 
 // TestASubscriberThatDoesNotReadGetsSubscriberTooSlow: once a subscriber
 // falls more than the buffer behind, it is ended with a coded error before
 // complete, on both databases.
 func TestASubscriberThatDoesNotReadGetsSubscriberTooSlow(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			h := newHubEndpoint(t, d, graph.DefaultOptions())
-			h.hub.SetBuffer(1000)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn := h.subscribe(ctx)
-			// The socket is not read: its buffers fill, the hub's queue
-			// with them, and the subscriber is dropped.
-			batches := 0
-			for h.hub.Subscribers() > 0 {
-				if batches == 100 {
-					t.Fatal("100 batches of 2,000 points did not overflow a subscriber that reads nothing")
-				}
-				h.record(batches*2000, 2000)
-				batches++
-				time.Sleep(10 * time.Millisecond) // Postgres: let the listener catch up
+	testdb.Each(t, func(t *testing.T, d string) {
+		h := newHubEndpoint(t, d, graph.DefaultOptions())
+		h.hub.SetBuffer(1000)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn := h.subscribe(ctx)
+		// The socket is not read: its buffers fill, the hub's queue
+		// with them, and the subscriber is dropped.
+		batches := 0
+		for h.hub.Subscribers() > 0 {
+			if batches == 100 {
+				t.Fatal("100 batches of 2,000 points did not overflow a subscriber that reads nothing")
 			}
-			got := readStream(t, conn, 0)
-			if got.code != string(live.CodeTooSlow) || !strings.Contains(got.msg, "efetch") || !got.completed {
-				t.Errorf("after %d batches: %d points, then %q %q, complete %v", batches, len(got.epochs), got.code, got.msg, got.completed)
-			}
-			if len(got.epochs) >= batches*2000 {
-				t.Errorf("all %d points arrived: nothing was dropped", len(got.epochs))
-			}
-		})
-	}
+			h.record(batches*2000, 2000)
+			batches++
+			time.Sleep(10 * time.Millisecond) // Postgres: let the listener catch up
+		}
+		got := readStream(t, conn, 0)
+		if got.code != string(live.CodeTooSlow) || !strings.Contains(got.msg, "efetch") || !got.completed {
+			t.Errorf("after %d batches: %d points, then %q %q, complete %v", batches, len(got.epochs), got.code, got.msg, got.completed)
+		}
+		if len(got.epochs) >= batches*2000 {
+			t.Errorf("all %d points arrived: nothing was dropped", len(got.epochs))
+		}
+	})
 }
 
 // TestDeletingAFactoryEndsItsSubscriptions with NOT_FOUND, after the
 // points recorded before (on SQLite), on both databases.
 func TestDeletingAFactoryEndsItsSubscriptions(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			h := newHubEndpoint(t, d, graph.DefaultOptions())
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn := h.subscribe(ctx)
-			h.record(0, 3)
-			if err := h.svc.DeleteFactory(ctx, h.factory); err != nil {
-				t.Fatal(err)
-			}
-			got := readStream(t, conn, 0)
-			// On PostgreSQL, points are read back when their notice
-			// arrives, and may be gone with the factory by then.
-			if (len(got.epochs) != 3 && d == dialect.SQLite) || len(got.epochs) > 3 || got.code != "NOT_FOUND" || !strings.Contains(got.msg, "deleted") || !got.completed {
-				t.Errorf("got %d points, then %q %q, complete %v", len(got.epochs), got.code, got.msg, got.completed)
-			}
-			if n := h.hub.Subscribers(); n != 0 {
-				t.Errorf("%d subscribers left", n)
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		h := newHubEndpoint(t, d, graph.DefaultOptions())
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn := h.subscribe(ctx)
+		h.record(0, 3)
+		if err := h.svc.DeleteFactory(ctx, h.factory); err != nil {
+			t.Fatal(err)
+		}
+		got := readStream(t, conn, 0)
+		// On PostgreSQL, points are read back when their notice
+		// arrives, and may be gone with the factory by then.
+		if (len(got.epochs) != 3 && d == dialect.SQLite) || len(got.epochs) > 3 || got.code != "NOT_FOUND" || !strings.Contains(got.msg, "deleted") || !got.completed {
+			t.Errorf("got %d points, then %q %q, complete %v", len(got.epochs), got.code, got.msg, got.completed)
+		}
+		if n := h.hub.Subscribers(); n != 0 {
+			t.Errorf("%d subscribers left", n)
+		}
+	})
 }
 
 // TestAWebSocketRunsAtMostWSMaxSubscriptionsOperations: a subscribe beyond

@@ -160,53 +160,51 @@ func TestMigrateAndSeedRunInProductionWithoutTokens(t *testing.T) {
 // more on each database: one copy of the seed data is stored, and the runs
 // that found data say so and succeed.
 func TestSeedFillsOnlyAnEmptyDatabase(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			url := testdb.URL(t, d)
-			env := func(k string) string { return map[string]string{"ENV": "production", "DATABASE_URL": url}[k] }
-			if err := run(context.Background(), []string{"migrate"}, env, io.Discard, io.Discard, nil); err != nil {
-				t.Fatal(err)
+	testdb.Each(t, func(t *testing.T, d string) {
+		url := testdb.URL(t, d)
+		env := func(k string) string { return map[string]string{"ENV": "production", "DATABASE_URL": url}[k] }
+		if err := run(context.Background(), []string{"migrate"}, env, io.Discard, io.Discard, nil); err != nil {
+			t.Fatal(err)
+		}
+		seedOnce := func() (string, error) {
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"seed"}, env, &out, io.Discard, nil)
+			return out.String(), err
+		}
+		type result struct {
+			out string
+			err error
+		}
+		results := make(chan result, 2)
+		for range 2 {
+			go func() { out, err := seedOnce(); results <- result{out, err} }()
+		}
+		runs := []result{<-results, <-results}
+		out, err := seedOnce()
+		runs = append(runs, result{out, err})
+		seeded := 0
+		for _, r := range runs {
+			switch {
+			case r.err != nil:
+				t.Errorf("seed failed: %v", r.err)
+			case strings.Contains(r.out, "seeded 3 factories"):
+				seeded++
+			case !strings.Contains(r.out, "nothing seeded"):
+				t.Errorf("seed said %q", r.out)
 			}
-			seedOnce := func() (string, error) {
-				var out bytes.Buffer
-				err := run(context.Background(), []string{"seed"}, env, &out, io.Discard, nil)
-				return out.String(), err
-			}
-			type result struct {
-				out string
-				err error
-			}
-			results := make(chan result, 2)
-			for range 2 {
-				go func() { out, err := seedOnce(); results <- result{out, err} }()
-			}
-			runs := []result{<-results, <-results}
-			out, err := seedOnce()
-			runs = append(runs, result{out, err})
-			seeded := 0
-			for _, r := range runs {
-				switch {
-				case r.err != nil:
-					t.Errorf("seed failed: %v", r.err)
-				case strings.Contains(r.out, "seeded 3 factories"):
-					seeded++
-				case !strings.Contains(r.out, "nothing seeded"):
-					t.Errorf("seed said %q", r.out)
-				}
-			}
-			if seeded != 1 {
-				t.Errorf("%d of 3 seed runs seeded, want 1", seeded)
-			}
-			base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url})
-			var f factories
-			getJSON(t, base+"/v1/factories", &f)
-			var s struct{ Sprockets []map[string]any }
-			getJSON(t, base+"/v1/sprockets", &s)
-			if len(f.Factories) != 3 || len(s.Sprockets) != 3 {
-				t.Errorf("%d factories and %d sprockets after three seeds, want 3 and 3", len(f.Factories), len(s.Sprockets))
-			}
-		})
-	}
+		}
+		if seeded != 1 {
+			t.Errorf("%d of 3 seed runs seeded, want 1", seeded)
+		}
+		base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url})
+		var f factories
+		getJSON(t, base+"/v1/factories", &f)
+		var s struct{ Sprockets []map[string]any }
+		getJSON(t, base+"/v1/sprockets", &s)
+		if len(f.Factories) != 3 || len(s.Sprockets) != 3 {
+			t.Errorf("%d factories and %d sprockets after three seeds, want 3 and 3", len(f.Factories), len(s.Sprockets))
+		}
+	})
 }
 
 // TestHealthcheckAsksReadyz: the command exits cleanly for a ready server

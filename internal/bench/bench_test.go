@@ -133,125 +133,123 @@ func TestGenStoresTheDataSetAndRunMeasuresEveryWorkload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: loads servers on both databases and runs every workload")
 	}
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			primary := newServer(t, d, serverOptions{})
-			// On SQLite the compare server is a second full one; on
-			// PostgreSQL it speaks /v1 only, like the legacy service.
-			restOnlyCompare := d == dialect.Postgres
-			compare := newServer(t, dialect.SQLite, serverOptions{restOnly: restOnlyCompare})
-			state := filepath.Join(t.TempDir(), "state.json")
+	testdb.Each(t, func(t *testing.T, d string) {
+		primary := newServer(t, d, serverOptions{})
+		// On SQLite the compare server is a second full one; on
+		// PostgreSQL it speaks /v1 only, like the legacy service.
+		restOnlyCompare := d == dialect.Postgres
+		compare := newServer(t, dialect.SQLite, serverOptions{restOnly: restOnlyCompare})
+		state := filepath.Join(t.TempDir(), "state.json")
 
-			out := mustRun(t, "gen", "--url", primary, "--factories", "3", "--points", "2000",
-				"--batch", "700", "--seed", "7", "--state", state)
-			if !strings.Contains(out, "points/s") || !strings.Contains(out, "rowIds:") {
-				t.Errorf("gen printed no rate or rowIds:\n%s", out)
+		out := mustRun(t, "gen", "--url", primary, "--factories", "3", "--points", "2000",
+			"--batch", "700", "--seed", "7", "--state", state)
+		if !strings.Contains(out, "points/s") || !strings.Contains(out, "rowIds:") {
+			t.Errorf("gen printed no rate or rowIds:\n%s", out)
+		}
+		st := readState(t, state)
+		g := st.Targets[primary].Generated
+		if g == nil || len(g.Factories) != 3 {
+			t.Fatalf("state file: %+v", st)
+		}
+		for _, f := range g.Factories {
+			if !strings.Contains(out, fmt.Sprint(f.RowID)) {
+				t.Errorf("gen did not print rowId %d", f.RowID)
 			}
-			st := readState(t, state)
-			g := st.Targets[primary].Generated
-			if g == nil || len(g.Factories) != 3 {
-				t.Fatalf("state file: %+v", st)
+			times, actual, goal := legacyFactory(t, primary, f.RowID)
+			if len(times) != 2000 || len(actual) != 2000 || len(goal) != 2000 {
+				t.Fatalf("factory %d has %d points, want 2000", f.RowID, len(times))
 			}
-			for _, f := range g.Factories {
-				if !strings.Contains(out, fmt.Sprint(f.RowID)) {
-					t.Errorf("gen did not print rowId %d", f.RowID)
-				}
-				times, actual, goal := legacyFactory(t, primary, f.RowID)
-				if len(times) != 2000 || len(actual) != 2000 || len(goal) != 2000 {
-					t.Fatalf("factory %d has %d points, want 2000", f.RowID, len(times))
-				}
-				if times[0] != 1704067200 || times[1999] != 1704067200+1999*60 {
-					t.Errorf("factory %d spans %d–%d, want per-minute from 2024-01-01", f.RowID, times[0], times[1999])
-				}
-				// The daily shape: the goal at noon is above the one at midnight.
-				if goal[720] <= goal[0] {
-					t.Errorf("factory %d: goal at noon %v, at midnight %v", f.RowID, goal[720], goal[0])
-				}
+			if times[0] != 1704067200 || times[1999] != 1704067200+1999*60 {
+				t.Errorf("factory %d spans %d–%d, want per-minute from 2024-01-01", f.RowID, times[0], times[1999])
 			}
+			// The daily shape: the goal at noon is above the one at midnight.
+			if goal[720] <= goal[0] {
+				t.Errorf("factory %d: goal at noon %v, at midnight %v", f.RowID, goal[720], goal[0])
+			}
+		}
 
-			args := []string{"run", "--url", primary, "--compare-url", compare, "--state", state,
-				"--clients", "4", "--duration", "300ms", "--warmup", "50ms", "--large-points", "5000", "--json"}
-			if d == dialect.Postgres && hasPgbench() {
-				args = append(args, "--pgbench-dsn", testdb.AdminURL())
-			}
-			out = mustRun(t, args...)
+		args := []string{"run", "--url", primary, "--compare-url", compare, "--state", state,
+			"--clients", "4", "--duration", "300ms", "--warmup", "50ms", "--large-points", "5000", "--json"}
+		if d == dialect.Postgres && hasPgbench() {
+			args = append(args, "--pgbench-dsn", testdb.AdminURL())
+		}
+		out = mustRun(t, args...)
 
-			var rep bench.Report
-			if err := json.Unmarshal([]byte(out), &rep); err != nil {
-				t.Fatalf("run --json printed no JSON: %v\n%s", err, out)
-			}
-			checkDocumentedFields(t, out)
-			if rep.Clients != 4 || rep.Machine.CPUs < 1 || rep.Primary != primary || rep.Compare != compare {
-				t.Errorf("report header: %+v", rep)
-			}
-			for _, w := range allWorkloads {
-				for _, target := range []string{"primary", "compare"} {
-					i := slices.IndexFunc(rep.Results, func(r bench.Result) bool { return r.Workload == w && r.Target == target })
-					if i < 0 {
-						t.Errorf("%s on %s: no result", w, target)
-						continue
+		var rep bench.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("run --json printed no JSON: %v\n%s", err, out)
+		}
+		checkDocumentedFields(t, out)
+		if rep.Clients != 4 || rep.Machine.CPUs < 1 || rep.Primary != primary || rep.Compare != compare {
+			t.Errorf("report header: %+v", rep)
+		}
+		for _, w := range allWorkloads {
+			for _, target := range []string{"primary", "compare"} {
+				i := slices.IndexFunc(rep.Results, func(r bench.Result) bool { return r.Workload == w && r.Target == target })
+				if i < 0 {
+					t.Errorf("%s on %s: no result", w, target)
+					continue
+				}
+				r := rep.Results[i]
+				needsGraphQL := strings.HasPrefix(w, "gql-") || w == "bulk-ingest" || w == "fair-sprocket-get"
+				if target == "compare" && restOnlyCompare && needsGraphQL {
+					if r.Skipped == "" {
+						t.Errorf("%s on the /v1-only server: not skipped: %+v", w, r)
 					}
-					r := rep.Results[i]
-					needsGraphQL := strings.HasPrefix(w, "gql-") || w == "bulk-ingest" || w == "fair-sprocket-get"
-					if target == "compare" && restOnlyCompare && needsGraphQL {
-						if r.Skipped == "" {
-							t.Errorf("%s on the /v1-only server: not skipped: %+v", w, r)
-						}
-						continue
-					}
-					if r.Requests == 0 || r.Errors != 0 || r.Failed != "" || r.Skipped != "" {
-						t.Errorf("%s on %s: %d requests, %d errors, failed %q, skipped %q, samples %q",
-							w, target, r.Requests, r.Errors, r.Failed, r.Skipped, r.ErrorSamples)
-					}
-					if r.ReqPerSec <= 0 || r.P50Ms <= 0 || r.P50Ms > r.P90Ms || r.P90Ms > r.P99Ms || r.P99Ms > r.MaxMs || r.BytesPerSec <= 0 {
-						t.Errorf("%s on %s: implausible figures %+v", w, target, r)
-					}
-					if b := r.Background; w == "fair-sprocket-get" && (b == nil || b.HostileClients != 8 || b.HostileRequests == 0 ||
-						b.HostileOutcomes["ok"] == 0 || b.HealthChecks == 0 || b.HealthFailures != 0) {
-						t.Errorf("%s on %s: background %+v", w, target, b)
-					}
-					if (w == "gql-record" || w == "bulk-ingest") && (r.PointsPerSec <= 0 || r.Points%100 != 0) {
-						t.Errorf("%s on %s: %d points, %v points/s", w, target, r.Points, r.PointsPerSec)
-					}
+					continue
+				}
+				if r.Requests == 0 || r.Errors != 0 || r.Failed != "" || r.Skipped != "" {
+					t.Errorf("%s on %s: %d requests, %d errors, failed %q, skipped %q, samples %q",
+						w, target, r.Requests, r.Errors, r.Failed, r.Skipped, r.ErrorSamples)
+				}
+				if r.ReqPerSec <= 0 || r.P50Ms <= 0 || r.P50Ms > r.P90Ms || r.P90Ms > r.P99Ms || r.P99Ms > r.MaxMs || r.BytesPerSec <= 0 {
+					t.Errorf("%s on %s: implausible figures %+v", w, target, r)
+				}
+				if b := r.Background; w == "fair-sprocket-get" && (b == nil || b.HostileClients != 8 || b.HostileRequests == 0 ||
+					b.HostileOutcomes["ok"] == 0 || b.HealthChecks == 0 || b.HealthFailures != 0) {
+					t.Errorf("%s on %s: background %+v", w, target, b)
+				}
+				if (w == "gql-record" || w == "bulk-ingest") && (r.PointsPerSec <= 0 || r.Points%100 != 0) {
+					t.Errorf("%s on %s: %d points, %v points/s", w, target, r.Points, r.PointsPerSec)
 				}
 			}
-			wantRatios := allWorkloads
-			if restOnlyCompare {
-				wantRatios = allWorkloads[:4]
+		}
+		wantRatios := allWorkloads
+		if restOnlyCompare {
+			wantRatios = allWorkloads[:4]
+		}
+		for _, w := range wantRatios {
+			i := slices.IndexFunc(rep.Ratios, func(r bench.Ratio) bool { return r.Workload == w })
+			if i < 0 || rep.Ratios[i].Throughput <= 0 || rep.Ratios[i].P50 <= 0 {
+				t.Errorf("%s: no ratio in %+v", w, rep.Ratios)
 			}
-			for _, w := range wantRatios {
-				i := slices.IndexFunc(rep.Ratios, func(r bench.Ratio) bool { return r.Workload == w })
-				if i < 0 || rep.Ratios[i].Throughput <= 0 || rep.Ratios[i].P50 <= 0 {
-					t.Errorf("%s: no ratio in %+v", w, rep.Ratios)
-				}
+		}
+		if len(rep.Ratios) != len(wantRatios) {
+			t.Errorf("%d ratios, want %d: %+v", len(rep.Ratios), len(wantRatios), rep.Ratios)
+		}
+		if d == dialect.Postgres && hasPgbench() {
+			if pg := rep.Pgbench; pg == nil || pg.TPS <= 0 || pg.RestSprocketGetRatio <= 0 {
+				t.Errorf("pgbench: %+v", rep.Pgbench)
 			}
-			if len(rep.Ratios) != len(wantRatios) {
-				t.Errorf("%d ratios, want %d: %+v", len(rep.Ratios), len(wantRatios), rep.Ratios)
-			}
-			if d == dialect.Postgres && hasPgbench() {
-				if pg := rep.Pgbench; pg == nil || pg.TPS <= 0 || pg.RestSprocketGetRatio <= 0 {
-					t.Errorf("pgbench: %+v", rep.Pgbench)
-				}
-			}
+		}
 
-			// The harness's own factories are kept for the next run (the
-			// large one was made through POST /v1/factories on the /v1-only
-			// server); the scratch ones of the writing workloads are gone.
-			st = readState(t, state)
-			for _, base := range []string{primary, compare} {
-				ts := st.Targets[base]
-				if ts == nil || ts.Small == nil || ts.Large == nil {
-					t.Fatalf("%s: no small or large factory in the state file", base)
-				}
-				if times, _, _ := legacyFactory(t, base, ts.Large.RowID); len(times) != 5000 {
-					t.Errorf("%s: the large factory has %d points, want 5000", base, len(times))
-				}
+		// The harness's own factories are kept for the next run (the
+		// large one was made through POST /v1/factories on the /v1-only
+		// server); the scratch ones of the writing workloads are gone.
+		st = readState(t, state)
+		for _, base := range []string{primary, compare} {
+			ts := st.Targets[base]
+			if ts == nil || ts.Small == nil || ts.Large == nil {
+				t.Fatalf("%s: no small or large factory in the state file", base)
 			}
-			if n := countFactories(t, primary); n != 3+2 {
-				t.Errorf("the primary server has %d factories after the run, want gen's 3, small and large", n)
+			if times, _, _ := legacyFactory(t, base, ts.Large.RowID); len(times) != 5000 {
+				t.Errorf("%s: the large factory has %d points, want 5000", base, len(times))
 			}
-		})
-	}
+		}
+		if n := countFactories(t, primary); n != 3+2 {
+			t.Errorf("the primary server has %d factories after the run, want gen's 3, small and large", n)
+		}
+	})
 }
 
 // checkDocumentedFields checks the JSON keys the README documents, by

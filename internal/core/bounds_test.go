@@ -175,107 +175,103 @@ func TestSeriesArgsBounds(t *testing.T) {
 // summed, averaged and bucketed without overflow by every read, on both
 // databases, and every time a read reports lies in the domain.
 func TestExtremePointsKeepEveryReadWorking(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			pts := []Point{
-				{Time: MinTime, Actual: MaxValue, Goal: -MaxValue},
-				{Time: MinTime + 1, Actual: MaxValue, Goal: -MaxValue},
-				{Time: 0, Actual: -MaxValue, Goal: MaxValue},
-				{Time: MaxTime - 1, Actual: MaxValue, Goal: MaxValue},
-				{Time: MaxTime, Actual: MaxValue, Goal: MaxValue},
-			}
-			f, err := s.CreateFactory(ctx, FactoryInput{Name: "edges", Points: pts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			other, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 100, Actual: 1, Goal: 2}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids := []int{f.ID, other.ID}
-			i64 := func(v int64) *int64 { return &v }
-			n := func(v int) *int { return &v }
-			windows := []Window{{}, {From: i64(MinTime)}, {To: i64(MaxTime + 1)}, {From: i64(MinTime), To: i64(MaxTime + 1)}, {From: i64(-1), To: i64(1)}}
-			for _, w := range windows {
-				for _, agg := range []Aggregate{AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4} {
-					for _, arg := range []struct {
-						mdp *int
-						iv  *int64
-					}{{nil, nil}, {n(2), nil}, {n(MaxDataPoints), nil}, {nil, i64(MaxInterval)}, {nil, i64(MaxInterval / 2)}, {nil, i64(MaxInterval / 9000)}} {
-						q, err := SeriesArgs(w, arg.mdp, arg.iv, agg)
-						if err != nil {
-							t.Fatalf("%s %+v: %v", w.Key(), arg, err)
-						}
-						res, err := s.Series(ctx, ids, q)
-						if err != nil {
-							t.Fatalf("series %s %s %+v: %v", w.Key(), agg, q, err)
-						}
-						r := res[f.ID]
-						var count int64
-						for i, e := range r.Epochs {
-							if e < MinTime || e > MaxTime {
-								t.Errorf("series %s %s: epoch %d outside the domain", w.Key(), agg, e)
-							}
-							count += r.Counts[i]
-						}
-						if r.HasWindow && (r.From < MinTime || r.To > MaxTime) {
-							t.Errorf("series %s %s: window [%d, %d) outside the domain", w.Key(), agg, r.From, r.To)
-						}
-						if w.From == nil && w.To == nil && agg != AggM4 && count != int64(len(pts)) {
-							t.Errorf("series %s %s %+v counts %d points, want %d", w.Key(), agg, q, count, len(pts))
-						}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		pts := []Point{
+			{Time: MinTime, Actual: MaxValue, Goal: -MaxValue},
+			{Time: MinTime + 1, Actual: MaxValue, Goal: -MaxValue},
+			{Time: 0, Actual: -MaxValue, Goal: MaxValue},
+			{Time: MaxTime - 1, Actual: MaxValue, Goal: MaxValue},
+			{Time: MaxTime, Actual: MaxValue, Goal: MaxValue},
+		}
+		f, err := s.CreateFactory(ctx, FactoryInput{Name: "edges", Points: pts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 100, Actual: 1, Goal: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := []int{f.ID, other.ID}
+		i64 := func(v int64) *int64 { return &v }
+		n := func(v int) *int { return &v }
+		windows := []Window{{}, {From: i64(MinTime)}, {To: i64(MaxTime + 1)}, {From: i64(MinTime), To: i64(MaxTime + 1)}, {From: i64(-1), To: i64(1)}}
+		for _, w := range windows {
+			for _, agg := range []Aggregate{AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4} {
+				for _, arg := range []struct {
+					mdp *int
+					iv  *int64
+				}{{nil, nil}, {n(2), nil}, {n(MaxDataPoints), nil}, {nil, i64(MaxInterval)}, {nil, i64(MaxInterval / 2)}, {nil, i64(MaxInterval / 9000)}} {
+					q, err := SeriesArgs(w, arg.mdp, arg.iv, agg)
+					if err != nil {
+						t.Fatalf("%s %+v: %v", w.Key(), arg, err)
 					}
-				}
-				sm, err := s.Summaries(ctx, ids, w)
-				if err != nil {
-					t.Fatalf("summary %s: %v", w.Key(), err)
-				}
-				if w.From == nil && w.To == nil {
-					got := sm[f.ID]
-					if got.Count != 5 || got.TotalActual != 3*MaxValue || got.TotalGoal != MaxValue {
-						t.Errorf("summary %+v", got)
+					res, err := s.Series(ctx, ids, q)
+					if err != nil {
+						t.Fatalf("series %s %s %+v: %v", w.Key(), agg, q, err)
+					}
+					r := res[f.ID]
+					var count int64
+					for i, e := range r.Epochs {
+						if e < MinTime || e > MaxTime {
+							t.Errorf("series %s %s: epoch %d outside the domain", w.Key(), agg, e)
+						}
+						count += r.Counts[i]
+					}
+					if r.HasWindow && (r.From < MinTime || r.To > MaxTime) {
+						t.Errorf("series %s %s: window [%d, %d) outside the domain", w.Key(), agg, r.From, r.To)
+					}
+					if w.From == nil && w.To == nil && agg != AggM4 && count != int64(len(pts)) {
+						t.Errorf("series %s %s %+v counts %d points, want %d", w.Key(), agg, q, count, len(pts))
 					}
 				}
 			}
-			for _, w := range windows {
-				if _, err := s.Points(ctx, f.ID, PointsQuery{Window: w}); err != nil {
-					t.Errorf("points %s: %v", w.Key(), err)
+			sm, err := s.Summaries(ctx, ids, w)
+			if err != nil {
+				t.Fatalf("summary %s: %v", w.Key(), err)
+			}
+			if w.From == nil && w.To == nil {
+				got := sm[f.ID]
+				if got.Count != 5 || got.TotalActual != 3*MaxValue || got.TotalGoal != MaxValue {
+					t.Errorf("summary %+v", got)
 				}
 			}
-		})
-	}
+		}
+		for _, w := range windows {
+			if _, err := s.Points(ctx, f.ID, PointsQuery{Window: w}); err != nil {
+				t.Errorf("points %s: %v", w.Key(), err)
+			}
+		}
+	})
 }
 
 // TestOutOfDomainPointsAreRefusedAndChangeNothing: the write paths refuse
 // values outside the domain before anything is stored.
 func TestOutOfDomainPointsAreRefusedAndChangeNothing(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			f, err := s.CreateFactory(ctx, FactoryInput{Name: "ok", Points: []Point{{Time: 3600, Actual: 1e308 / 1e293, Goal: 1}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 3601, Actual: 1e308, Goal: 1}, {Time: 3602, Actual: 1e308, Goal: 1}}, false)
-			wantInvalid(t, err, "points[0].actual", "±2^53")
-			_, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 1, Actual: 1, Goal: 1}, {Time: math.MaxInt64, Actual: 1, Goal: 1}}, true)
-			wantInvalid(t, err, "points[1].time", "+275760-09-13T00:00:00Z")
-			_, err = s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: math.MinInt64}}})
-			wantInvalid(t, err, "points[0].time", "-271821-04-20T00:00:00Z")
-			_, err = s.CreateFactory(ctx, FactoryInput{Name: "a\x00b"})
-			wantInvalid(t, err, "name", "control characters")
-			if n := s.client.ChartData.Query().CountX(ctx); n != 1 {
-				t.Errorf("%d points stored, want 1", n)
-			}
-			if n := s.client.Factory.Query().CountX(ctx); n != 1 {
-				t.Errorf("%d factories stored, want 1", n)
-			}
-			if _, err := s.CreateFactory(ctx, FactoryInput{Name: strings.Repeat("é", MaxNameLength)}); err != nil {
-				t.Errorf("200 × é refused: %v", err)
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		f, err := s.CreateFactory(ctx, FactoryInput{Name: "ok", Points: []Point{{Time: 3600, Actual: 1e308 / 1e293, Goal: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 3601, Actual: 1e308, Goal: 1}, {Time: 3602, Actual: 1e308, Goal: 1}}, false)
+		wantInvalid(t, err, "points[0].actual", "±2^53")
+		_, err = s.RecordProduction(ctx, f.ID, []Point{{Time: 1, Actual: 1, Goal: 1}, {Time: math.MaxInt64, Actual: 1, Goal: 1}}, true)
+		wantInvalid(t, err, "points[1].time", "+275760-09-13T00:00:00Z")
+		_, err = s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: math.MinInt64}}})
+		wantInvalid(t, err, "points[0].time", "-271821-04-20T00:00:00Z")
+		_, err = s.CreateFactory(ctx, FactoryInput{Name: "a\x00b"})
+		wantInvalid(t, err, "name", "control characters")
+		if n := s.client.ChartData.Query().CountX(ctx); n != 1 {
+			t.Errorf("%d points stored, want 1", n)
+		}
+		if n := s.client.Factory.Query().CountX(ctx); n != 1 {
+			t.Errorf("%d factories stored, want 1", n)
+		}
+		if _, err := s.CreateFactory(ctx, FactoryInput{Name: strings.Repeat("é", MaxNameLength)}); err != nil {
+			t.Errorf("200 × é refused: %v", err)
+		}
+	})
 }

@@ -103,177 +103,173 @@ func nearlyEqual(a, b []float64) bool {
 // against a plain Go computation on random data, for every aggregate, on
 // both databases.
 func TestSeriesEqualsComputingFromRawPoints(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			rng := rand.New(rand.NewPCG(1, 2))
-			data := map[int][]Point{}
-			var ids []int
-			for f := 0; f < 4; f++ {
-				seen := map[int64]bool{}
-				var pts []Point
-				for len(pts) < 300+f*50 {
-					tm := rng.Int64N(100000) - 20000 // negative times too
-					if seen[tm] {
-						continue
-					}
-					seen[tm] = true
-					// Integral values keep the reference sums exact.
-					pts = append(pts, Point{Time: tm, Actual: float64(rng.IntN(100)), Goal: float64(rng.IntN(100))})
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(1, 2))
+		data := map[int][]Point{}
+		var ids []int
+		for f := 0; f < 4; f++ {
+			seen := map[int64]bool{}
+			var pts []Point
+			for len(pts) < 300+f*50 {
+				tm := rng.Int64N(100000) - 20000 // negative times too
+				if seen[tm] {
+					continue
 				}
-				fa, err := s.CreateFactory(ctx, FactoryInput{Points: pts})
-				if err != nil {
-					t.Fatal(err)
-				}
-				data[fa.ID], ids = pts, append(ids, fa.ID)
+				seen[tm] = true
+				// Integral values keep the reference sums exact.
+				pts = append(pts, Point{Time: tm, Actual: float64(rng.IntN(100)), Goal: float64(rng.IntN(100))})
 			}
-			empty, _ := s.CreateFactory(ctx, FactoryInput{})
-			ids = append(ids, empty.ID)
-			for trial := 0; trial < 40; trial++ {
-				q := SeriesQuery{Aggregate: []Aggregate{AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4}[trial%7]}
-				if trial%3 == 0 {
-					q.Interval = 1 + rng.Int64N(5000)
-				} else {
-					q.MaxDataPoints = 2 + rng.IntN(200)
+			fa, err := s.CreateFactory(ctx, FactoryInput{Points: pts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[fa.ID], ids = pts, append(ids, fa.ID)
+		}
+		empty, _ := s.CreateFactory(ctx, FactoryInput{})
+		ids = append(ids, empty.ID)
+		for trial := 0; trial < 40; trial++ {
+			q := SeriesQuery{Aggregate: []Aggregate{AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4}[trial%7]}
+			if trial%3 == 0 {
+				q.Interval = 1 + rng.Int64N(5000)
+			} else {
+				q.MaxDataPoints = 2 + rng.IntN(200)
+			}
+			if trial%4 != 0 {
+				lo := rng.Int64N(80000) - 25000
+				hi := lo + 1 + rng.Int64N(60000)
+				q.From, q.To = &lo, &hi
+			}
+			got, err := s.Series(ctx, ids, q)
+			if err != nil {
+				t.Fatalf("trial %d %+v: %v", trial, q, err)
+			}
+			for _, id := range ids {
+				pts := data[id]
+				from, to := int64(0), int64(0)
+				if q.From != nil {
+					from, to = *q.From, *q.To
+				} else if len(pts) > 0 {
+					from, to = math.MaxInt64, math.MinInt64
+					for _, p := range pts {
+						from, to = min(from, p.Time), max(to, p.Time+1)
+					}
 				}
-				if trial%4 != 0 {
-					lo := rng.Int64N(80000) - 25000
-					hi := lo + 1 + rng.Int64N(60000)
-					q.From, q.To = &lo, &hi
+				g := got[id]
+				if len(pts) == 0 && q.From == nil {
+					if g.HasWindow || len(g.Epochs) != 0 {
+						t.Errorf("trial %d: empty factory got %+v", trial, g)
+					}
+					continue
 				}
-				got, err := s.Series(ctx, ids, q)
-				if err != nil {
-					t.Fatalf("trial %d %+v: %v", trial, q, err)
+				nq := q
+				_ = nq.normalize()
+				want := naiveSeries(pts, nq, from, to)
+				if g.Interval != want.Interval || g.From != want.From || g.To != want.To ||
+					len(g.Epochs) != len(want.Epochs) || !nearlyEqual(g.Actual, want.Actual) || !nearlyEqual(g.Goal, want.Goal) {
+					t.Fatalf("trial %d %s factory %d:\n got %+v\nwant %+v", trial, q.Aggregate, id, g, want)
 				}
-				for _, id := range ids {
-					pts := data[id]
-					from, to := int64(0), int64(0)
-					if q.From != nil {
-						from, to = *q.From, *q.To
-					} else if len(pts) > 0 {
-						from, to = math.MaxInt64, math.MinInt64
-						for _, p := range pts {
-							from, to = min(from, p.Time), max(to, p.Time+1)
-						}
+				for i := range g.Epochs {
+					if g.Epochs[i] != want.Epochs[i] || g.Counts[i] != want.Counts[i] {
+						t.Fatalf("trial %d %s: bucket %d: got %d/%d want %d/%d", trial, q.Aggregate, i, g.Epochs[i], g.Counts[i], want.Epochs[i], want.Counts[i])
 					}
-					g := got[id]
-					if len(pts) == 0 && q.From == nil {
-						if g.HasWindow || len(g.Epochs) != 0 {
-							t.Errorf("trial %d: empty factory got %+v", trial, g)
-						}
-						continue
-					}
-					nq := q
-					_ = nq.normalize()
-					want := naiveSeries(pts, nq, from, to)
-					if g.Interval != want.Interval || g.From != want.From || g.To != want.To ||
-						len(g.Epochs) != len(want.Epochs) || !nearlyEqual(g.Actual, want.Actual) || !nearlyEqual(g.Goal, want.Goal) {
-						t.Fatalf("trial %d %s factory %d:\n got %+v\nwant %+v", trial, q.Aggregate, id, g, want)
-					}
-					for i := range g.Epochs {
-						if g.Epochs[i] != want.Epochs[i] || g.Counts[i] != want.Counts[i] {
-							t.Fatalf("trial %d %s: bucket %d: got %d/%d want %d/%d", trial, q.Aggregate, i, g.Epochs[i], g.Counts[i], want.Epochs[i], want.Counts[i])
-						}
-					}
-					limit := nq.MaxDataPoints
-					if q.Interval == 0 && len(g.Epochs) > limit {
-						t.Errorf("trial %d: %d values for maxDataPoints %d", trial, len(g.Epochs), limit)
-					}
+				}
+				limit := nq.MaxDataPoints
+				if q.Interval == 0 && len(g.Epochs) > limit {
+					t.Errorf("trial %d: %d values for maxDataPoints %d", trial, len(g.Epochs), limit)
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestSummariesAndPoints(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			var pts []Point
-			for i := int64(0); i < 250; i++ {
-				pts = append(pts, Point{Time: i * 60, Actual: float64(i), Goal: 100})
-			}
-			f, err := s.CreateFactory(ctx, FactoryInput{Points: pts})
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		var pts []Point
+		for i := int64(0); i < 250; i++ {
+			pts = append(pts, Point{Time: i * 60, Actual: float64(i), Goal: 100})
+		}
+		f, err := s.CreateFactory(ctx, FactoryInput{Points: pts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := int64(600), int64(1200)
+		sm, err := s.Summaries(ctx, []int{f.ID, f.ID + 1}, Window{From: &lo, To: &hi})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sm[f.ID]
+		if got.Count != 10 || got.TotalActual != 145 || got.TotalGoal != 1000 || *got.FirstTime != 600 || *got.LastTime != 1140 || math.Abs(*got.Attainment-0.145) > 1e-12 {
+			t.Errorf("summary %+v", got)
+		}
+		if none := sm[f.ID+1]; none.Count != 0 || none.Attainment != nil {
+			t.Errorf("summary of a factory without points: %+v", none)
+		}
+		// Walk all pages forward, then backward.
+		var fwd []int64
+		page := PointsQuery{}
+		for {
+			n := 100
+			page.First = &n
+			res, err := s.Points(ctx, f.ID, page)
 			if err != nil {
 				t.Fatal(err)
 			}
-			lo, hi := int64(600), int64(1200)
-			sm, err := s.Summaries(ctx, []int{f.ID, f.ID + 1}, Window{From: &lo, To: &hi})
+			for _, p := range res.Points {
+				fwd = append(fwd, p.Time)
+			}
+			if !res.HasNext {
+				break
+			}
+			last := res.Points[len(res.Points)-1].Time
+			page.After = &last
+		}
+		if len(fwd) != 250 || !sort.SliceIsSorted(fwd, func(i, j int) bool { return fwd[i] < fwd[j] }) {
+			t.Errorf("forward paging returned %d points", len(fwd))
+		}
+		n := 7
+		before := int64(600)
+		res, err := s.Points(ctx, f.ID, PointsQuery{Last: &n, Before: &before})
+		if err != nil || len(res.Points) != 7 || res.Points[0].Time != 180 || res.Points[6].Time != 540 || !res.HasPrevious {
+			t.Errorf("backward page %+v %v", res, err)
+		}
+		// Newest first, filtered, in pages of 40: actual >= 100 leaves
+		// the points 100..249.
+		minActual := 100.0
+		var desc []int64
+		dp := PointsQuery{Desc: true, Filter: PointFilter{ActualGTE: &minActual}}
+		for {
+			n := 40
+			dp.First = &n
+			res, err := s.Points(ctx, f.ID, dp)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := sm[f.ID]
-			if got.Count != 10 || got.TotalActual != 145 || got.TotalGoal != 1000 || *got.FirstTime != 600 || *got.LastTime != 1140 || math.Abs(*got.Attainment-0.145) > 1e-12 {
-				t.Errorf("summary %+v", got)
+			for _, p := range res.Points {
+				desc = append(desc, p.Time)
 			}
-			if none := sm[f.ID+1]; none.Count != 0 || none.Attainment != nil {
-				t.Errorf("summary of a factory without points: %+v", none)
+			if !res.HasNext {
+				break
 			}
-			// Walk all pages forward, then backward.
-			var fwd []int64
-			page := PointsQuery{}
-			for {
-				n := 100
-				page.First = &n
-				res, err := s.Points(ctx, f.ID, page)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range res.Points {
-					fwd = append(fwd, p.Time)
-				}
-				if !res.HasNext {
-					break
-				}
-				last := res.Points[len(res.Points)-1].Time
-				page.After = &last
-			}
-			if len(fwd) != 250 || !sort.SliceIsSorted(fwd, func(i, j int) bool { return fwd[i] < fwd[j] }) {
-				t.Errorf("forward paging returned %d points", len(fwd))
-			}
-			n := 7
-			before := int64(600)
-			res, err := s.Points(ctx, f.ID, PointsQuery{Last: &n, Before: &before})
-			if err != nil || len(res.Points) != 7 || res.Points[0].Time != 180 || res.Points[6].Time != 540 || !res.HasPrevious {
-				t.Errorf("backward page %+v %v", res, err)
-			}
-			// Newest first, filtered, in pages of 40: actual >= 100 leaves
-			// the points 100..249.
-			minActual := 100.0
-			var desc []int64
-			dp := PointsQuery{Desc: true, Filter: PointFilter{ActualGTE: &minActual}}
-			for {
-				n := 40
-				dp.First = &n
-				res, err := s.Points(ctx, f.ID, dp)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range res.Points {
-					desc = append(desc, p.Time)
-				}
-				if !res.HasNext {
-					break
-				}
-				last := res.Points[len(res.Points)-1].Time
-				dp.After = &last
-			}
-			if len(desc) != 150 || desc[0] != 249*60 || desc[149] != 100*60 || !sort.SliceIsSorted(desc, func(i, j int) bool { return desc[i] > desc[j] }) {
-				t.Errorf("descending filtered paging: %d points, first %v", len(desc), desc[:min(3, len(desc))])
-			}
-			if n, err := s.CountPoints(ctx, f.ID, dp); err != nil || n != 150 {
-				t.Errorf("count with filter: %d %v", n, err)
-			}
-			yes := true
-			if n, _ := s.CountPoints(ctx, f.ID, PointsQuery{Filter: PointFilter{BelowGoal: &yes}}); n != 100 {
-				t.Errorf("points below goal: %d, want 100", n)
-			}
-			big := MaxPageSize + 1
-			if _, err := s.Points(ctx, f.ID, PointsQuery{First: &big}); err == nil {
-				t.Error("a page over the maximum was accepted")
-			}
-		})
-	}
+			last := res.Points[len(res.Points)-1].Time
+			dp.After = &last
+		}
+		if len(desc) != 150 || desc[0] != 249*60 || desc[149] != 100*60 || !sort.SliceIsSorted(desc, func(i, j int) bool { return desc[i] > desc[j] }) {
+			t.Errorf("descending filtered paging: %d points, first %v", len(desc), desc[:min(3, len(desc))])
+		}
+		if n, err := s.CountPoints(ctx, f.ID, dp); err != nil || n != 150 {
+			t.Errorf("count with filter: %d %v", n, err)
+		}
+		yes := true
+		if n, _ := s.CountPoints(ctx, f.ID, PointsQuery{Filter: PointFilter{BelowGoal: &yes}}); n != 100 {
+			t.Errorf("points below goal: %d, want 100", n)
+		}
+		big := MaxPageSize + 1
+		if _, err := s.Points(ctx, f.ID, PointsQuery{First: &big}); err == nil {
+			t.Error("a page over the maximum was accepted")
+		}
+	})
 }

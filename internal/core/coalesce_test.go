@@ -218,97 +218,95 @@ func TestCoalescerCallersGiveUpAlone(t *testing.T) {
 // databases. A writer meanwhile changes one sprocket and reads it back:
 // every read that starts after a write returns sees that write.
 func TestGetSprocketAnswersLikeEntUnderLoad(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			var ids []int
-			for i := range 20 {
-				sp, err := s.CreateSprocket(ctx, SprocketInput{Teeth: 10 + i, PitchDiameter: 1.5 + float64(i), OutsideDiameter: 2.25, Pitch: 0.1 * float64(i+1)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, sp.ID)
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		var ids []int
+		for i := range 20 {
+			sp, err := s.CreateSprocket(ctx, SprocketInput{Teeth: 10 + i, PitchDiameter: 1.5 + float64(i), OutsideDiameter: 2.25, Pitch: 0.1 * float64(i+1)})
+			if err != nil {
+				t.Fatal(err)
 			}
-			// Every field is compared through its JSON form (the entities
-			// also hold their client's functions, which never compare equal).
-			fields := func(sp *ent.Sprocket) string {
-				b, err := json.Marshal(sp)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return string(b)
+			ids = append(ids, sp.ID)
+		}
+		// Every field is compared through its JSON form (the entities
+		// also hold their client's functions, which never compare equal).
+		fields := func(sp *ent.Sprocket) string {
+			b, err := json.Marshal(sp)
+			if err != nil {
+				t.Fatal(err)
 			}
-			want := map[int]string{}
-			for _, id := range ids {
-				sp, err := s.client.Sprocket.Get(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want[id] = fields(sp)
+			return string(b)
+		}
+		want := map[int]string{}
+		for _, id := range ids {
+			sp, err := s.client.Sprocket.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
 			}
-			moving := ids[0]
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			errs := make(chan error, 64)
-			for w := range 16 {
-				wg.Go(func() {
-					rng := rand.New(rand.NewPCG(uint64(w), 7))
-					for n := 0; ; n++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						id := ids[rng.IntN(len(ids))]
-						if rng.IntN(10) == 0 {
-							id = -id // missing
-						}
-						sp, err := s.GetSprocket(ctx, id)
-						switch {
-						case id < 0:
-							if apperr.CodeOf(err) != apperr.NotFound {
-								errs <- fmt.Errorf("GetSprocket(%d) = %v, %v; want not found", id, sp, err)
-								return
-							}
-						case err != nil:
-							errs <- fmt.Errorf("GetSprocket(%d): %v", id, err)
-							return
-						case id != moving && fields(sp) != want[id]:
-							errs <- fmt.Errorf("GetSprocket(%d) = %s, ent says %s", id, fields(sp), want[id])
-							return
-						}
+			want[id] = fields(sp)
+		}
+		moving := ids[0]
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for w := range 16 {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(w), 7))
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					default:
 					}
-				})
+					id := ids[rng.IntN(len(ids))]
+					if rng.IntN(10) == 0 {
+						id = -id // missing
+					}
+					sp, err := s.GetSprocket(ctx, id)
+					switch {
+					case id < 0:
+						if apperr.CodeOf(err) != apperr.NotFound {
+							errs <- fmt.Errorf("GetSprocket(%d) = %v, %v; want not found", id, sp, err)
+							return
+						}
+					case err != nil:
+						errs <- fmt.Errorf("GetSprocket(%d): %v", id, err)
+						return
+					case id != moving && fields(sp) != want[id]:
+						errs <- fmt.Errorf("GetSprocket(%d) = %s, ent says %s", id, fields(sp), want[id])
+						return
+					}
+				}
+			})
+		}
+		for teeth := 100; teeth < 160; teeth++ {
+			if _, err := s.PatchSprocket(ctx, moving, SprocketPatch{Teeth: &teeth}); err != nil {
+				t.Fatal(err)
 			}
-			for teeth := 100; teeth < 160; teeth++ {
-				if _, err := s.PatchSprocket(ctx, moving, SprocketPatch{Teeth: &teeth}); err != nil {
-					t.Fatal(err)
-				}
-				sp, err := s.GetSprocket(ctx, moving)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if sp.Teeth != teeth {
-					t.Fatalf("read after the write of teeth %d returned %d", teeth, sp.Teeth)
-				}
-			}
-			// The entities are bound to the client like ent's own.
 			sp, err := s.GetSprocket(ctx, moving)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sp, err = sp.Update().SetTeeth(7).Save(ctx); err != nil || sp.Teeth != 7 {
-				t.Fatalf("updating a coalesced read's entity: %v, %v", sp, err)
+			if sp.Teeth != teeth {
+				t.Fatalf("read after the write of teeth %d returned %d", teeth, sp.Teeth)
 			}
-			close(stop)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
-		})
-	}
+		}
+		// The entities are bound to the client like ent's own.
+		sp, err := s.GetSprocket(ctx, moving)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sp, err = sp.Update().SetTeeth(7).Save(ctx); err != nil || sp.Teeth != 7 {
+			t.Fatalf("updating a coalesced read's entity: %v, %v", sp, err)
+		}
+		close(stop)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
 }
 
 // TestCoalescerOutlivesACallerGoneBeforeItCame: a lookup whose caller has

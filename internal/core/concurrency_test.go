@@ -97,150 +97,148 @@ const pointsPerCallMax = 1000
 //
 // Run it with -race too (.ci/run does).
 func TestConcurrentWritersKeepChartDataExact(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			const factories, writers, opsPerWriter = 3, 8, 16
-			ids := make([]int, factories)
-			for i := range ids {
-				f, err := s.CreateFactory(ctx, FactoryInput{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids[i] = f.ID
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		const factories, writers, opsPerWriter = 3, 8, 16
+		ids := make([]int, factories)
+		for i := range ids {
+			f, err := s.CreateFactory(ctx, FactoryInput{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			// Times fall in two days, mostly in a few busy hours, so that
-			// batches land in the same rollup buckets all the time.
-			const base = int64(1_700_006_400) // a midnight, UTC
-			busy := []int64{base + 3*3600, base + 3*3600 + 1800, base + 86400 + 7*3600}
-			var seq atomic.Int64
-			var mu sync.Mutex
-			calls := map[int64]*call{}
-			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					rng := rand.New(rand.NewPCG(uint64(w), 42))
-					for op := range opsPerWriter {
-						c := &call{factory: ids[rng.IntN(factories)], upsert: rng.IntN(2) == 0}
-						n := seq.Add(1)
-						size := 1 + rng.IntN(300)
-						seen := map[int64]bool{}
-						switch rng.IntN(3) {
-						case 0: // interleaved strides, as in a feed split among writers
-							start := busy[rng.IntN(len(busy))]
-							for i := range size {
-								tm := start + int64(i*writers+w)*2
+			ids[i] = f.ID
+		}
+		// Times fall in two days, mostly in a few busy hours, so that
+		// batches land in the same rollup buckets all the time.
+		const base = int64(1_700_006_400) // a midnight, UTC
+		busy := []int64{base + 3*3600, base + 3*3600 + 1800, base + 86400 + 7*3600}
+		var seq atomic.Int64
+		var mu sync.Mutex
+		calls := map[int64]*call{}
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 42))
+				for op := range opsPerWriter {
+					c := &call{factory: ids[rng.IntN(factories)], upsert: rng.IntN(2) == 0}
+					n := seq.Add(1)
+					size := 1 + rng.IntN(300)
+					seen := map[int64]bool{}
+					switch rng.IntN(3) {
+					case 0: // interleaved strides, as in a feed split among writers
+						start := busy[rng.IntN(len(busy))]
+						for i := range size {
+							tm := start + int64(i*writers+w)*2
+							c.points = append(c.points, Point{Time: tm})
+						}
+					case 1: // anywhere in a busy hour
+						start := busy[rng.IntN(len(busy))]
+						for len(c.points) < size {
+							tm := start + rng.Int64N(3600)
+							if !seen[tm] {
+								seen[tm] = true
 								c.points = append(c.points, Point{Time: tm})
 							}
-						case 1: // anywhere in a busy hour
-							start := busy[rng.IntN(len(busy))]
-							for len(c.points) < size {
-								tm := start + rng.Int64N(3600)
-								if !seen[tm] {
-									seen[tm] = true
-									c.points = append(c.points, Point{Time: tm})
-								}
-							}
-						default: // anywhere in the two days
-							for len(c.points) < size {
-								tm := base + rng.Int64N(2*86400)
-								if !seen[tm] {
-									seen[tm] = true
-									c.points = append(c.points, Point{Time: tm})
-								}
+						}
+					default: // anywhere in the two days
+						for len(c.points) < size {
+							tm := base + rng.Int64N(2*86400)
+							if !seen[tm] {
+								seen[tm] = true
+								c.points = append(c.points, Point{Time: tm})
 							}
 						}
-						for i := range c.points {
-							c.points[i].Actual = float64(n*pointsPerCallMax + int64(i))
-							c.points[i].Goal = float64(rng.IntN(500))
-						}
-						if op%3 == 2 {
-							// A long write: the batch's transaction stays
-							// open while others write into the same hours.
-							c.err = s.InTx(ctx, func(ctx context.Context) error {
-								if _, err := s.RecordProduction(ctx, c.factory, c.points, c.upsert); err != nil {
-									return err
-								}
-								time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
-								return nil
-							})
-						} else {
-							_, c.err = s.RecordProduction(ctx, c.factory, c.points, c.upsert)
-						}
-						mu.Lock()
-						calls[n] = c
-						mu.Unlock()
 					}
-				}()
-			}
-			wg.Wait()
+					for i := range c.points {
+						c.points[i].Actual = float64(n*pointsPerCallMax + int64(i))
+						c.points[i].Goal = float64(rng.IntN(500))
+					}
+					if op%3 == 2 {
+						// A long write: the batch's transaction stays
+						// open while others write into the same hours.
+						c.err = s.InTx(ctx, func(ctx context.Context) error {
+							if _, err := s.RecordProduction(ctx, c.factory, c.points, c.upsert); err != nil {
+								return err
+							}
+							time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
+							return nil
+						})
+					} else {
+						_, c.err = s.RecordProduction(ctx, c.factory, c.points, c.upsert)
+					}
+					mu.Lock()
+					calls[n] = c
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
 
-			acked := 0
+		acked := 0
+		for n, c := range calls {
+			switch {
+			case c.err == nil:
+				acked++
+			case c.upsert || apperr.CodeOf(c.err) != apperr.Conflict:
+				t.Errorf("call %d (upsert %v, %d points): %v", n, c.upsert, len(c.points), c.err)
+			}
+		}
+		if acked < len(calls)/3 {
+			t.Fatalf("only %d of %d calls succeeded: the workload does not exercise the writers", acked, len(calls))
+		}
+		t.Logf("%d calls, %d acknowledged", len(calls), acked)
+
+		for _, id := range ids {
+			stored := storedPoints(t, s, id)
+			at := make(map[int64]Point, len(stored))
+			for _, p := range stored {
+				if _, dup := at[p.Time]; dup {
+					t.Fatalf("factory %d: time %d stored twice", id, p.Time)
+				}
+				at[p.Time] = p
+				n, i := int64(p.Actual)/pointsPerCallMax, int(int64(p.Actual)%pointsPerCallMax)
+				c := calls[n]
+				if c == nil || c.err != nil || c.factory != id || i >= len(c.points) || c.points[i].Time != p.Time || c.points[i].Goal != p.Goal {
+					t.Fatalf("factory %d: stored point %+v comes from no acknowledged call", id, p)
+				}
+			}
 			for n, c := range calls {
-				switch {
-				case c.err == nil:
-					acked++
-				case c.upsert || apperr.CodeOf(c.err) != apperr.Conflict:
-					t.Errorf("call %d (upsert %v, %d points): %v", n, c.upsert, len(c.points), c.err)
+				if c.err != nil || c.factory != id {
+					continue
+				}
+				for _, p := range c.points {
+					if _, ok := at[p.Time]; !ok {
+						t.Fatalf("factory %d: call %d was acknowledged but its time %d is not stored", id, n, p.Time)
+					}
 				}
 			}
-			if acked < len(calls)/3 {
-				t.Fatalf("only %d of %d calls succeeded: the workload does not exercise the writers", acked, len(calls))
+			checkRollups(t, s, id, stored)
+			sum, err := s.Summaries(ctx, []int{id}, Window{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("%d calls, %d acknowledged", len(calls), acked)
-
-			for _, id := range ids {
-				stored := storedPoints(t, s, id)
-				at := make(map[int64]Point, len(stored))
-				for _, p := range stored {
-					if _, dup := at[p.Time]; dup {
-						t.Fatalf("factory %d: time %d stored twice", id, p.Time)
-					}
-					at[p.Time] = p
-					n, i := int64(p.Actual)/pointsPerCallMax, int(int64(p.Actual)%pointsPerCallMax)
-					c := calls[n]
-					if c == nil || c.err != nil || c.factory != id || i >= len(c.points) || c.points[i].Time != p.Time || c.points[i].Goal != p.Goal {
-						t.Fatalf("factory %d: stored point %+v comes from no acknowledged call", id, p)
-					}
-				}
-				for n, c := range calls {
-					if c.err != nil || c.factory != id {
-						continue
-					}
-					for _, p := range c.points {
-						if _, ok := at[p.Time]; !ok {
-							t.Fatalf("factory %d: call %d was acknowledged but its time %d is not stored", id, n, p.Time)
-						}
-					}
-				}
-				checkRollups(t, s, id, stored)
-				sum, err := s.Summaries(ctx, []int{id}, Window{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				count, err := s.CountPoints(ctx, id, PointsQuery{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				from, to := base, base+2*86400
-				series, err := s.Series(ctx, []int{id}, SeriesQuery{Window: Window{From: &from, To: &to}, Interval: 86400, Aggregate: AggSum})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var inSeries int64
-				for _, c := range series[id].Counts {
-					inSeries += c
-				}
-				if got := int64(len(stored)); sum[id].Count != got || count != got || inSeries != got {
-					t.Fatalf("factory %d: summary count %d, points count %d, day series count %d; %d rows stored",
-						id, sum[id].Count, count, inSeries, got)
-				}
+			count, err := s.CountPoints(ctx, id, PointsQuery{})
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+			from, to := base, base+2*86400
+			series, err := s.Series(ctx, []int{id}, SeriesQuery{Window: Window{From: &from, To: &to}, Interval: 86400, Aggregate: AggSum})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inSeries int64
+			for _, c := range series[id].Counts {
+				inSeries += c
+			}
+			if got := int64(len(stored)); sum[id].Count != got || count != got || inSeries != got {
+				t.Fatalf("factory %d: summary count %d, points count %d, day series count %d; %d rows stored",
+					id, sum[id].Count, count, inSeries, got)
+			}
+		}
+	})
 }
 
 // storedPoints reads factory id's rows straight from chart_data.
@@ -319,43 +317,41 @@ func TestTransientFailuresAreRetriedThenUnavailable(t *testing.T) {
 // when it computes the rollups (it waits for the first to commit), so the
 // hour's rollup counts both.
 func TestAWriteHeldOpenDoesNotHideItsPointsFromTheNext(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			f, err := s.CreateFactory(ctx, FactoryInput{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			recorded, release := make(chan struct{}), make(chan struct{})
-			first := make(chan error, 1)
-			go func() {
-				first <- s.InTx(ctx, func(ctx context.Context) error {
-					if _, err := s.RecordProduction(ctx, f.ID, []Point{{Time: 3600, Actual: 1, Goal: 1}}, false); err != nil {
-						return err
-					}
-					close(recorded)
-					<-release
-					return nil
-				})
-			}()
-			<-recorded
-			second := make(chan error, 1)
-			go func() {
-				_, err := s.RecordProduction(ctx, f.ID, []Point{{Time: 3601, Actual: 2, Goal: 2}}, false)
-				second <- err
-			}()
-			time.Sleep(300 * time.Millisecond) // the second writer is under way, or waiting
-			close(release)
-			if err := <-first; err != nil {
-				t.Fatal(err)
-			}
-			if err := <-second; err != nil {
-				t.Fatal(err)
-			}
-			checkRollups(t, s, f.ID, []Point{{Time: 3600, Actual: 1, Goal: 1}, {Time: 3601, Actual: 2, Goal: 2}})
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		f, err := s.CreateFactory(ctx, FactoryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded, release := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- s.InTx(ctx, func(ctx context.Context) error {
+				if _, err := s.RecordProduction(ctx, f.ID, []Point{{Time: 3600, Actual: 1, Goal: 1}}, false); err != nil {
+					return err
+				}
+				close(recorded)
+				<-release
+				return nil
+			})
+		}()
+		<-recorded
+		second := make(chan error, 1)
+		go func() {
+			_, err := s.RecordProduction(ctx, f.ID, []Point{{Time: 3601, Actual: 2, Goal: 2}}, false)
+			second <- err
+		}()
+		time.Sleep(300 * time.Millisecond) // the second writer is under way, or waiting
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+		checkRollups(t, s, f.ID, []Point{{Time: 3600, Actual: 1, Goal: 1}, {Time: 3601, Actual: 2, Goal: 2}})
+	})
 }
 
 // stateError is a driver error with a SQLSTATE, as lib/pq's are.
@@ -368,28 +364,26 @@ func (e stateError) SQLState() string { return string(e) }
 // running statement when its context's deadline passes, and PostgreSQL
 // answers 57014; the core says SERVICE_UNAVAILABLE, as for any deadline.
 func TestAStatementCancelledAtItsDeadlineIsUnavailable(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			// A statement that runs for seconds on either database.
-			slow := `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) SELECT COUNT(*) FROM r`
-			rows, err := s.client.QueryContext(ctx, slow)
-			if err == nil {
-				for rows.Next() {
-				}
-				err = rows.Err()
-				rows.Close()
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		// A statement that runs for seconds on either database.
+		slow := `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) SELECT COUNT(*) FROM r`
+		rows, err := s.client.QueryContext(ctx, slow)
+		if err == nil {
+			for rows.Next() {
 			}
-			if err == nil {
-				t.Fatal("the statement finished within its deadline")
-			}
-			if got := Classify(err); apperr.CodeOf(got) != apperr.Unavailable {
-				t.Fatalf("%v: classified as %v, want SERVICE_UNAVAILABLE", err, got)
-			}
-		})
-	}
+			err = rows.Err()
+			rows.Close()
+		}
+		if err == nil {
+			t.Fatal("the statement finished within its deadline")
+		}
+		if got := Classify(err); apperr.CodeOf(got) != apperr.Unavailable {
+			t.Fatalf("%v: classified as %v, want SERVICE_UNAVAILABLE", err, got)
+		}
+	})
 }
 
 // TestOneFactorysRangeFailsOnlyItsOwnSeries: with an interval and no
@@ -397,28 +391,26 @@ func TestAStatementCancelledAtItsDeadlineIsUnavailable(t *testing.T) {
 // whose range that interval cuts into too many buckets gets an error of
 // its own, and the others of the same call their series.
 func TestOneFactorysRangeFailsOnlyItsOwnSeries(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			small, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 0, Actual: 1, Goal: 1}, {Time: 120, Actual: 2, Goal: 2}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			wide, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 0, Actual: 1, Goal: 1}, {Time: 10 * 365 * 86400, Actual: 2, Goal: 2}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.Series(ctx, []int{small.ID, wide.ID}, SeriesQuery{Interval: 60, Aggregate: AggSum})
-			if err != nil {
-				t.Fatalf("the call failed as a whole: %v", err)
-			}
-			if r := got[small.ID]; r.Err != nil || len(r.Counts) != 2 || r.Counts[0] != 1 || r.Counts[1] != 1 {
-				t.Errorf("the small factory: %+v", r)
-			}
-			if e, ok := apperr.As(got[wide.ID].Err); !ok || e.Code != apperr.Invalid || e.Field != "interval" {
-				t.Errorf("the wide factory: %+v, want its own BAD_USER_INPUT on interval", got[wide.ID])
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		small, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 0, Actual: 1, Goal: 1}, {Time: 120, Actual: 2, Goal: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wide, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 0, Actual: 1, Goal: 1}, {Time: 10 * 365 * 86400, Actual: 2, Goal: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Series(ctx, []int{small.ID, wide.ID}, SeriesQuery{Interval: 60, Aggregate: AggSum})
+		if err != nil {
+			t.Fatalf("the call failed as a whole: %v", err)
+		}
+		if r := got[small.ID]; r.Err != nil || len(r.Counts) != 2 || r.Counts[0] != 1 || r.Counts[1] != 1 {
+			t.Errorf("the small factory: %+v", r)
+		}
+		if e, ok := apperr.As(got[wide.ID].Err); !ok || e.Code != apperr.Invalid || e.Field != "interval" {
+			t.Errorf("the wide factory: %+v, want its own BAD_USER_INPUT on interval", got[wide.ID])
+		}
+	})
 }

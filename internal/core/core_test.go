@@ -24,35 +24,33 @@ func newBenchService(b *testing.B, d string) *Service {
 // TestAFailedWriteLeavesNothing: a factory whose points fail at the
 // database half-way through the batches is not stored at all.
 func TestAFailedWriteLeavesNothing(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			points := make([]Point, insertBatch+10)
-			for i := range points {
-				points[i] = Point{Time: int64(i), Actual: 1, Goal: 2}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		points := make([]Point, insertBatch+10)
+		for i := range points {
+			points[i] = Point{Time: int64(i), Actual: 1, Goal: 2}
+		}
+		// A duplicate in the second batch, past validation: only the
+		// unique index can catch it, after the first batch is written.
+		points[len(points)-1].Time = 0
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			f, err := s.Client(ctx).Factory.Create().SetName("half").Save(ctx)
+			if err != nil {
+				return err
 			}
-			// A duplicate in the second batch, past validation: only the
-			// unique index can catch it, after the first batch is written.
-			points[len(points)-1].Time = 0
-			err := s.InTx(ctx, func(ctx context.Context) error {
-				f, err := s.Client(ctx).Factory.Create().SetName("half").Save(ctx)
-				if err != nil {
-					return err
-				}
-				return s.writePoints(ctx, f.ID, points, false)
-			})
-			if apperr.CodeOf(err) != apperr.Conflict {
-				t.Fatalf("want a conflict, got %v", err)
-			}
-			if n := s.client.Factory.Query().CountX(ctx); n != 0 {
-				t.Errorf("%d factories left behind", n)
-			}
-			if n := s.client.ChartData.Query().CountX(ctx); n != 0 {
-				t.Errorf("%d points left behind", n)
-			}
+			return s.writePoints(ctx, f.ID, points, false)
 		})
-	}
+		if apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("want a conflict, got %v", err)
+		}
+		if n := s.client.Factory.Query().CountX(ctx); n != 0 {
+			t.Errorf("%d factories left behind", n)
+		}
+		if n := s.client.ChartData.Query().CountX(ctx); n != 0 {
+			t.Errorf("%d points left behind", n)
+		}
+	})
 }
 
 func TestInTxRollsBackOnError(t *testing.T) {
@@ -74,26 +72,24 @@ func TestInTxRollsBackOnError(t *testing.T) {
 }
 
 func TestCreateFactoryNamesItAfterItsID(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			f1, err := s.CreateFactory(ctx, FactoryInput{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f2, err := s.CreateFactory(ctx, FactoryInput{Name: "Plant 9", Points: []Point{{Time: 5, Actual: 1, Goal: 1}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f1.Name != "Factory 1" || f2.Name != "Plant 9" {
-				t.Errorf("names %q, %q", f1.Name, f2.Name)
-			}
-			if _, err := s.SeriesVersion(ctx, 99); apperr.CodeOf(err) != apperr.NotFound {
-				t.Errorf("missing factory: %v", err)
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		f1, err := s.CreateFactory(ctx, FactoryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f2, err := s.CreateFactory(ctx, FactoryInput{Name: "Plant 9", Points: []Point{{Time: 5, Actual: 1, Goal: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f1.Name != "Factory 1" || f2.Name != "Plant 9" {
+			t.Errorf("names %q, %q", f1.Name, f2.Name)
+		}
+		if _, err := s.SeriesVersion(ctx, 99); apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("missing factory: %v", err)
+		}
+	})
 }
 
 func TestValidatePointsNamesTheFieldAtFault(t *testing.T) {

@@ -90,48 +90,46 @@ func seriesOf(t *testing.T, s *Service, id int) []Point {
 // without points too) in id order with its point count, each column in
 // time order.
 func TestStreamSeriesHandsOverEveryFactoryInOrder(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			var ids []int
-			for i, pts := range [][]Point{
-				{{Time: 30, Actual: 3, Goal: 1.5}, {Time: 10, Actual: 1, Goal: 0.5}},
-				nil,
-				{{Time: -5, Actual: 2, Goal: 2}},
-				nil,
-			} {
-				f, err := s.CreateFactory(ctx, FactoryInput{Name: "F" + strconv.Itoa(i), Points: pts})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, f.ID)
-			}
-			c := &collector{t: t}
-			if err := s.StreamSeries(ctx, nil, c); err != nil {
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		var ids []int
+		for i, pts := range [][]Point{
+			{{Time: 30, Actual: 3, Goal: 1.5}, {Time: 10, Actual: 1, Goal: 0.5}},
+			nil,
+			{{Time: -5, Actual: 2, Goal: 2}},
+			nil,
+		} {
+			f, err := s.CreateFactory(ctx, FactoryInput{Name: "F" + strconv.Itoa(i), Points: pts})
+			if err != nil {
 				t.Fatal(err)
 			}
-			want := []streamed{
-				{ids[0], 2, [3][]string{{"1", "3"}, {"0.5", "1.5"}, {"10", "30"}}},
-				{ids[1], 0, [3][]string{nil, nil, nil}},
-				{ids[2], 1, [3][]string{{"2"}, {"2"}, {"-5"}}},
-				{ids[3], 0, [3][]string{nil, nil, nil}},
+			ids = append(ids, f.ID)
+		}
+		c := &collector{t: t}
+		if err := s.StreamSeries(ctx, nil, c); err != nil {
+			t.Fatal(err)
+		}
+		want := []streamed{
+			{ids[0], 2, [3][]string{{"1", "3"}, {"0.5", "1.5"}, {"10", "30"}}},
+			{ids[1], 0, [3][]string{nil, nil, nil}},
+			{ids[2], 1, [3][]string{{"2"}, {"2"}, {"-5"}}},
+			{ids[3], 0, [3][]string{nil, nil, nil}},
+		}
+		if len(c.got) != len(want) {
+			t.Fatalf("got %+v", c.got)
+		}
+		for i := range want {
+			if c.got[i].ID != want[i].ID || c.got[i].N != want[i].N || !sameColumns(c.got[i].Columns, want[i].Columns) {
+				t.Errorf("factory %d: got %+v, want %+v", i, c.got[i], want[i])
 			}
-			if len(c.got) != len(want) {
-				t.Fatalf("got %+v", c.got)
-			}
-			for i := range want {
-				if c.got[i].ID != want[i].ID || c.got[i].N != want[i].N || !sameColumns(c.got[i].Columns, want[i].Columns) {
-					t.Errorf("factory %d: got %+v, want %+v", i, c.got[i], want[i])
-				}
-			}
-			// One factory: its point count comes first.
-			c = &collector{t: t}
-			if err := s.StreamSeries(ctx, []int{ids[0]}, c); err != nil || len(c.got) != 1 || c.got[0].N != 2 {
-				t.Errorf("one factory: %+v %v", c.got, err)
-			}
-		})
-	}
+		}
+		// One factory: its point count comes first.
+		c = &collector{t: t}
+		if err := s.StreamSeries(ctx, []int{ids[0]}, c); err != nil || len(c.got) != 1 || c.got[0].N != 2 {
+			t.Errorf("one factory: %+v %v", c.got, err)
+		}
+	})
 }
 
 func sameColumns(a, b [3][]string) bool {
@@ -169,56 +167,54 @@ func TestStreamingEveryFactoryHoldsLittleWhateverTheSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: writes a million points on each database")
 	}
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			s := newService(t, d)
-			ctx := context.Background()
-			const large = 4 * columnsFrom
-			for i, n := range []int{3, large, 5} {
-				pts := make([]Point, n)
-				for j := range pts {
-					pts[j] = Point{Time: int64(j) * 60, Actual: float64(j%1000) + 0.25, Goal: float64(j % 977)}
-				}
-				if _, err := s.CreateFactory(ctx, FactoryInput{Name: "F" + strconv.Itoa(i), Points: pts}); err != nil {
-					t.Fatal(err)
-				}
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newService(t, d)
+		ctx := context.Background()
+		const large = 4 * columnsFrom
+		for i, n := range []int{3, large, 5} {
+			pts := make([]Point, n)
+			for j := range pts {
+				pts[j] = Point{Time: int64(j) * 60, Actual: float64(j%1000) + 0.25, Goal: float64(j % 977)}
 			}
-			runtime.GC()
-			var base runtime.MemStats
-			runtime.ReadMemStats(&base)
-			var peak atomic.Uint64
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
-				var m runtime.MemStats
-				for {
-					select {
-					case <-stop:
-						return
-					case <-time.After(2 * time.Millisecond):
-					}
-					runtime.ReadMemStats(&m)
-					if m.HeapInuse > peak.Load() {
-						peak.Store(m.HeapInuse)
-					}
-				}
-			}()
-			sink := &discard{}
-			err := s.StreamSeries(ctx, nil, sink)
-			close(stop)
-			<-sampled
-			if err != nil {
+			if _, err := s.CreateFactory(ctx, FactoryInput{Name: "F" + strconv.Itoa(i), Points: pts}); err != nil {
 				t.Fatal(err)
 			}
-			if sink.values != 3*(3+large+5) {
-				t.Fatalf("%d values streamed, want %d", sink.values, 3*(3+large+5))
+		}
+		runtime.GC()
+		var base runtime.MemStats
+		runtime.ReadMemStats(&base)
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			var m runtime.MemStats
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
 			}
-			growth := int64(peak.Load()) - int64(base.HeapInuse)
-			t.Logf("heap in use grew by %.1f MB at its peak", float64(growth)/(1<<20))
-			if growth > 16<<20 {
-				t.Fatalf("heap in use grew by %d bytes while streaming, want under 16 MB", growth)
-			}
-		})
-	}
+		}()
+		sink := &discard{}
+		err := s.StreamSeries(ctx, nil, sink)
+		close(stop)
+		<-sampled
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sink.values != 3*(3+large+5) {
+			t.Fatalf("%d values streamed, want %d", sink.values, 3*(3+large+5))
+		}
+		growth := int64(peak.Load()) - int64(base.HeapInuse)
+		t.Logf("heap in use grew by %.1f MB at its peak", float64(growth)/(1<<20))
+		if growth > 16<<20 {
+			t.Fatalf("heap in use grew by %d bytes while streaming, want under 16 MB", growth)
+		}
+	})
 }

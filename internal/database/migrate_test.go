@@ -18,25 +18,23 @@ import (
 // nothing, or the schema and the migrations disagree (run
 // `go run ./internal/database/gen -name <change>`).
 func TestMigrationsMatchSchema(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			db := testdb.Open(t, d)
-			ctx := context.Background()
-			var buf bytes.Buffer
-			if err := db.Client().Schema.WriteTo(ctx, &buf, database.SchemaOptions(d)...); err != nil {
-				t.Fatal(err)
-			}
-			stmts := regexp.MustCompile(`(?m)^\s*(CREATE|ALTER|DROP|INSERT|UPDATE)\b`).FindAllString(buf.String(), -1)
-			if len(stmts) > 0 {
-				t.Errorf("the ent schema differs from the migrations; it would run:\n%s", buf.String())
-			}
-			// Migrating again applies nothing.
-			again, err := db.Migrate(ctx)
-			if err != nil || len(again) != 0 {
-				t.Errorf("second migration: %v %v", again, err)
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		db := testdb.Open(t, d)
+		ctx := context.Background()
+		var buf bytes.Buffer
+		if err := db.Client().Schema.WriteTo(ctx, &buf, database.SchemaOptions(d)...); err != nil {
+			t.Fatal(err)
+		}
+		stmts := regexp.MustCompile(`(?m)^\s*(CREATE|ALTER|DROP|INSERT|UPDATE)\b`).FindAllString(buf.String(), -1)
+		if len(stmts) > 0 {
+			t.Errorf("the ent schema differs from the migrations; it would run:\n%s", buf.String())
+		}
+		// Migrating again applies nothing.
+		again, err := db.Migrate(ctx)
+		if err != nil || len(again) != 0 {
+			t.Errorf("second migration: %v %v", again, err)
+		}
+	})
 }
 
 // TestMigrationFilesAreUnedited: atlas.sum pins every migration file, so

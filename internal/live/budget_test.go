@@ -86,59 +86,57 @@ func TestAHubQueuesWholeBatchesAndEndsASlowSubscriberWithACode(t *testing.T) {
 // points recorded before, NOT_FOUND; subscribers of other factories go on;
 // a rolled-back deletion ends nothing.
 func TestDeletingAFactoryEndsItsSubscriptions(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			url := testdb.URL(t, d)
-			db := testdb.OpenURL(t, url, 4)
-			svc := core.New(db.Client(), db.SQL, db.Dialect)
-			var hub interface {
-				core.Notifier
-				Subscribe(context.Context, int) (<-chan live.Batch, error)
-				Subscribers() int
-				Close() error
+	testdb.Each(t, func(t *testing.T, d string) {
+		url := testdb.URL(t, d)
+		db := testdb.OpenURL(t, url, 4)
+		svc := core.New(db.Client(), db.SQL, db.Dialect)
+		var hub interface {
+			core.Notifier
+			Subscribe(context.Context, int) (<-chan live.Batch, error)
+			Subscribers() int
+			Close() error
+		}
+		if d == dialect.Postgres {
+			p, err := live.NewPostgres(url, db.Client(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if d == dialect.Postgres {
-				p, err := live.NewPostgres(url, db.Client(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				hub = p
-			} else {
-				hub = live.NewLocal()
-			}
-			t.Cleanup(func() { hub.Close() })
-			svc.SetNotifier(hub)
-			ctx := context.Background()
-			f, _ := svc.CreateFactory(ctx, core.FactoryInput{})
-			other, _ := svc.CreateFactory(ctx, core.FactoryInput{})
-			ch, _ := hub.Subscribe(ctx, f.ID)
-			och, _ := hub.Subscribe(ctx, other.ID)
+			hub = p
+		} else {
+			hub = live.NewLocal()
+		}
+		t.Cleanup(func() { hub.Close() })
+		svc.SetNotifier(hub)
+		ctx := context.Background()
+		f, _ := svc.CreateFactory(ctx, core.FactoryInput{})
+		other, _ := svc.CreateFactory(ctx, core.FactoryInput{})
+		ch, _ := hub.Subscribe(ctx, f.ID)
+		och, _ := hub.Subscribe(ctx, other.ID)
 
-			boom := errors.New("boom")
-			if err := svc.InTx(ctx, func(ctx context.Context) error {
-				if err := svc.DeleteFactory(ctx, f.ID); err != nil {
-					return err
-				}
-				return boom
-			}); !errors.Is(err, boom) {
-				t.Fatal(err)
-			}
-			if _, err := svc.RecordProduction(ctx, f.ID, points(10, 20), false); err != nil {
-				t.Fatal(err)
-			}
+		boom := errors.New("boom")
+		if err := svc.InTx(ctx, func(ctx context.Context) error {
 			if err := svc.DeleteFactory(ctx, f.ID); err != nil {
-				t.Fatal(err)
+				return err
 			}
-			// On PostgreSQL the points are read back when their notice
-			// arrives: after the deletion, there are none left to read.
-			n, err := end(t, ch)
-			if (n != 2 && d == dialect.SQLite) || n > 2 || apperr.CodeOf(err) != apperr.NotFound {
-				t.Errorf("got %d points, then %v", n, err)
-			}
-			if _, err := svc.RecordProduction(ctx, other.ID, points(30), false); err != nil {
-				t.Fatal(err)
-			}
-			receive(t, och, 1)
-		})
-	}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if _, err := svc.RecordProduction(ctx, f.ID, points(10, 20), false); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.DeleteFactory(ctx, f.ID); err != nil {
+			t.Fatal(err)
+		}
+		// On PostgreSQL the points are read back when their notice
+		// arrives: after the deletion, there are none left to read.
+		n, err := end(t, ch)
+		if (n != 2 && d == dialect.SQLite) || n > 2 || apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("got %d points, then %v", n, err)
+		}
+		if _, err := svc.RecordProduction(ctx, other.ID, points(30), false); err != nil {
+			t.Fatal(err)
+		}
+		receive(t, och, 1)
+	})
 }

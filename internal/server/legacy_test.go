@@ -223,19 +223,17 @@ func isWrite(method string) bool {
 // SQLite and on PostgreSQL, and checks each answer against its rule.
 func TestLegacyReferenceExchanges(t *testing.T) {
 	exchanges := loadExchanges(t)
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			srv := newTestServer(t, d, nil)
-			r := newReplay(t, srv)
-			counts := map[string]int{}
-			for i, e := range exchanges {
-				label := fmt.Sprintf("#%d %s (%s %s %s)", i, e.Name, e.CheckKind, e.Method, e.Path)
-				r.check(label, e)
-				counts[e.CheckKind]++
-			}
-			t.Logf("replayed %v; refused where the rules allow: %v", counts, sortedKeys(r.refused))
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		srv := newTestServer(t, d, nil)
+		r := newReplay(t, srv)
+		counts := map[string]int{}
+		for i, e := range exchanges {
+			label := fmt.Sprintf("#%d %s (%s %s %s)", i, e.Name, e.CheckKind, e.Method, e.Path)
+			r.check(label, e)
+			counts[e.CheckKind]++
+		}
+		t.Logf("replayed %v; refused where the rules allow: %v", counts, sortedKeys(r.refused))
+	})
 }
 
 func (r *replay) check(label string, e exchange) {

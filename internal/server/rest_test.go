@@ -55,39 +55,37 @@ func TestBadInputIsRefusedWithAClearMessageAndChangesNothing(t *testing.T) {
 		{"a name that is not a string", "POST", "/v1/factories", "application/json", `{"factory": {"name": 5, "chart_data": {"sprocket_production_actual": [], "sprocket_production_goal": [], "time": []}}}`, 400, "factory.name must be a string"},
 		{"a name too long", "POST", "/v1/factories", "application/json", `{"factory": {"name": "` + strings.Repeat("n", 201) + `", "chart_data": {"sprocket_production_actual": [], "sprocket_production_goal": [], "time": []}}}`, 400, "at most 200 characters"},
 	}
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			srv := newTestServer(t, d, map[string]string{"MAX_BODY_BYTES": "4096"})
-			if got := srv.do("POST", "/v1/sprockets", jsonHeaders(), ptr(goodSprocket)); got.status != 201 {
-				t.Fatalf("setup: %d %s", got.status, got.body)
-			}
-			if got := srv.do("POST", "/v1/factories", jsonHeaders(), ptr(factoryBody("[1]", "[2]", "[3]"))); got.status != 201 {
-				t.Fatalf("setup: %d %s", got.status, got.body)
-			}
-			state := func() string {
-				return srv.do("GET", "/v1/sprockets", nil, nil).body + srv.do("GET", "/v1/factories", nil, nil).body
-			}
-			before := state()
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					got := srv.do(c.method, c.path, map[string]string{"Content-Type": c.ctype}, ptr(c.body))
-					if got.status != c.status {
-						t.Fatalf("status %d, want %d: %s", got.status, c.status, got.body)
-					}
-					var m struct{ Message string }
-					if err := json.Unmarshal([]byte(got.body), &m); err != nil || got.header.Get("Content-Type") != "application/json" {
-						t.Fatalf("not a JSON message: %q (%v)", got.body, err)
-					}
-					if !strings.Contains(m.Message, c.message) {
-						t.Errorf("message %q does not say %q", m.Message, c.message)
-					}
-					if after := state(); after != before {
-						t.Errorf("the refused request changed the state")
-					}
-				})
-			}
-		})
-	}
+	testdb.Each(t, func(t *testing.T, d string) {
+		srv := newTestServer(t, d, map[string]string{"MAX_BODY_BYTES": "4096"})
+		if got := srv.do("POST", "/v1/sprockets", jsonHeaders(), ptr(goodSprocket)); got.status != 201 {
+			t.Fatalf("setup: %d %s", got.status, got.body)
+		}
+		if got := srv.do("POST", "/v1/factories", jsonHeaders(), ptr(factoryBody("[1]", "[2]", "[3]"))); got.status != 201 {
+			t.Fatalf("setup: %d %s", got.status, got.body)
+		}
+		state := func() string {
+			return srv.do("GET", "/v1/sprockets", nil, nil).body + srv.do("GET", "/v1/factories", nil, nil).body
+		}
+		before := state()
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				got := srv.do(c.method, c.path, map[string]string{"Content-Type": c.ctype}, ptr(c.body))
+				if got.status != c.status {
+					t.Fatalf("status %d, want %d: %s", got.status, c.status, got.body)
+				}
+				var m struct{ Message string }
+				if err := json.Unmarshal([]byte(got.body), &m); err != nil || got.header.Get("Content-Type") != "application/json" {
+					t.Fatalf("not a JSON message: %q (%v)", got.body, err)
+				}
+				if !strings.Contains(m.Message, c.message) {
+					t.Errorf("message %q does not say %q", m.Message, c.message)
+				}
+				if after := state(); after != before {
+					t.Errorf("the refused request changed the state")
+				}
+			})
+		}
+	})
 }
 
 // TestRoutingErrorsAreJSON: unknown routes, wrong methods (with Allow) and
@@ -124,39 +122,37 @@ func TestRoutingErrorsAreJSON(t *testing.T) {
 // TestCreatedAnswersCarryTheIDAndLocation and lists come back ordered by
 // id, with the dimensions always written with a decimal point.
 func TestCreatedAnswersCarryTheIDAndLocation(t *testing.T) {
-	for _, d := range testdb.Dialects {
-		t.Run(testdb.Name(d), func(t *testing.T) {
-			srv := newTestServer(t, d, nil)
-			for i := 1; i <= 3; i++ {
-				got := srv.do("POST", "/v1/sprockets", jsonHeaders(), ptr(fmt.Sprintf(`{"teeth": %d, "pitch_diameter": 5, "outside_diameter": 6, "pitch": 1e16}`, i)))
-				want := fmt.Sprintf(`{"id":%d,"message":"Sprocket created"}`+"\n", i)
-				if got.status != http.StatusCreated || got.body != want || got.header.Get("Location") != fmt.Sprintf("/v1/sprockets/%d", i) {
-					t.Fatalf("create %d: %d %q Location %q", i, got.status, got.body, got.header.Get("Location"))
-				}
+	testdb.Each(t, func(t *testing.T, d string) {
+		srv := newTestServer(t, d, nil)
+		for i := 1; i <= 3; i++ {
+			got := srv.do("POST", "/v1/sprockets", jsonHeaders(), ptr(fmt.Sprintf(`{"teeth": %d, "pitch_diameter": 5, "outside_diameter": 6, "pitch": 1e16}`, i)))
+			want := fmt.Sprintf(`{"id":%d,"message":"Sprocket created"}`+"\n", i)
+			if got.status != http.StatusCreated || got.body != want || got.header.Get("Location") != fmt.Sprintf("/v1/sprockets/%d", i) {
+				t.Fatalf("create %d: %d %q Location %q", i, got.status, got.body, got.header.Get("Location"))
 			}
-			got := srv.do("PUT", "/v1/sprockets/2", jsonHeaders(), ptr(`{"teeth": 9, "pitch_diameter": 0.00001, "outside_diameter": 6, "pitch": 2}`))
-			if got.status != 200 {
-				t.Fatalf("update: %d %s", got.status, got.body)
-			}
-			got = srv.do("GET", "/v1/sprockets", nil, nil)
-			want := `{"sprockets":[` +
-				`{"id":1,"outside_diameter":6.0,"pitch":1e+16,"pitch_diameter":5.0,"teeth":1},` +
-				`{"id":2,"outside_diameter":6.0,"pitch":2.0,"pitch_diameter":1e-05,"teeth":9},` +
-				`{"id":3,"outside_diameter":6.0,"pitch":1e+16,"pitch_diameter":5.0,"teeth":3}]}` + "\n"
-			if got.body != want {
-				t.Errorf("list:\n got %s\nwant %s", got.body, want)
-			}
-			got = srv.do("POST", "/v1/factories", jsonHeaders(), ptr(`{"factory": {"name": "Plant 9", "chart_data": {"sprocket_production_actual": [1.5, 2], "sprocket_production_goal": [3, 4], "time": [20, 10]}}}`))
-			if got.status != 201 || got.header.Get("Location") != "/v1/factories/1" || got.body != `{"id":1,"message":"Factory created"}`+"\n" {
-				t.Fatalf("create factory: %d %q %q", got.status, got.body, got.header.Get("Location"))
-			}
-			// Points come back ordered by time.
-			got = srv.do("GET", "/v1/factories/1", nil, nil)
-			if want := `{"chart_data":{"sprocket_production_actual":[2,1.5],"sprocket_production_goal":[4,3],"time":[10,20]},"id":1}` + "\n"; got.body != want {
-				t.Errorf("factory:\n got %s\nwant %s", got.body, want)
-			}
-		})
-	}
+		}
+		got := srv.do("PUT", "/v1/sprockets/2", jsonHeaders(), ptr(`{"teeth": 9, "pitch_diameter": 0.00001, "outside_diameter": 6, "pitch": 2}`))
+		if got.status != 200 {
+			t.Fatalf("update: %d %s", got.status, got.body)
+		}
+		got = srv.do("GET", "/v1/sprockets", nil, nil)
+		want := `{"sprockets":[` +
+			`{"id":1,"outside_diameter":6.0,"pitch":1e+16,"pitch_diameter":5.0,"teeth":1},` +
+			`{"id":2,"outside_diameter":6.0,"pitch":2.0,"pitch_diameter":1e-05,"teeth":9},` +
+			`{"id":3,"outside_diameter":6.0,"pitch":1e+16,"pitch_diameter":5.0,"teeth":3}]}` + "\n"
+		if got.body != want {
+			t.Errorf("list:\n got %s\nwant %s", got.body, want)
+		}
+		got = srv.do("POST", "/v1/factories", jsonHeaders(), ptr(`{"factory": {"name": "Plant 9", "chart_data": {"sprocket_production_actual": [1.5, 2], "sprocket_production_goal": [3, 4], "time": [20, 10]}}}`))
+		if got.status != 201 || got.header.Get("Location") != "/v1/factories/1" || got.body != `{"id":1,"message":"Factory created"}`+"\n" {
+			t.Fatalf("create factory: %d %q %q", got.status, got.body, got.header.Get("Location"))
+		}
+		// Points come back ordered by time.
+		got = srv.do("GET", "/v1/factories/1", nil, nil)
+		if want := `{"chart_data":{"sprocket_production_actual":[2,1.5],"sprocket_production_goal":[4,3],"time":[10,20]},"id":1}` + "\n"; got.body != want {
+			t.Errorf("factory:\n got %s\nwant %s", got.body, want)
+		}
+	})
 }
 
 // TestCORSOriginsAreConfigurable: only configured origins are answered.

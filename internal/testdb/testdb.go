@@ -25,6 +25,23 @@ import (
 // Dialects are the databases every storage test runs on.
 var Dialects = []string{dialect.SQLite, dialect.Postgres}
 
+// Each runs test once on every database of Dialects, as a subtest named
+// after it: the one way a test runs on every database.
+func Each(t *testing.T, test func(t *testing.T, d string)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(Name(d), func(t *testing.T) { test(t, d) })
+	}
+}
+
+// EachBench is Each for benchmarks.
+func EachBench(b *testing.B, bench func(b *testing.B, d string)) {
+	b.Helper()
+	for _, d := range Dialects {
+		b.Run(Name(d), func(b *testing.B) { bench(b, d) })
+	}
+}
+
 // AdminURL is the PostgreSQL server tests create their databases on:
 // TEST_POSTGRES_URL, or the local server with trust auth.
 func AdminURL() string {
