@@ -28,7 +28,10 @@ import (
 //	                           path ("rowId", "after", "points[3].time",
 //	                           "input.points[1].time"; see fields.go)
 //	DEPTH_LIMIT_EXCEEDED       200 | 400  selections nested deeper than the limit
-//	COMPLEXITY_LIMIT_EXCEEDED  200 | 400  gqlgen's complexity score over the limit
+//	COMPLEXITY_LIMIT_EXCEEDED  200 | 400  the operation's cost over the limit (complexity.go);
+//	                                      extensions.cost and extensions.limit
+//	RESPONSE_TOO_LARGE         200        the answer outgrew GRAPHQL_MAX_RESPONSE_BYTES
+//	                                      while resolving (budget.go); data is null
 //	PERSISTED_QUERY_NOT_FOUND  200 | 400  APQ hash unknown: send the query with it
 //	INVALID_PAGINATION         200        negative first/last (ent's pagination)
 //	BAD_REQUEST                400        malformed JSON body or parameters, no query,
@@ -36,7 +39,8 @@ import (
 //	                                      for a wrong APQ hash
 //	METHOD_NOT_ALLOWED         405        mutation/subscription over GET (Allow: POST)
 //	NOT_ACCEPTABLE             406        Accept allows neither JSON media type
-//	PAYLOAD_TOO_LARGE          413        body over MAX_BODY_BYTES
+//	PAYLOAD_TOO_LARGE          413        body over MAX_BODY_BYTES, or holding more JSON
+//	                                      values than GRAPHQL_MAX_VARIABLE_VALUES
 //	UNSUPPORTED_MEDIA_TYPE     415        POST that is not application/json
 //	FORBIDDEN                  403        WebSocket from an origin not allowed
 //	NOT_FOUND, CONFLICT, UNAUTHENTICATED  200  from the core (apperr)
@@ -49,7 +53,7 @@ const (
 	CodeValidationFailed     = errcode.ValidationFailed // GRAPHQL_VALIDATION_FAILED
 	CodeBadUserInput         = string(apperr.Invalid)
 	CodeDepthLimit           = "DEPTH_LIMIT_EXCEEDED"
-	CodeComplexityLimit      = "COMPLEXITY_LIMIT_EXCEEDED" // set by gqlgen's extension
+	CodeComplexityLimit      = "COMPLEXITY_LIMIT_EXCEEDED"
 	CodePersistedNotFound    = "PERSISTED_QUERY_NOT_FOUND" // set by gqlgen's extension
 	CodeBadRequest           = "BAD_REQUEST"
 	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
@@ -102,6 +106,12 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		path, locations = gqlErr.Path, gqlErr.Locations
 	}
 
+	if errors.Is(err, errOverBudget) {
+		// Fields resolved after the answer's budget ran out: one shared
+		// error each (the answer is replaced by one error anyway), so
+		// that they cost no memory of their own.
+		return overBudgetPresented
+	}
 	if errors.Is(err, errRecovered) {
 		e := internalError(path)
 		e.Locations = locations

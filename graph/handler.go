@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/auth"
@@ -25,11 +26,27 @@ import (
 
 // The defaults of Options; internal/config uses the same numbers.
 const (
-	// DefaultComplexityLimit is generous: without custom complexity
-	// functions gqlgen scores 1 per selected field, so it is a cap on the
-	// size of an answer's shape, not on rows. __schema scores 0, so
-	// GraphiQL's introspection query passes under any limit.
-	DefaultComplexityLimit = 5000
+	// DefaultComplexityLimit bounds what an operation can return (see
+	// costLimit): the dashboard's query (100 factories, a series of up to
+	// 1,997 values each: 999,700) and GraphiQL's introspection query
+	// (281,552) pass; 300 aliases of points(first: 1000) (1,800,001) and
+	// 1,000 aliases of __schema { types { name fields { name } } }
+	// (1,201,000) do not (TestCosts).
+	DefaultComplexityLimit = 1_000_000
+	// DefaultMaxResponseBytes is the answer budget of one operation, and
+	// DefaultResponsePoolBytes that of all operations at once (see
+	// answerBudget).
+	DefaultMaxResponseBytes  = 32 << 20
+	DefaultResponsePoolBytes = 64 << 20
+	// DefaultCostInFlight is the cost of the operations that run at once
+	// (see costShare): four of the costliest the limit allows.
+	DefaultCostInFlight = 4 * DefaultComplexityLimit
+	// DefaultMaxVariableValues bounds the JSON values of a request body:
+	// a recordProduction or createFactory of 10,000 points (4 values
+	// each; one costs about 14 MB to decode and run, so that sixteen at
+	// once stay under 300 MB) and room for the rest. The core takes up
+	// to core.MaxRecordBatch points a call from REST.
+	DefaultMaxVariableValues = 10_000*4 + 1000
 	// DefaultDepthLimit fits the deepest useful query today,
 	// node → points → edges → node → field (5), with room to spare.
 	DefaultDepthLimit = 12
@@ -38,7 +55,7 @@ const (
 	DefaultTokenLimit     = 15000
 	DefaultQueryCacheSize = 1000
 	DefaultAPQCacheSize   = 1000
-	DefaultMaxBodyBytes   = 32 << 20
+	DefaultMaxBodyBytes   = 8 << 20
 )
 
 // keepAlive is how often an idle WebSocket or SSE stream gets a message, so
@@ -52,8 +69,23 @@ type Options struct {
 	// Introspection answers __schema and __type (GraphiQL needs it).
 	// The zero value leaves it off.
 	Introspection bool
-	// ComplexityLimit caps gqlgen's complexity score of an operation.
+	// ComplexityLimit caps the cost of an operation (costLimit).
 	ComplexityLimit int
+	// MaxResponseBytes is the answer budget of an operation
+	// (GRAPHQL_MAX_RESPONSE_BYTES; answerBudget).
+	MaxResponseBytes int64
+	// ResponsePoolBytes is the answer budget of all operations at once
+	// (GRAPHQL_RESPONSE_POOL_BYTES).
+	ResponsePoolBytes int64
+	// CostInFlight bounds the cost of the operations that run at once
+	// (GRAPHQL_COST_IN_FLIGHT; costShare).
+	CostInFlight int64
+	// MaxVariableValues caps the JSON values of a request body or of the
+	// variables of a GET (GRAPHQL_MAX_VARIABLE_VALUES).
+	MaxVariableValues int
+	// MaxStringBytes caps each string of a POST body
+	// (DefaultMaxStringBytes).
+	MaxStringBytes int
 	// DepthLimit caps how deep fields nest; introspection is exempt.
 	DepthLimit int
 	// TokenLimit caps the lexical tokens of a query document; the parser
@@ -119,6 +151,11 @@ func OptionsFromConfig(c config.Config) Options {
 		WSInitTimeout:      c.WSInitTimeout,
 		WSMaxConnections:   c.WSMaxConnections,
 		WSMaxSubscriptions: c.WSMaxSubscriptions,
+
+		MaxResponseBytes:  c.GraphQLMaxResponseBytes,
+		ResponsePoolBytes: c.GraphQLResponsePoolBytes,
+		CostInFlight:      c.GraphQLCostInFlight,
+		MaxVariableValues: c.GraphQLMaxVariableValues,
 	}
 }
 
@@ -137,6 +174,12 @@ func DefaultOptions() Options {
 		WSInitTimeout:      DefaultWSInitTimeout,
 		WSMaxConnections:   DefaultWSMaxConnections,
 		WSMaxSubscriptions: DefaultWSMaxSubscriptions,
+
+		MaxResponseBytes:  DefaultMaxResponseBytes,
+		ResponsePoolBytes: DefaultResponsePoolBytes,
+		CostInFlight:      DefaultCostInFlight,
+		MaxVariableValues: DefaultMaxVariableValues,
+		MaxStringBytes:    DefaultMaxStringBytes,
 	}
 }
 
@@ -147,6 +190,21 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DepthLimit <= 0 {
 		o.DepthLimit = d.DepthLimit
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = d.MaxResponseBytes
+	}
+	if o.ResponsePoolBytes <= 0 {
+		o.ResponsePoolBytes = max(d.ResponsePoolBytes, o.MaxResponseBytes)
+	}
+	if o.CostInFlight <= 0 {
+		o.CostInFlight = max(d.CostInFlight, int64(o.ComplexityLimit))
+	}
+	if o.MaxVariableValues <= 0 {
+		o.MaxVariableValues = d.MaxVariableValues
+	}
+	if o.MaxStringBytes <= 0 {
+		o.MaxStringBytes = d.MaxStringBytes
 	}
 	if o.TokenLimit <= 0 {
 		o.TokenLimit = d.TokenLimit
@@ -226,9 +284,9 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 		origins: newOriginPolicy(opts.AllowedOrigins),
 		slots:   &wsSlots{limit: int64(opts.WSMaxConnections)},
 	})
-	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes})
-	srv.AddTransport(getTransport{})
-	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes})
+	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues})
+	srv.AddTransport(getTransport{maxValues: opts.MaxVariableValues})
+	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
 
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
@@ -246,13 +304,16 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	// calculation would panic on the literals it rewrites.
 	srv.Use(numberLiterals{})
 	srv.Use(depthLimit{limit: opts.DepthLimit})
-	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(&costLimit{limit: opts.ComplexityLimit})
 	// errorGuard must come before the extensions whose answers it checks.
 	srv.Use(errorGuard{})
+	srv.Use(answerBudget{limit: opts.MaxResponseBytes, pool: &answerPool{limit: opts.ResponsePoolBytes}})
 	srv.Use(WriteGuard{})
 	srv.Use(operations{metrics: opts.Metrics, names: metricNames(opts.MetricOperations)})
 	srv.Use(streamEnds{})
 	srv.Use(operationDeadline{timeout: opts.OperationTimeout})
+	// After the deadline, which bounds the wait for a turn.
+	srv.Use(costShare{sem: semaphore.NewWeighted(opts.CostInFlight), capacity: opts.CostInFlight})
 	srv.Use(operationShare{conns: opts.OperationConns})
 	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling

@@ -108,7 +108,9 @@ func negotiate(r *http.Request) (media string, ok bool) {
 // that is not a WebSocket upgrade (SSE comes first in the list), so that
 // other content types get a 415 rather than gqlgen's 400.
 type postTransport struct {
-	maxBody int64
+	maxBody   int64
+	maxValues int
+	maxString int
 }
 
 var _ graphql.Transport = postTransport{}
@@ -129,7 +131,7 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	start := graphql.Now()
-	params, _, status, gqlErr := readBody(w, r, t.maxBody)
+	params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
 	if gqlErr != nil {
 		writeErrors(w, status, media, gqlerror.List{gqlErr})
 		return
@@ -139,7 +141,9 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 }
 
 // getTransport runs queries sent as GET with URL parameters.
-type getTransport struct{}
+type getTransport struct {
+	maxValues int
+}
 
 var _ graphql.Transport = getTransport{}
 
@@ -147,7 +151,7 @@ func (getTransport) Supports(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
 }
 
-func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	media, ok := negotiate(r)
 	if !ok {
 		writeNotAcceptable(w)
@@ -162,6 +166,10 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 	params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
 	for name, dst := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
 		if v := q.Get(name); v != "" {
+			if n := countJSONValues([]byte(v), t.maxValues); t.maxValues > 0 && n > t.maxValues {
+				writeRequestError(w, http.StatusRequestEntityTooLarge, media, CodePayloadTooLarge, tooManyValues(name, t.maxValues))
+				return
+			}
 			if err := decodeStrict(strings.NewReader(v), dst); err != nil {
 				writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest,
 					fmt.Sprintf("The %s parameter must be a JSON object.", name))
@@ -177,11 +185,12 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 // decoding copies the raw body into the answer and the log.
 type sseTransport struct {
 	transport.SSE
-	maxBody int64
+	maxBody   int64
+	maxValues int
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	_, body, status, gqlErr := readBody(w, r, t.maxBody)
+	_, body, status, gqlErr := readBody(w, r, t.maxBody, t.maxValues)
 	if gqlErr != nil {
 		writeErrors(w, status, mediaJSON, gqlerror.List{gqlErr})
 		return
@@ -195,10 +204,14 @@ func isJSON(r *http.Request) bool {
 	return err == nil && mt == mediaJSON
 }
 
-// readBody reads and decodes a POST body of at most limit bytes. On failure
-// it returns the status and error to answer with; neither repeats the body.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) (*graphql.RawParams, []byte, int, *gqlerror.Error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+// readBody reads and decodes a POST body of at most limit bytes and
+// maxValues JSON values (0: no bound). The body is read into one buffer of
+// its announced length (no doubling copies), and its values are counted
+// on the bytes before anything is decoded, so a body of millions of small
+// values is refused before it becomes millions of Go values. On failure it
+// returns the status and error to answer with; neither repeats the body.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, maxValues int) (*graphql.RawParams, []byte, int, *gqlerror.Error) {
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge,
@@ -206,11 +219,330 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (*graphql.Raw
 		}
 		return nil, nil, http.StatusBadRequest, codedError(CodeBadRequest, "The request body could not be read.")
 	}
+	if maxValues > 0 && countJSONValues(body, maxValues) > maxValues {
+		return nil, nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge, tooManyValues("body", maxValues))
+	}
 	params := &graphql.RawParams{}
 	if err := decodeStrict(bytes.NewReader(body), params); err != nil {
 		return nil, nil, http.StatusBadRequest, codedError(CodeBadRequest, malformedBody(err))
 	}
 	return params, body, 0, nil
+}
+
+func tooManyValues(what string, limit int) string {
+	return fmt.Sprintf("The request %s holds more than %d JSON values (numbers, strings, objects, lists…); "+
+		"send fewer points a call.", what, limit)
+}
+
+// readAll reads r whole into a buffer of the announced size when there is
+// one (at most limit, plus a byte to see the end), growing it otherwise.
+func readAll(r io.Reader, announced, limit int64) ([]byte, error) {
+	if announced <= 0 || announced > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, announced+1)
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // longer than announced
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
+}
+
+// countJSONValues counts the values of the JSON text b, stopping once it
+// is over stop (0: never); see valueScanner.
+func countJSONValues(b []byte, stop int) int {
+	var sc valueScanner
+	sc.scan(b, stop)
+	return sc.finish()
+}
+
+// valueScanner counts the values of a JSON text fed to it in pieces: each
+// object, array, string that is not a member name, number, true, false
+// and null. It allocates nothing and checks no syntax (the decoder does).
+type valueScanner struct {
+	n                                      int
+	inString, escaped, afterString, inWord bool
+	strLen                                 int // bytes of the string being read
+	maxString                              int // 0: no bound
+	tooLong                                bool
+}
+
+// DefaultMaxStringBytes is the longest JSON string a request may hold
+// (Options.MaxStringBytes): the decoder holds a string whole (twice, while
+// its buffer grows), and no query or variable of this API comes near it.
+const DefaultMaxStringBytes = 1 << 20
+
+// scan feeds b and returns how many of its bytes it took: all of them,
+// unless the count went over stop (0: never) first.
+func (sc *valueScanner) scan(b []byte, stop int) int {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case sc.inString:
+			if sc.strLen++; sc.maxString > 0 && sc.strLen > sc.maxString+1 {
+				sc.tooLong = true
+				return i + 1
+			}
+			switch {
+			case sc.escaped:
+				sc.escaped = false
+			case c == '\\':
+				sc.escaped = true
+			case c == '"':
+				sc.inString, sc.afterString = false, true
+			}
+			continue
+		case sc.afterString:
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				continue
+			}
+			sc.afterString = false
+			if c == ':' { // it was a member name
+				continue
+			}
+			sc.n++
+		case sc.inWord:
+			if isScalarByte(c) {
+				continue
+			}
+			sc.inWord = false
+		}
+		switch c {
+		case '"':
+			sc.inString, sc.strLen = true, 0
+		case '{', '[':
+			sc.n++
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n':
+			sc.n++
+			sc.inWord = true
+		}
+		if stop > 0 && sc.n > stop {
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// finish counts a string that ended the text.
+func (sc *valueScanner) finish() int {
+	if sc.afterString {
+		sc.afterString = false
+		sc.n++
+	}
+	return sc.n
+}
+
+func isScalarByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-' || c == '+'
+}
+
+// errTooManyValues and errStringTooLong end the reading of a body with
+// too many values or too long a string.
+var (
+	errTooManyValues = errors.New("graphql: too many JSON values")
+	errStringTooLong = errors.New("graphql: a JSON string is too long")
+)
+
+// countingReader counts the values of the JSON text read through it and
+// fails once there are more than limit.
+type countingReader struct {
+	r     io.Reader
+	limit int
+	sc    valueScanner
+	err   error // sticky: the decoder reads again after an error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	if took := c.sc.scan(p[:n], c.limit); c.sc.tooLong {
+		c.err = errStringTooLong
+		return took, c.err
+	} else if c.limit > 0 {
+		if c.sc.n > c.limit {
+			c.err = errTooManyValues
+			return took, c.err
+		}
+		if err == io.EOF && c.sc.finish() > c.limit {
+			c.err = errTooManyValues
+			return n, c.err
+		}
+	}
+	return n, err
+}
+
+// streamBody decodes a POST body of at most limit bytes and maxValues JSON
+// values (0: no bound), none of them a string longer than maxString,
+// as it arrives: the body is never held whole, and
+// its values are counted before the decoder sees them, so a body of
+// millions of small values is refused after maxValues of them, and the
+// decoder's buffer only ever holds one string or number. Members other
+// than query, operationName, variables and extensions are skipped, as
+// encoding/json would.
+func streamBody(w http.ResponseWriter, r *http.Request, limit int64, maxValues, maxString int) (*graphql.RawParams, int, *gqlerror.Error) {
+	dec := json.NewDecoder(&countingReader{r: http.MaxBytesReader(w, r.Body, limit), limit: maxValues,
+		sc: valueScanner{maxString: maxString}})
+	dec.UseNumber()
+	params := &graphql.RawParams{}
+	err := decodeParams(dec, params)
+	if err == nil {
+		if _, err = dec.Token(); err == io.EOF {
+			return params, 0, nil
+		} else if err == nil {
+			err = errTrailingData
+		}
+	}
+	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge,
+			fmt.Sprintf("The request body is larger than the limit of %d bytes.", tooLarge.Limit))
+	}
+	if errors.Is(err, errTooManyValues) {
+		return nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge, tooManyValues("body", maxValues))
+	}
+	if errors.Is(err, errStringTooLong) {
+		return nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge,
+			fmt.Sprintf("The request body holds a string longer than %d bytes.", maxString))
+	}
+	if e, ok := errors.AsType[*paramsError](err); ok {
+		return nil, http.StatusBadRequest, codedError(CodeBadRequest, "The request body is not a GraphQL request: "+e.msg)
+	}
+	var netErr interface{ Timeout() bool }
+	if errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) && r.Context().Err() != nil {
+		return nil, http.StatusBadRequest, codedError(CodeBadRequest, "The request body could not be read.")
+	}
+	return nil, http.StatusBadRequest, codedError(CodeBadRequest, malformedBody(err))
+}
+
+// paramsError is a body that is JSON but not a GraphQL request.
+type paramsError struct{ msg string }
+
+func (e *paramsError) Error() string { return e.msg }
+
+// maxInputDepth bounds how deep the JSON of a request nests.
+const maxInputDepth = 64
+
+// decodeParams reads a GraphQL request object with dec's tokens.
+func decodeParams(dec *json.Decoder, p *graphql.RawParams) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return &paramsError{"it must be a JSON object."}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		v, err := readJSON(dec, 1)
+		if err != nil {
+			return err
+		}
+		// Member names match as encoding/json matches them: the last of
+		// the same name wins, whatever the case.
+		switch {
+		case strings.EqualFold(key, "query"), strings.EqualFold(key, "operationName"):
+			s, ok := v.(string)
+			if !ok && v != nil {
+				return &paramsError{fmt.Sprintf("%q must not be a JSON %s.", key, jsonKind(v))}
+			}
+			if strings.EqualFold(key, "query") {
+				p.Query = s
+			} else {
+				p.OperationName = s
+			}
+		case strings.EqualFold(key, "variables"), strings.EqualFold(key, "extensions"):
+			m, ok := v.(map[string]any)
+			if !ok && v != nil {
+				return &paramsError{fmt.Sprintf("%q must not be a JSON %s.", key, jsonKind(v))}
+			}
+			if strings.EqualFold(key, "variables") {
+				p.Variables = m
+			} else {
+				p.Extensions = m
+			}
+		}
+	}
+	_, err = dec.Token() // the closing brace
+	return err
+}
+
+// readJSON reads one value with dec's tokens: objects as map[string]any,
+// arrays as []any, numbers as json.Number.
+func readJSON(dec *json.Decoder, depth int) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
+	}
+	if depth > maxInputDepth {
+		return nil, &paramsError{fmt.Sprintf("it nests deeper than %d.", maxInputDepth)}
+	}
+	switch d {
+	case '{':
+		m := map[string]any{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key, _ := tok.(string)
+			v, err := readJSON(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = v
+		}
+		_, err = dec.Token()
+		return m, err
+	case '[':
+		var list []any
+		for dec.More() {
+			v, err := readJSON(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		if list == nil {
+			list = []any{}
+		}
+		_, err = dec.Token()
+		return list, err
+	}
+	return nil, &json.SyntaxError{}
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "value"
 }
 
 // decodeStrict decodes one JSON value into v, as gqlgen does (numbers stay
@@ -289,7 +621,51 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		// As the REST answers do: tell clients when to try again.
 		w.Header().Set("Retry-After", "5")
 	}
-	writeJSON(w, http.StatusOK, media, resp)
+	writeResponse(w, media, resp)
+}
+
+// writeResponse writes an executed operation's answer (200) without
+// copying its data: json.Marshal of a graphql.Response would validate and
+// copy the raw data into a second buffer as large as the first. The other
+// members are small and marshalled as graphql.Response does.
+func writeResponse(w http.ResponseWriter, media string, resp *graphql.Response) {
+	if resp == nil || resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
+		writeJSON(w, http.StatusOK, media, resp)
+		return
+	}
+	var errs, exts []byte
+	var err error
+	if len(resp.Errors) > 0 {
+		if errs, err = json.Marshal(resp.Errors); err != nil {
+			writeJSON(w, http.StatusOK, media, resp)
+			return
+		}
+	}
+	if len(resp.Extensions) > 0 {
+		if exts, err = json.Marshal(resp.Extensions); err != nil {
+			writeJSON(w, http.StatusOK, media, resp)
+			return
+		}
+	}
+	data := []byte(resp.Data)
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	head := make([]byte, 0, len(errs)+32)
+	head = append(head, '{')
+	if errs != nil {
+		head = append(append(append(head, `"errors":`...), errs...), ',')
+	}
+	head = append(head, `"data":`...)
+	_, _ = w.Write(head)
+	_, _ = w.Write(data)
+	if exts != nil {
+		_, _ = w.Write(append(append([]byte(`,"extensions":`), exts...), '}'))
+		return
+	}
+	_, _ = w.Write([]byte{'}'})
 }
 
 func hasCode(errs gqlerror.List, code string) bool {

@@ -33,8 +33,17 @@ func (id ID) String() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(id.Type + ":" + strconv.Itoa(id.RowID)))
 }
 
+// maxEncoded is the longest encoded ID Parse decodes (with padding).
+const maxEncoded = 64
+
 // Parse decodes an encoded global ID of a known type.
 func Parse(s string) (ID, error) {
+	// "Sprocket:" and the largest int come to 40 characters; a longer
+	// string is not decoded (a megabyte of id would be, for each field
+	// that takes it).
+	if len(s) > maxEncoded {
+		return ID{}, fmt.Errorf("%s is not a valid ID", apperr.Quote(s))
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 	if err != nil {
 		return ID{}, fmt.Errorf("%s is not a valid ID", apperr.Quote(s))

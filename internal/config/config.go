@@ -49,9 +49,20 @@ type Config struct {
 	Seed        bool // SEED (defaults from ENV)
 
 	GraphQLIntrospection   bool // GRAPHQL_INTROSPECTION (default true)
-	GraphQLComplexityLimit int  // GRAPHQL_COMPLEXITY_LIMIT (default 5000)
+	GraphQLComplexityLimit int  // GRAPHQL_COMPLEXITY_LIMIT (default 1000000)
 	GraphQLDepthLimit      int  // GRAPHQL_DEPTH_LIMIT (default 12)
 	GraphQLTokenLimit      int  // GRAPHQL_TOKEN_LIMIT (default 15000)
+	// GRAPHQL_MAX_RESPONSE_BYTES: the answer budget of one operation
+	// (default 32 MiB); GRAPHQL_RESPONSE_POOL_BYTES: that of all
+	// operations at once (default 64 MiB).
+	GraphQLMaxResponseBytes  int64
+	GraphQLResponsePoolBytes int64
+	// GRAPHQL_COST_IN_FLIGHT: the cost of the operations that run at
+	// once (default 4000000, four of the costliest).
+	GraphQLCostInFlight int64
+	// GRAPHQL_MAX_VARIABLE_VALUES: JSON values in one request body
+	// (default 41000: 10,000 points of 4 values, and room).
+	GraphQLMaxVariableValues int
 
 	APITokens       []string      // API_TOKENS: plain tokens, comma-separated (secret)
 	APITokensFile   string        // API_TOKENS_FILE: a file of token hashes
@@ -114,7 +125,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
 		Port:        8080,
 		CORSOrigins: []string{"http://127.0.0.1:3000", "http://localhost:3000"},
-		MaxBody:     32 << 20,
+		MaxBody:     8 << 20,
 		LogLevel:    slog.LevelInfo,
 		DBMaxConns:  16,
 		DBTimeout:   10 * time.Second,
@@ -122,7 +133,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 
 		// The same defaults as graph.DefaultOptions (a test checks).
 		GraphQLIntrospection:   true,
-		GraphQLComplexityLimit: 5000,
+		GraphQLComplexityLimit: 1_000_000,
 		GraphQLDepthLimit:      12,
 		GraphQLTokenLimit:      15000,
 		ShutdownGrace:          20 * time.Second,
@@ -133,6 +144,12 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		WSMaxConnections:   1000,
 		WSMaxSubscriptions: 100,
 		LiveBufferPoints:   100000,
+
+		// The same defaults as graph.DefaultOptions.
+		GraphQLMaxResponseBytes:  32 << 20,
+		GraphQLResponsePoolBytes: 64 << 20,
+		GraphQLCostInFlight:      4_000_000,
+		GraphQLMaxVariableValues: 41_000,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -195,6 +212,22 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		}
 		c.MaxBody = n
 	}
+	for _, l := range []struct {
+		name string
+		dst  *int64
+	}{
+		{"GRAPHQL_MAX_RESPONSE_BYTES", &c.GraphQLMaxResponseBytes},
+		{"GRAPHQL_RESPONSE_POOL_BYTES", &c.GraphQLResponsePoolBytes},
+		{"GRAPHQL_COST_IN_FLIGHT", &c.GraphQLCostInFlight},
+	} {
+		if v := getenv(l.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 {
+				bad(l.name, "must be a whole number, at least 1024, not %q", v)
+			}
+			*l.dst = n
+		}
+	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			bad("LOG_LEVEL", "must be debug, info, warn or error, not %q", v)
@@ -239,6 +272,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"GRAPHQL_COMPLEXITY_LIMIT", 10, &c.GraphQLComplexityLimit},
 		{"GRAPHQL_DEPTH_LIMIT", 2, &c.GraphQLDepthLimit},
 		{"GRAPHQL_TOKEN_LIMIT", 100, &c.GraphQLTokenLimit},
+		{"GRAPHQL_MAX_VARIABLE_VALUES", 100, &c.GraphQLMaxVariableValues},
 	} {
 		if v := getenv(l.name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -341,6 +375,12 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	}
 	if c.DBOperationConns > c.DBBulkConns {
 		bad("DB_OPERATION_CONNS", "must be at most DB_BULK_CONNS (%d), not %d", c.DBBulkConns, c.DBOperationConns)
+	}
+	if c.GraphQLCostInFlight < int64(c.GraphQLComplexityLimit) {
+		bad("GRAPHQL_COST_IN_FLIGHT", "must be at least GRAPHQL_COMPLEXITY_LIMIT (%d), not %d", c.GraphQLComplexityLimit, c.GraphQLCostInFlight)
+	}
+	if c.GraphQLResponsePoolBytes < c.GraphQLMaxResponseBytes {
+		bad("GRAPHQL_RESPONSE_POOL_BYTES", "must be at least GRAPHQL_MAX_RESPONSE_BYTES (%d), not %d", c.GraphQLMaxResponseBytes, c.GraphQLResponsePoolBytes)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)

@@ -70,8 +70,8 @@ func TestGraphQLLimitsHaveDefaultsAndCanBeSet(t *testing.T) {
 		introspection            bool
 		complexity, depth, token int
 	}{
-		{map[string]string{}, true, 5000, 12, 15000},
-		{map[string]string{"ENV": "production", "DATABASE_URL": "p.db", "ALLOW_OPEN_WRITES": "true"}, true, 5000, 12, 15000},
+		{map[string]string{}, true, 1000000, 12, 15000},
+		{map[string]string{"ENV": "production", "DATABASE_URL": "p.db", "ALLOW_OPEN_WRITES": "true"}, true, 1000000, 12, 15000},
 		{map[string]string{
 			"GRAPHQL_INTROSPECTION": "false", "GRAPHQL_COMPLEXITY_LIMIT": "200",
 			"GRAPHQL_DEPTH_LIMIT": "6", "GRAPHQL_TOKEN_LIMIT": "2000",

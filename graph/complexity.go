@@ -1,0 +1,439 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/sprocketapi/sprocket/graph/model"
+	"github.com/sprocketapi/sprocket/internal/core"
+)
+
+// costLimit refuses, before execution, operations whose cost is over
+// limit. The cost counts what an operation can return, with one rule:
+//
+//	cost(field) = (1 + cost of its selections) × the list size it can return
+//
+// The list size is 1 for every field but these:
+//
+//   - factories, sprockets and Factory.points: first, else last, else the
+//     default page (core.DefaultPageSize);
+//   - nodes: the number of ids;
+//   - Factory.series: maxDataPoints (default core.DefaultDataPoints), or
+//     the number of buckets interval cuts [from, to) into, an open end
+//     being the end of the time domain, at most core.MaxDataPoints;
+//   - arguments that the resolver refuses (first over core.MaxPageSize,
+//     interval 0) make the size 1: nothing comes back;
+//   - introspection lists: __Schema.types and directives their number in
+//     the schema; __Type.fields, inputFields, enumValues, interfaces and
+//     possibleTypes, and the args of fields and directives, the largest
+//     such list of any type or field in the schema.
+//
+// Each alias is a field of its own, and __schema and __type cost like any
+// other field. A field of an interface type costs as its costliest
+// implementation (the selections that apply to it). GraphiQL's
+// introspection query costs 281,552 (TestCosts): its lists are counted at
+// their largest in the schema, so the cost bounds the answer from above.
+//
+// gqlgen's own walker (extension.ComplexityLimit with the generated
+// Complexity functions) cannot do this: it skips __schema altogether, and
+// no complexity function is asked for the fields of the introspection
+// types. The refusal has the code COMPLEXITY_LIMIT_EXCEEDED.
+type costLimit struct {
+	limit  int
+	bounds *introspectionBounds
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*costLimit)(nil)
+
+func (*costLimit) ExtensionName() string { return "CostLimit" }
+
+func (c *costLimit) Validate(es graphql.ExecutableSchema) error {
+	c.bounds = boundsOf(es.Schema())
+	return nil
+}
+
+func (c *costLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Doc == nil || oc.Operation == nil {
+		return nil
+	}
+	cost := operationCost(oc.Operation, oc.Variables, c.bounds)
+	oc.Stats.SetExtension(costStats, cost)
+	if cost <= c.limit {
+		return nil
+	}
+	e := gqlerror.Errorf("The operation costs %d, more than the limit of %d: each field costs 1 plus its selections, "+
+		"times the number of items it can return (first/last, maxDataPoints, ids).", cost, c.limit)
+	e.Extensions = map[string]any{"code": CodeComplexityLimit, "cost": cost, "limit": c.limit}
+	if p := oc.Operation.Position; p != nil {
+		e.Locations = []gqlerror.Location{{Line: p.Line, Column: p.Column}}
+	}
+	return e
+}
+
+// costStats names the operation's cost in its stats.
+const costStats = "Cost"
+
+// costShare bounds the cost of the queries and mutations that run at
+// once, server-wide, to capacity (GRAPHQL_COST_IN_FLIGHT): the answer
+// budget stops an answer, but the rows behind it are read first, so
+// sixteen dashboards at once would hold sixteen dashboards' rows. An
+// operation that costs cheap or less runs at once; a costlier one waits
+// for its turn (weighted by its cost, at most capacity) until its
+// deadline, then fails with SERVICE_UNAVAILABLE (and Retry-After).
+// Subscriptions do not wait: their events are small.
+type costShare struct {
+	sem      *semaphore.Weighted
+	capacity int64
+}
+
+// cheap is the cost under which an operation never waits.
+const cheap = 10_000
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = costShare{}
+
+func (costShare) ExtensionName() string                   { return "CostShare" }
+func (costShare) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (c costShare) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	cost, _ := oc.Stats.GetExtension(costStats).(int)
+	if c.sem == nil || cost < cheap || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		return next(ctx)
+	}
+	weight := min(int64(cost), c.capacity)
+	if err := c.sem.Acquire(ctx, weight); err != nil {
+		e := codedError(CodeUnavailable, "The server is busy with costly operations; try again shortly.")
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{e}})
+	}
+	handler := next(ctx)
+	return func(ctx context.Context) *graphql.Response {
+		defer c.sem.Release(weight)
+		return handler(ctx)
+	}
+}
+
+// operationCost is the cost of op (see costLimit) with the variables vars.
+// A schema without a definition for a field's type (which validation
+// refuses) counts the field as 1.
+func operationCost(op *ast.OperationDefinition, vars map[string]any, b *introspectionBounds) int {
+	w := costWalker{vars: vars, b: b, memo: map[costKey]int{}, active: map[costKey]bool{}}
+	var root *ast.Definition
+	switch op.Operation {
+	case ast.Mutation:
+		root = b.schema.Mutation
+	case ast.Subscription:
+		root = b.schema.Subscription
+	default:
+		root = b.schema.Query
+	}
+	return w.set(op.SelectionSet, root)
+}
+
+type costKey struct{ fragment, on string }
+
+type costWalker struct {
+	vars   map[string]any
+	b      *introspectionBounds
+	memo   map[costKey]int // fragment spread on a type: its cost
+	active map[costKey]bool
+}
+
+// set is the cost of a selection set on the concrete type on (or on the
+// abstract type itself when it has no implementation).
+func (w costWalker) set(set ast.SelectionSet, on *ast.Definition) int {
+	total := 0
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			total = addCost(total, w.field(s))
+		case *ast.InlineFragment:
+			if w.applies(s.TypeCondition, on) {
+				total = addCost(total, w.set(s.SelectionSet, on))
+			}
+		case *ast.FragmentSpread:
+			def := s.Definition
+			if def == nil || !w.applies(def.TypeCondition, on) {
+				continue
+			}
+			key := costKey{s.Name, ""}
+			if on != nil {
+				key.on = on.Name
+			}
+			if c, ok := w.memo[key]; ok {
+				total = addCost(total, c)
+				continue
+			}
+			if w.active[key] { // a cycle, which validation refuses
+				continue
+			}
+			w.active[key] = true
+			c := w.set(def.SelectionSet, on)
+			delete(w.active, key)
+			w.memo[key] = c
+			total = addCost(total, c)
+		}
+	}
+	return total
+}
+
+// applies reports whether a fragment on condition applies to on.
+func (w costWalker) applies(condition string, on *ast.Definition) bool {
+	if condition == "" || on == nil || condition == on.Name {
+		return true
+	}
+	cond := w.b.schema.Types[condition]
+	if cond == nil {
+		return false
+	}
+	if on.IsAbstractType() { // no implementation to choose
+		return true
+	}
+	for _, t := range w.b.schema.GetPossibleTypes(cond) {
+		if t.Name == on.Name {
+			return true
+		}
+	}
+	return false
+}
+
+func (w costWalker) field(f *ast.Field) int {
+	if f.Definition == nil {
+		return 1
+	}
+	children := 0
+	if len(f.SelectionSet) > 0 {
+		t := w.b.schema.Types[f.Definition.Type.Name()]
+		switch {
+		case t == nil:
+		case t.IsAbstractType():
+			possible := w.b.schema.GetPossibleTypes(t)
+			if len(possible) == 0 {
+				children = w.set(f.SelectionSet, t)
+			}
+			for _, p := range possible {
+				children = max(children, w.set(f.SelectionSet, p))
+			}
+		default:
+			children = w.set(f.SelectionSet, t)
+		}
+	}
+	parent := ""
+	if f.ObjectDefinition != nil {
+		parent = f.ObjectDefinition.Name
+	}
+	return mulCost(addCost(1, children), w.listSize(parent, f))
+}
+
+// listSize is how many items the field f of the type parent can return.
+func (w costWalker) listSize(parent string, f *ast.Field) int {
+	switch parent + "." + f.Name {
+	case "Query.factories", "Query.sprockets", "Factory.points":
+		return pageCost(w.intArg(f, "first"), w.intArg(f, "last"))
+	case "Query.nodes":
+		v := w.arg(f, "ids")
+		if rv := reflect.ValueOf(v); v != nil && (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) {
+			return max(1, rv.Len())
+		}
+		return 1
+	case "Factory.series":
+		return w.seriesSize(f)
+	case "__Schema.types":
+		return w.b.types
+	case "__Schema.directives":
+		return w.b.directives
+	case "__Type.fields":
+		return w.b.fields
+	case "__Type.inputFields":
+		return w.b.inputFields
+	case "__Type.enumValues":
+		return w.b.enumValues
+	case "__Type.interfaces":
+		return w.b.interfaces
+	case "__Type.possibleTypes":
+		return w.b.possibleTypes
+	case "__Field.args", "__Directive.args":
+		return w.b.args
+	}
+	return 1
+}
+
+// pageCost is the size of a page asked with first and last (nil: not
+// given), as the connections' resolvers cut it; at least 1, so that every
+// field costs something. A size the resolver refuses costs 1.
+func pageCost(first, last *int64) int {
+	n := int64(core.DefaultPageSize)
+	for _, v := range []*int64{first, last} {
+		if v != nil && (*v < 0 || *v > core.MaxPageSize) {
+			return 1
+		}
+	}
+	switch {
+	case first != nil && last != nil:
+		n = min(*first, *last)
+	case first != nil:
+		n = *first
+	case last != nil:
+		n = *last
+	}
+	return int(max(1, n))
+}
+
+// seriesSize is the number of values a series can have: maxDataPoints
+// (its default without it), or the buckets of interval over the window,
+// an open end of which is the end of the time domain. Arguments that the
+// resolver refuses cost 1.
+func (w costWalker) seriesSize(f *ast.Field) int {
+	points, interval := w.intArg(f, "maxDataPoints"), w.intArg(f, "interval")
+	switch {
+	case points != nil && interval != nil:
+		return 1
+	case points != nil:
+		if *points < 2 || *points > core.MaxDataPoints {
+			return 1
+		}
+		return int(*points)
+	case interval == nil:
+		return core.DefaultDataPoints
+	case *interval < 1 || *interval > core.MaxInterval:
+		return 1
+	}
+	from, ok := w.timeArg(f, "from")
+	if !ok {
+		from = core.MinTime
+	}
+	to, ok := w.timeArg(f, "to")
+	if !ok {
+		to = core.MaxTime
+	}
+	if to <= from {
+		return 1
+	}
+	// Buckets are aligned to multiples of the interval: one more than the
+	// span holds whole.
+	return int(min((to-from) / *interval + 2, core.MaxDataPoints))
+}
+
+// arg is the value of the argument name of f, with the variables; nil when
+// it is absent or cannot be read.
+func (w costWalker) arg(f *ast.Field, name string) (v any) {
+	a := f.Arguments.ForName(name)
+	if a == nil || a.Value == nil {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			v = nil
+		}
+	}()
+	v, err := a.Value.Value(w.vars)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// intArg reads a whole-number argument; nil when absent or not a number.
+func (w costWalker) intArg(f *ast.Field, name string) *int64 {
+	var n int64
+	switch v := w.arg(f, name).(type) {
+	case int64:
+		n = v
+	case int:
+		n = int64(v)
+	case float64:
+		if v != math.Trunc(v) || math.Abs(v) > 1<<62 {
+			return nil
+		}
+		n = int64(v)
+	case json.Number:
+		x, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return nil
+		}
+		n = x
+	case string: // Int64 literals the number rewrite turned into text
+		x, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil
+		}
+		n = x
+	default:
+		return nil
+	}
+	return &n
+}
+
+// timeArg reads a Time argument as epoch seconds.
+func (w costWalker) timeArg(f *ast.Field, name string) (int64, bool) {
+	s, ok := w.arg(f, name).(string)
+	if !ok {
+		return 0, false
+	}
+	t, err := model.ParseTime(s)
+	if err != nil {
+		return 0, false
+	}
+	return t.Unix(), true
+}
+
+// introspectionBounds are the list sizes of introspection, from the schema.
+type introspectionBounds struct {
+	schema                                                           *ast.Schema
+	types, directives                                                int
+	fields, inputFields, enumValues, interfaces, possibleTypes, args int
+}
+
+func boundsOf(s *ast.Schema) *introspectionBounds {
+	b := &introspectionBounds{schema: s, types: max(1, len(s.Types)), directives: max(1, len(s.Directives))}
+	b.fields, b.inputFields, b.enumValues, b.interfaces, b.possibleTypes, b.args = 1, 1, 1, 1, 1, 1
+	for _, t := range s.Types {
+		switch t.Kind {
+		case ast.InputObject:
+			b.inputFields = max(b.inputFields, len(t.Fields))
+		case ast.Enum:
+			b.enumValues = max(b.enumValues, len(t.EnumValues))
+		default:
+			b.fields = max(b.fields, len(t.Fields))
+		}
+		b.interfaces = max(b.interfaces, len(t.Interfaces))
+		if t.IsAbstractType() {
+			b.possibleTypes = max(b.possibleTypes, len(s.GetPossibleTypes(t)))
+		}
+		for _, f := range t.Fields {
+			b.args = max(b.args, len(f.Arguments))
+		}
+	}
+	for _, d := range s.Directives {
+		b.args = max(b.args, len(d.Arguments))
+	}
+	return b
+}
+
+// addCost and mulCost saturate at math.MaxInt.
+func addCost(a, b int) int {
+	if a > math.MaxInt-b {
+		return math.MaxInt
+	}
+	return a + b
+}
+
+func mulCost(a, b int) int {
+	if a != 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
+}
