@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/secure"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -75,11 +76,7 @@ func observe(log *slog.Logger, m *telemetry.Metrics) func(http.Handler) http.Han
 // more (the playground, the dashboard) add their own Content-Security-Policy.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		secure.Headers(w.Header())
 		next.ServeHTTP(w, r)
 	})
 }

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sprocketapi/sprocket/internal/secure"
 )
 
 // file is an embedded file with its hash and a gzip copy made on demand.
@@ -112,7 +114,7 @@ func (s *Set) Serve(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", f.contentType)
-	hd.Set("X-Content-Type-Options", "nosniff")
+	secure.Headers(hd)
 	hd.Add("Vary", "Accept-Encoding")
 	if r.URL.Query().Get("v") == f.version {
 		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -138,9 +140,7 @@ func ServePage(w http.ResponseWriter, r *http.Request, page []byte, csp string) 
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("Content-Security-Policy", csp)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
+	secure.Headers(hd)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(page))
 }
 
