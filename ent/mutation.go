@@ -1303,37 +1303,53 @@ func (m *FactoryMutation) ResetEdge(name string) error {
 // RollupMutation represents an operation that mutates the Rollup nodes in the graph.
 type RollupMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	factory_id    *int
-	addfactory_id *int
-	width         *int
-	addwidth      *int
-	bucket        *int64
-	addbucket     *int64
-	n             *int64
-	addn          *int64
-	sum_actual    *float64
-	addsum_actual *float64
-	sum_goal      *float64
-	addsum_goal   *float64
-	min_actual    *float64
-	addmin_actual *float64
-	max_actual    *float64
-	addmax_actual *float64
-	min_goal      *float64
-	addmin_goal   *float64
-	max_goal      *float64
-	addmax_goal   *float64
-	min_time      *int64
-	addmin_time   *int64
-	max_time      *int64
-	addmax_time   *int64
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*Rollup, error)
-	predicates    []predicate.Rollup
+	op                 Op
+	typ                string
+	id                 *int
+	factory_id         *int
+	addfactory_id      *int
+	width              *int
+	addwidth           *int
+	bucket             *int64
+	addbucket          *int64
+	n                  *int64
+	addn               *int64
+	sum_actual         *float64
+	addsum_actual      *float64
+	sum_goal           *float64
+	addsum_goal        *float64
+	min_actual         *float64
+	addmin_actual      *float64
+	max_actual         *float64
+	addmax_actual      *float64
+	min_goal           *float64
+	addmin_goal        *float64
+	max_goal           *float64
+	addmax_goal        *float64
+	min_time           *int64
+	addmin_time        *int64
+	max_time           *int64
+	addmax_time        *int64
+	first_actual       *float64
+	addfirst_actual    *float64
+	first_goal         *float64
+	addfirst_goal      *float64
+	last_actual        *float64
+	addlast_actual     *float64
+	last_goal          *float64
+	addlast_goal       *float64
+	min_actual_time    *int64
+	addmin_actual_time *int64
+	max_actual_time    *int64
+	addmax_actual_time *int64
+	min_goal_time      *int64
+	addmin_goal_time   *int64
+	max_goal_time      *int64
+	addmax_goal_time   *int64
+	clearedFields      map[string]struct{}
+	done               bool
+	oldValue           func(context.Context) (*Rollup, error)
+	predicates         []predicate.Rollup
 }
 
 var _ ent.Mutation = (*RollupMutation)(nil)
@@ -2106,6 +2122,454 @@ func (m *RollupMutation) ResetMaxTime() {
 	m.addmax_time = nil
 }
 
+// SetFirstActual sets the "first_actual" field.
+func (m *RollupMutation) SetFirstActual(f float64) {
+	m.first_actual = &f
+	m.addfirst_actual = nil
+}
+
+// FirstActual returns the value of the "first_actual" field in the mutation.
+func (m *RollupMutation) FirstActual() (r float64, exists bool) {
+	v := m.first_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstActual returns the old "first_actual" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldFirstActual(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstActual is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstActual requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstActual: %w", err)
+	}
+	return oldValue.FirstActual, nil
+}
+
+// AddFirstActual adds f to the "first_actual" field.
+func (m *RollupMutation) AddFirstActual(f float64) {
+	if m.addfirst_actual != nil {
+		*m.addfirst_actual += f
+	} else {
+		m.addfirst_actual = &f
+	}
+}
+
+// AddedFirstActual returns the value that was added to the "first_actual" field in this mutation.
+func (m *RollupMutation) AddedFirstActual() (r float64, exists bool) {
+	v := m.addfirst_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFirstActual resets all changes to the "first_actual" field.
+func (m *RollupMutation) ResetFirstActual() {
+	m.first_actual = nil
+	m.addfirst_actual = nil
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (m *RollupMutation) SetFirstGoal(f float64) {
+	m.first_goal = &f
+	m.addfirst_goal = nil
+}
+
+// FirstGoal returns the value of the "first_goal" field in the mutation.
+func (m *RollupMutation) FirstGoal() (r float64, exists bool) {
+	v := m.first_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstGoal returns the old "first_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldFirstGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstGoal: %w", err)
+	}
+	return oldValue.FirstGoal, nil
+}
+
+// AddFirstGoal adds f to the "first_goal" field.
+func (m *RollupMutation) AddFirstGoal(f float64) {
+	if m.addfirst_goal != nil {
+		*m.addfirst_goal += f
+	} else {
+		m.addfirst_goal = &f
+	}
+}
+
+// AddedFirstGoal returns the value that was added to the "first_goal" field in this mutation.
+func (m *RollupMutation) AddedFirstGoal() (r float64, exists bool) {
+	v := m.addfirst_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetFirstGoal resets all changes to the "first_goal" field.
+func (m *RollupMutation) ResetFirstGoal() {
+	m.first_goal = nil
+	m.addfirst_goal = nil
+}
+
+// SetLastActual sets the "last_actual" field.
+func (m *RollupMutation) SetLastActual(f float64) {
+	m.last_actual = &f
+	m.addlast_actual = nil
+}
+
+// LastActual returns the value of the "last_actual" field in the mutation.
+func (m *RollupMutation) LastActual() (r float64, exists bool) {
+	v := m.last_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastActual returns the old "last_actual" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldLastActual(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastActual is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastActual requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastActual: %w", err)
+	}
+	return oldValue.LastActual, nil
+}
+
+// AddLastActual adds f to the "last_actual" field.
+func (m *RollupMutation) AddLastActual(f float64) {
+	if m.addlast_actual != nil {
+		*m.addlast_actual += f
+	} else {
+		m.addlast_actual = &f
+	}
+}
+
+// AddedLastActual returns the value that was added to the "last_actual" field in this mutation.
+func (m *RollupMutation) AddedLastActual() (r float64, exists bool) {
+	v := m.addlast_actual
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLastActual resets all changes to the "last_actual" field.
+func (m *RollupMutation) ResetLastActual() {
+	m.last_actual = nil
+	m.addlast_actual = nil
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (m *RollupMutation) SetLastGoal(f float64) {
+	m.last_goal = &f
+	m.addlast_goal = nil
+}
+
+// LastGoal returns the value of the "last_goal" field in the mutation.
+func (m *RollupMutation) LastGoal() (r float64, exists bool) {
+	v := m.last_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastGoal returns the old "last_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldLastGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastGoal: %w", err)
+	}
+	return oldValue.LastGoal, nil
+}
+
+// AddLastGoal adds f to the "last_goal" field.
+func (m *RollupMutation) AddLastGoal(f float64) {
+	if m.addlast_goal != nil {
+		*m.addlast_goal += f
+	} else {
+		m.addlast_goal = &f
+	}
+}
+
+// AddedLastGoal returns the value that was added to the "last_goal" field in this mutation.
+func (m *RollupMutation) AddedLastGoal() (r float64, exists bool) {
+	v := m.addlast_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLastGoal resets all changes to the "last_goal" field.
+func (m *RollupMutation) ResetLastGoal() {
+	m.last_goal = nil
+	m.addlast_goal = nil
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (m *RollupMutation) SetMinActualTime(i int64) {
+	m.min_actual_time = &i
+	m.addmin_actual_time = nil
+}
+
+// MinActualTime returns the value of the "min_actual_time" field in the mutation.
+func (m *RollupMutation) MinActualTime() (r int64, exists bool) {
+	v := m.min_actual_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinActualTime returns the old "min_actual_time" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMinActualTime(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinActualTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinActualTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinActualTime: %w", err)
+	}
+	return oldValue.MinActualTime, nil
+}
+
+// AddMinActualTime adds i to the "min_actual_time" field.
+func (m *RollupMutation) AddMinActualTime(i int64) {
+	if m.addmin_actual_time != nil {
+		*m.addmin_actual_time += i
+	} else {
+		m.addmin_actual_time = &i
+	}
+}
+
+// AddedMinActualTime returns the value that was added to the "min_actual_time" field in this mutation.
+func (m *RollupMutation) AddedMinActualTime() (r int64, exists bool) {
+	v := m.addmin_actual_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinActualTime resets all changes to the "min_actual_time" field.
+func (m *RollupMutation) ResetMinActualTime() {
+	m.min_actual_time = nil
+	m.addmin_actual_time = nil
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (m *RollupMutation) SetMaxActualTime(i int64) {
+	m.max_actual_time = &i
+	m.addmax_actual_time = nil
+}
+
+// MaxActualTime returns the value of the "max_actual_time" field in the mutation.
+func (m *RollupMutation) MaxActualTime() (r int64, exists bool) {
+	v := m.max_actual_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxActualTime returns the old "max_actual_time" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMaxActualTime(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxActualTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxActualTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxActualTime: %w", err)
+	}
+	return oldValue.MaxActualTime, nil
+}
+
+// AddMaxActualTime adds i to the "max_actual_time" field.
+func (m *RollupMutation) AddMaxActualTime(i int64) {
+	if m.addmax_actual_time != nil {
+		*m.addmax_actual_time += i
+	} else {
+		m.addmax_actual_time = &i
+	}
+}
+
+// AddedMaxActualTime returns the value that was added to the "max_actual_time" field in this mutation.
+func (m *RollupMutation) AddedMaxActualTime() (r int64, exists bool) {
+	v := m.addmax_actual_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxActualTime resets all changes to the "max_actual_time" field.
+func (m *RollupMutation) ResetMaxActualTime() {
+	m.max_actual_time = nil
+	m.addmax_actual_time = nil
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (m *RollupMutation) SetMinGoalTime(i int64) {
+	m.min_goal_time = &i
+	m.addmin_goal_time = nil
+}
+
+// MinGoalTime returns the value of the "min_goal_time" field in the mutation.
+func (m *RollupMutation) MinGoalTime() (r int64, exists bool) {
+	v := m.min_goal_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinGoalTime returns the old "min_goal_time" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMinGoalTime(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinGoalTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinGoalTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinGoalTime: %w", err)
+	}
+	return oldValue.MinGoalTime, nil
+}
+
+// AddMinGoalTime adds i to the "min_goal_time" field.
+func (m *RollupMutation) AddMinGoalTime(i int64) {
+	if m.addmin_goal_time != nil {
+		*m.addmin_goal_time += i
+	} else {
+		m.addmin_goal_time = &i
+	}
+}
+
+// AddedMinGoalTime returns the value that was added to the "min_goal_time" field in this mutation.
+func (m *RollupMutation) AddedMinGoalTime() (r int64, exists bool) {
+	v := m.addmin_goal_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinGoalTime resets all changes to the "min_goal_time" field.
+func (m *RollupMutation) ResetMinGoalTime() {
+	m.min_goal_time = nil
+	m.addmin_goal_time = nil
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (m *RollupMutation) SetMaxGoalTime(i int64) {
+	m.max_goal_time = &i
+	m.addmax_goal_time = nil
+}
+
+// MaxGoalTime returns the value of the "max_goal_time" field in the mutation.
+func (m *RollupMutation) MaxGoalTime() (r int64, exists bool) {
+	v := m.max_goal_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxGoalTime returns the old "max_goal_time" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMaxGoalTime(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxGoalTime is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxGoalTime requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxGoalTime: %w", err)
+	}
+	return oldValue.MaxGoalTime, nil
+}
+
+// AddMaxGoalTime adds i to the "max_goal_time" field.
+func (m *RollupMutation) AddMaxGoalTime(i int64) {
+	if m.addmax_goal_time != nil {
+		*m.addmax_goal_time += i
+	} else {
+		m.addmax_goal_time = &i
+	}
+}
+
+// AddedMaxGoalTime returns the value that was added to the "max_goal_time" field in this mutation.
+func (m *RollupMutation) AddedMaxGoalTime() (r int64, exists bool) {
+	v := m.addmax_goal_time
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxGoalTime resets all changes to the "max_goal_time" field.
+func (m *RollupMutation) ResetMaxGoalTime() {
+	m.max_goal_time = nil
+	m.addmax_goal_time = nil
+}
+
 // Where appends a list predicates to the RollupMutation builder.
 func (m *RollupMutation) Where(ps ...predicate.Rollup) {
 	m.predicates = append(m.predicates, ps...)
@@ -2140,7 +2604,7 @@ func (m *RollupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RollupMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 20)
 	if m.factory_id != nil {
 		fields = append(fields, rollup.FieldFactoryID)
 	}
@@ -2177,6 +2641,30 @@ func (m *RollupMutation) Fields() []string {
 	if m.max_time != nil {
 		fields = append(fields, rollup.FieldMaxTime)
 	}
+	if m.first_actual != nil {
+		fields = append(fields, rollup.FieldFirstActual)
+	}
+	if m.first_goal != nil {
+		fields = append(fields, rollup.FieldFirstGoal)
+	}
+	if m.last_actual != nil {
+		fields = append(fields, rollup.FieldLastActual)
+	}
+	if m.last_goal != nil {
+		fields = append(fields, rollup.FieldLastGoal)
+	}
+	if m.min_actual_time != nil {
+		fields = append(fields, rollup.FieldMinActualTime)
+	}
+	if m.max_actual_time != nil {
+		fields = append(fields, rollup.FieldMaxActualTime)
+	}
+	if m.min_goal_time != nil {
+		fields = append(fields, rollup.FieldMinGoalTime)
+	}
+	if m.max_goal_time != nil {
+		fields = append(fields, rollup.FieldMaxGoalTime)
+	}
 	return fields
 }
 
@@ -2209,6 +2697,22 @@ func (m *RollupMutation) Field(name string) (ent.Value, bool) {
 		return m.MinTime()
 	case rollup.FieldMaxTime:
 		return m.MaxTime()
+	case rollup.FieldFirstActual:
+		return m.FirstActual()
+	case rollup.FieldFirstGoal:
+		return m.FirstGoal()
+	case rollup.FieldLastActual:
+		return m.LastActual()
+	case rollup.FieldLastGoal:
+		return m.LastGoal()
+	case rollup.FieldMinActualTime:
+		return m.MinActualTime()
+	case rollup.FieldMaxActualTime:
+		return m.MaxActualTime()
+	case rollup.FieldMinGoalTime:
+		return m.MinGoalTime()
+	case rollup.FieldMaxGoalTime:
+		return m.MaxGoalTime()
 	}
 	return nil, false
 }
@@ -2242,6 +2746,22 @@ func (m *RollupMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldMinTime(ctx)
 	case rollup.FieldMaxTime:
 		return m.OldMaxTime(ctx)
+	case rollup.FieldFirstActual:
+		return m.OldFirstActual(ctx)
+	case rollup.FieldFirstGoal:
+		return m.OldFirstGoal(ctx)
+	case rollup.FieldLastActual:
+		return m.OldLastActual(ctx)
+	case rollup.FieldLastGoal:
+		return m.OldLastGoal(ctx)
+	case rollup.FieldMinActualTime:
+		return m.OldMinActualTime(ctx)
+	case rollup.FieldMaxActualTime:
+		return m.OldMaxActualTime(ctx)
+	case rollup.FieldMinGoalTime:
+		return m.OldMinGoalTime(ctx)
+	case rollup.FieldMaxGoalTime:
+		return m.OldMaxGoalTime(ctx)
 	}
 	return nil, fmt.Errorf("unknown Rollup field %s", name)
 }
@@ -2335,6 +2855,62 @@ func (m *RollupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMaxTime(v)
 		return nil
+	case rollup.FieldFirstActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstActual(v)
+		return nil
+	case rollup.FieldFirstGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstGoal(v)
+		return nil
+	case rollup.FieldLastActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastActual(v)
+		return nil
+	case rollup.FieldLastGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastGoal(v)
+		return nil
+	case rollup.FieldMinActualTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinActualTime(v)
+		return nil
+	case rollup.FieldMaxActualTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxActualTime(v)
+		return nil
+	case rollup.FieldMinGoalTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinGoalTime(v)
+		return nil
+	case rollup.FieldMaxGoalTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxGoalTime(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Rollup field %s", name)
 }
@@ -2379,6 +2955,30 @@ func (m *RollupMutation) AddedFields() []string {
 	if m.addmax_time != nil {
 		fields = append(fields, rollup.FieldMaxTime)
 	}
+	if m.addfirst_actual != nil {
+		fields = append(fields, rollup.FieldFirstActual)
+	}
+	if m.addfirst_goal != nil {
+		fields = append(fields, rollup.FieldFirstGoal)
+	}
+	if m.addlast_actual != nil {
+		fields = append(fields, rollup.FieldLastActual)
+	}
+	if m.addlast_goal != nil {
+		fields = append(fields, rollup.FieldLastGoal)
+	}
+	if m.addmin_actual_time != nil {
+		fields = append(fields, rollup.FieldMinActualTime)
+	}
+	if m.addmax_actual_time != nil {
+		fields = append(fields, rollup.FieldMaxActualTime)
+	}
+	if m.addmin_goal_time != nil {
+		fields = append(fields, rollup.FieldMinGoalTime)
+	}
+	if m.addmax_goal_time != nil {
+		fields = append(fields, rollup.FieldMaxGoalTime)
+	}
 	return fields
 }
 
@@ -2411,6 +3011,22 @@ func (m *RollupMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedMinTime()
 	case rollup.FieldMaxTime:
 		return m.AddedMaxTime()
+	case rollup.FieldFirstActual:
+		return m.AddedFirstActual()
+	case rollup.FieldFirstGoal:
+		return m.AddedFirstGoal()
+	case rollup.FieldLastActual:
+		return m.AddedLastActual()
+	case rollup.FieldLastGoal:
+		return m.AddedLastGoal()
+	case rollup.FieldMinActualTime:
+		return m.AddedMinActualTime()
+	case rollup.FieldMaxActualTime:
+		return m.AddedMaxActualTime()
+	case rollup.FieldMinGoalTime:
+		return m.AddedMinGoalTime()
+	case rollup.FieldMaxGoalTime:
+		return m.AddedMaxGoalTime()
 	}
 	return nil, false
 }
@@ -2504,6 +3120,62 @@ func (m *RollupMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddMaxTime(v)
 		return nil
+	case rollup.FieldFirstActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFirstActual(v)
+		return nil
+	case rollup.FieldFirstGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddFirstGoal(v)
+		return nil
+	case rollup.FieldLastActual:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLastActual(v)
+		return nil
+	case rollup.FieldLastGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLastGoal(v)
+		return nil
+	case rollup.FieldMinActualTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinActualTime(v)
+		return nil
+	case rollup.FieldMaxActualTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxActualTime(v)
+		return nil
+	case rollup.FieldMinGoalTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinGoalTime(v)
+		return nil
+	case rollup.FieldMaxGoalTime:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxGoalTime(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Rollup numeric field %s", name)
 }
@@ -2566,6 +3238,30 @@ func (m *RollupMutation) ResetField(name string) error {
 		return nil
 	case rollup.FieldMaxTime:
 		m.ResetMaxTime()
+		return nil
+	case rollup.FieldFirstActual:
+		m.ResetFirstActual()
+		return nil
+	case rollup.FieldFirstGoal:
+		m.ResetFirstGoal()
+		return nil
+	case rollup.FieldLastActual:
+		m.ResetLastActual()
+		return nil
+	case rollup.FieldLastGoal:
+		m.ResetLastGoal()
+		return nil
+	case rollup.FieldMinActualTime:
+		m.ResetMinActualTime()
+		return nil
+	case rollup.FieldMaxActualTime:
+		m.ResetMaxActualTime()
+		return nil
+	case rollup.FieldMinGoalTime:
+		m.ResetMinGoalTime()
+		return nil
+	case rollup.FieldMaxGoalTime:
+		m.ResetMaxGoalTime()
 		return nil
 	}
 	return fmt.Errorf("unknown Rollup field %s", name)

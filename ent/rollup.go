@@ -39,7 +39,23 @@ type Rollup struct {
 	// MinTime holds the value of the "min_time" field.
 	MinTime int64 `json:"min_time,omitempty"`
 	// MaxTime holds the value of the "max_time" field.
-	MaxTime      int64 `json:"max_time,omitempty"`
+	MaxTime int64 `json:"max_time,omitempty"`
+	// FirstActual holds the value of the "first_actual" field.
+	FirstActual float64 `json:"first_actual,omitempty"`
+	// FirstGoal holds the value of the "first_goal" field.
+	FirstGoal float64 `json:"first_goal,omitempty"`
+	// LastActual holds the value of the "last_actual" field.
+	LastActual float64 `json:"last_actual,omitempty"`
+	// LastGoal holds the value of the "last_goal" field.
+	LastGoal float64 `json:"last_goal,omitempty"`
+	// MinActualTime holds the value of the "min_actual_time" field.
+	MinActualTime int64 `json:"min_actual_time,omitempty"`
+	// MaxActualTime holds the value of the "max_actual_time" field.
+	MaxActualTime int64 `json:"max_actual_time,omitempty"`
+	// MinGoalTime holds the value of the "min_goal_time" field.
+	MinGoalTime int64 `json:"min_goal_time,omitempty"`
+	// MaxGoalTime holds the value of the "max_goal_time" field.
+	MaxGoalTime  int64 `json:"max_goal_time,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -48,9 +64,9 @@ func (*Rollup) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case rollup.FieldSumActual, rollup.FieldSumGoal, rollup.FieldMinActual, rollup.FieldMaxActual, rollup.FieldMinGoal, rollup.FieldMaxGoal:
+		case rollup.FieldSumActual, rollup.FieldSumGoal, rollup.FieldMinActual, rollup.FieldMaxActual, rollup.FieldMinGoal, rollup.FieldMaxGoal, rollup.FieldFirstActual, rollup.FieldFirstGoal, rollup.FieldLastActual, rollup.FieldLastGoal:
 			values[i] = new(sql.NullFloat64)
-		case rollup.FieldID, rollup.FieldFactoryID, rollup.FieldWidth, rollup.FieldBucket, rollup.FieldN, rollup.FieldMinTime, rollup.FieldMaxTime:
+		case rollup.FieldID, rollup.FieldFactoryID, rollup.FieldWidth, rollup.FieldBucket, rollup.FieldN, rollup.FieldMinTime, rollup.FieldMaxTime, rollup.FieldMinActualTime, rollup.FieldMaxActualTime, rollup.FieldMinGoalTime, rollup.FieldMaxGoalTime:
 			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -145,6 +161,54 @@ func (_m *Rollup) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MaxTime = value.Int64
 			}
+		case rollup.FieldFirstActual:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field first_actual", values[i])
+			} else if value.Valid {
+				_m.FirstActual = value.Float64
+			}
+		case rollup.FieldFirstGoal:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field first_goal", values[i])
+			} else if value.Valid {
+				_m.FirstGoal = value.Float64
+			}
+		case rollup.FieldLastActual:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field last_actual", values[i])
+			} else if value.Valid {
+				_m.LastActual = value.Float64
+			}
+		case rollup.FieldLastGoal:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field last_goal", values[i])
+			} else if value.Valid {
+				_m.LastGoal = value.Float64
+			}
+		case rollup.FieldMinActualTime:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field min_actual_time", values[i])
+			} else if value.Valid {
+				_m.MinActualTime = value.Int64
+			}
+		case rollup.FieldMaxActualTime:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field max_actual_time", values[i])
+			} else if value.Valid {
+				_m.MaxActualTime = value.Int64
+			}
+		case rollup.FieldMinGoalTime:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field min_goal_time", values[i])
+			} else if value.Valid {
+				_m.MinGoalTime = value.Int64
+			}
+		case rollup.FieldMaxGoalTime:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field max_goal_time", values[i])
+			} else if value.Valid {
+				_m.MaxGoalTime = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -216,6 +280,30 @@ func (_m *Rollup) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("max_time=")
 	builder.WriteString(fmt.Sprintf("%v", _m.MaxTime))
+	builder.WriteString(", ")
+	builder.WriteString("first_actual=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FirstActual))
+	builder.WriteString(", ")
+	builder.WriteString("first_goal=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FirstGoal))
+	builder.WriteString(", ")
+	builder.WriteString("last_actual=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LastActual))
+	builder.WriteString(", ")
+	builder.WriteString("last_goal=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LastGoal))
+	builder.WriteString(", ")
+	builder.WriteString("min_actual_time=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MinActualTime))
+	builder.WriteString(", ")
+	builder.WriteString("max_actual_time=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MaxActualTime))
+	builder.WriteString(", ")
+	builder.WriteString("min_goal_time=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MinGoalTime))
+	builder.WriteString(", ")
+	builder.WriteString("max_goal_time=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MaxGoalTime))
 	builder.WriteByte(')')
 	return builder.String()
 }

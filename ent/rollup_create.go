@@ -93,6 +93,118 @@ func (_c *RollupCreate) SetMaxTime(v int64) *RollupCreate {
 	return _c
 }
 
+// SetFirstActual sets the "first_actual" field.
+func (_c *RollupCreate) SetFirstActual(v float64) *RollupCreate {
+	_c.mutation.SetFirstActual(v)
+	return _c
+}
+
+// SetNillableFirstActual sets the "first_actual" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableFirstActual(v *float64) *RollupCreate {
+	if v != nil {
+		_c.SetFirstActual(*v)
+	}
+	return _c
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (_c *RollupCreate) SetFirstGoal(v float64) *RollupCreate {
+	_c.mutation.SetFirstGoal(v)
+	return _c
+}
+
+// SetNillableFirstGoal sets the "first_goal" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableFirstGoal(v *float64) *RollupCreate {
+	if v != nil {
+		_c.SetFirstGoal(*v)
+	}
+	return _c
+}
+
+// SetLastActual sets the "last_actual" field.
+func (_c *RollupCreate) SetLastActual(v float64) *RollupCreate {
+	_c.mutation.SetLastActual(v)
+	return _c
+}
+
+// SetNillableLastActual sets the "last_actual" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableLastActual(v *float64) *RollupCreate {
+	if v != nil {
+		_c.SetLastActual(*v)
+	}
+	return _c
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (_c *RollupCreate) SetLastGoal(v float64) *RollupCreate {
+	_c.mutation.SetLastGoal(v)
+	return _c
+}
+
+// SetNillableLastGoal sets the "last_goal" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableLastGoal(v *float64) *RollupCreate {
+	if v != nil {
+		_c.SetLastGoal(*v)
+	}
+	return _c
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (_c *RollupCreate) SetMinActualTime(v int64) *RollupCreate {
+	_c.mutation.SetMinActualTime(v)
+	return _c
+}
+
+// SetNillableMinActualTime sets the "min_actual_time" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableMinActualTime(v *int64) *RollupCreate {
+	if v != nil {
+		_c.SetMinActualTime(*v)
+	}
+	return _c
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (_c *RollupCreate) SetMaxActualTime(v int64) *RollupCreate {
+	_c.mutation.SetMaxActualTime(v)
+	return _c
+}
+
+// SetNillableMaxActualTime sets the "max_actual_time" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableMaxActualTime(v *int64) *RollupCreate {
+	if v != nil {
+		_c.SetMaxActualTime(*v)
+	}
+	return _c
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (_c *RollupCreate) SetMinGoalTime(v int64) *RollupCreate {
+	_c.mutation.SetMinGoalTime(v)
+	return _c
+}
+
+// SetNillableMinGoalTime sets the "min_goal_time" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableMinGoalTime(v *int64) *RollupCreate {
+	if v != nil {
+		_c.SetMinGoalTime(*v)
+	}
+	return _c
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (_c *RollupCreate) SetMaxGoalTime(v int64) *RollupCreate {
+	_c.mutation.SetMaxGoalTime(v)
+	return _c
+}
+
+// SetNillableMaxGoalTime sets the "max_goal_time" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableMaxGoalTime(v *int64) *RollupCreate {
+	if v != nil {
+		_c.SetMaxGoalTime(*v)
+	}
+	return _c
+}
+
 // Mutation returns the RollupMutation object of the builder.
 func (_c *RollupCreate) Mutation() *RollupMutation {
 	return _c.mutation
@@ -100,6 +212,7 @@ func (_c *RollupCreate) Mutation() *RollupMutation {
 
 // Save creates the Rollup in the database.
 func (_c *RollupCreate) Save(ctx context.Context) (*Rollup, error) {
+	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -122,6 +235,42 @@ func (_c *RollupCreate) Exec(ctx context.Context) error {
 func (_c *RollupCreate) ExecX(ctx context.Context) {
 	if err := _c.Exec(ctx); err != nil {
 		panic(err)
+	}
+}
+
+// defaults sets the default values of the builder before save.
+func (_c *RollupCreate) defaults() {
+	if _, ok := _c.mutation.FirstActual(); !ok {
+		v := rollup.DefaultFirstActual
+		_c.mutation.SetFirstActual(v)
+	}
+	if _, ok := _c.mutation.FirstGoal(); !ok {
+		v := rollup.DefaultFirstGoal
+		_c.mutation.SetFirstGoal(v)
+	}
+	if _, ok := _c.mutation.LastActual(); !ok {
+		v := rollup.DefaultLastActual
+		_c.mutation.SetLastActual(v)
+	}
+	if _, ok := _c.mutation.LastGoal(); !ok {
+		v := rollup.DefaultLastGoal
+		_c.mutation.SetLastGoal(v)
+	}
+	if _, ok := _c.mutation.MinActualTime(); !ok {
+		v := rollup.DefaultMinActualTime
+		_c.mutation.SetMinActualTime(v)
+	}
+	if _, ok := _c.mutation.MaxActualTime(); !ok {
+		v := rollup.DefaultMaxActualTime
+		_c.mutation.SetMaxActualTime(v)
+	}
+	if _, ok := _c.mutation.MinGoalTime(); !ok {
+		v := rollup.DefaultMinGoalTime
+		_c.mutation.SetMinGoalTime(v)
+	}
+	if _, ok := _c.mutation.MaxGoalTime(); !ok {
+		v := rollup.DefaultMaxGoalTime
+		_c.mutation.SetMaxGoalTime(v)
 	}
 }
 
@@ -162,6 +311,30 @@ func (_c *RollupCreate) check() error {
 	}
 	if _, ok := _c.mutation.MaxTime(); !ok {
 		return &ValidationError{Name: "max_time", err: errors.New(`ent: missing required field "Rollup.max_time"`)}
+	}
+	if _, ok := _c.mutation.FirstActual(); !ok {
+		return &ValidationError{Name: "first_actual", err: errors.New(`ent: missing required field "Rollup.first_actual"`)}
+	}
+	if _, ok := _c.mutation.FirstGoal(); !ok {
+		return &ValidationError{Name: "first_goal", err: errors.New(`ent: missing required field "Rollup.first_goal"`)}
+	}
+	if _, ok := _c.mutation.LastActual(); !ok {
+		return &ValidationError{Name: "last_actual", err: errors.New(`ent: missing required field "Rollup.last_actual"`)}
+	}
+	if _, ok := _c.mutation.LastGoal(); !ok {
+		return &ValidationError{Name: "last_goal", err: errors.New(`ent: missing required field "Rollup.last_goal"`)}
+	}
+	if _, ok := _c.mutation.MinActualTime(); !ok {
+		return &ValidationError{Name: "min_actual_time", err: errors.New(`ent: missing required field "Rollup.min_actual_time"`)}
+	}
+	if _, ok := _c.mutation.MaxActualTime(); !ok {
+		return &ValidationError{Name: "max_actual_time", err: errors.New(`ent: missing required field "Rollup.max_actual_time"`)}
+	}
+	if _, ok := _c.mutation.MinGoalTime(); !ok {
+		return &ValidationError{Name: "min_goal_time", err: errors.New(`ent: missing required field "Rollup.min_goal_time"`)}
+	}
+	if _, ok := _c.mutation.MaxGoalTime(); !ok {
+		return &ValidationError{Name: "max_goal_time", err: errors.New(`ent: missing required field "Rollup.max_goal_time"`)}
 	}
 	return nil
 }
@@ -237,6 +410,38 @@ func (_c *RollupCreate) createSpec() (*Rollup, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MaxTime(); ok {
 		_spec.SetField(rollup.FieldMaxTime, field.TypeInt64, value)
 		_node.MaxTime = value
+	}
+	if value, ok := _c.mutation.FirstActual(); ok {
+		_spec.SetField(rollup.FieldFirstActual, field.TypeFloat64, value)
+		_node.FirstActual = value
+	}
+	if value, ok := _c.mutation.FirstGoal(); ok {
+		_spec.SetField(rollup.FieldFirstGoal, field.TypeFloat64, value)
+		_node.FirstGoal = value
+	}
+	if value, ok := _c.mutation.LastActual(); ok {
+		_spec.SetField(rollup.FieldLastActual, field.TypeFloat64, value)
+		_node.LastActual = value
+	}
+	if value, ok := _c.mutation.LastGoal(); ok {
+		_spec.SetField(rollup.FieldLastGoal, field.TypeFloat64, value)
+		_node.LastGoal = value
+	}
+	if value, ok := _c.mutation.MinActualTime(); ok {
+		_spec.SetField(rollup.FieldMinActualTime, field.TypeInt64, value)
+		_node.MinActualTime = value
+	}
+	if value, ok := _c.mutation.MaxActualTime(); ok {
+		_spec.SetField(rollup.FieldMaxActualTime, field.TypeInt64, value)
+		_node.MaxActualTime = value
+	}
+	if value, ok := _c.mutation.MinGoalTime(); ok {
+		_spec.SetField(rollup.FieldMinGoalTime, field.TypeInt64, value)
+		_node.MinGoalTime = value
+	}
+	if value, ok := _c.mutation.MaxGoalTime(); ok {
+		_spec.SetField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
+		_node.MaxGoalTime = value
 	}
 	return _node, _spec
 }
@@ -503,6 +708,150 @@ func (u *RollupUpsert) UpdateMaxTime() *RollupUpsert {
 // AddMaxTime adds v to the "max_time" field.
 func (u *RollupUpsert) AddMaxTime(v int64) *RollupUpsert {
 	u.Add(rollup.FieldMaxTime, v)
+	return u
+}
+
+// SetFirstActual sets the "first_actual" field.
+func (u *RollupUpsert) SetFirstActual(v float64) *RollupUpsert {
+	u.Set(rollup.FieldFirstActual, v)
+	return u
+}
+
+// UpdateFirstActual sets the "first_actual" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateFirstActual() *RollupUpsert {
+	u.SetExcluded(rollup.FieldFirstActual)
+	return u
+}
+
+// AddFirstActual adds v to the "first_actual" field.
+func (u *RollupUpsert) AddFirstActual(v float64) *RollupUpsert {
+	u.Add(rollup.FieldFirstActual, v)
+	return u
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (u *RollupUpsert) SetFirstGoal(v float64) *RollupUpsert {
+	u.Set(rollup.FieldFirstGoal, v)
+	return u
+}
+
+// UpdateFirstGoal sets the "first_goal" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateFirstGoal() *RollupUpsert {
+	u.SetExcluded(rollup.FieldFirstGoal)
+	return u
+}
+
+// AddFirstGoal adds v to the "first_goal" field.
+func (u *RollupUpsert) AddFirstGoal(v float64) *RollupUpsert {
+	u.Add(rollup.FieldFirstGoal, v)
+	return u
+}
+
+// SetLastActual sets the "last_actual" field.
+func (u *RollupUpsert) SetLastActual(v float64) *RollupUpsert {
+	u.Set(rollup.FieldLastActual, v)
+	return u
+}
+
+// UpdateLastActual sets the "last_actual" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateLastActual() *RollupUpsert {
+	u.SetExcluded(rollup.FieldLastActual)
+	return u
+}
+
+// AddLastActual adds v to the "last_actual" field.
+func (u *RollupUpsert) AddLastActual(v float64) *RollupUpsert {
+	u.Add(rollup.FieldLastActual, v)
+	return u
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (u *RollupUpsert) SetLastGoal(v float64) *RollupUpsert {
+	u.Set(rollup.FieldLastGoal, v)
+	return u
+}
+
+// UpdateLastGoal sets the "last_goal" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateLastGoal() *RollupUpsert {
+	u.SetExcluded(rollup.FieldLastGoal)
+	return u
+}
+
+// AddLastGoal adds v to the "last_goal" field.
+func (u *RollupUpsert) AddLastGoal(v float64) *RollupUpsert {
+	u.Add(rollup.FieldLastGoal, v)
+	return u
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (u *RollupUpsert) SetMinActualTime(v int64) *RollupUpsert {
+	u.Set(rollup.FieldMinActualTime, v)
+	return u
+}
+
+// UpdateMinActualTime sets the "min_actual_time" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateMinActualTime() *RollupUpsert {
+	u.SetExcluded(rollup.FieldMinActualTime)
+	return u
+}
+
+// AddMinActualTime adds v to the "min_actual_time" field.
+func (u *RollupUpsert) AddMinActualTime(v int64) *RollupUpsert {
+	u.Add(rollup.FieldMinActualTime, v)
+	return u
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (u *RollupUpsert) SetMaxActualTime(v int64) *RollupUpsert {
+	u.Set(rollup.FieldMaxActualTime, v)
+	return u
+}
+
+// UpdateMaxActualTime sets the "max_actual_time" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateMaxActualTime() *RollupUpsert {
+	u.SetExcluded(rollup.FieldMaxActualTime)
+	return u
+}
+
+// AddMaxActualTime adds v to the "max_actual_time" field.
+func (u *RollupUpsert) AddMaxActualTime(v int64) *RollupUpsert {
+	u.Add(rollup.FieldMaxActualTime, v)
+	return u
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (u *RollupUpsert) SetMinGoalTime(v int64) *RollupUpsert {
+	u.Set(rollup.FieldMinGoalTime, v)
+	return u
+}
+
+// UpdateMinGoalTime sets the "min_goal_time" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateMinGoalTime() *RollupUpsert {
+	u.SetExcluded(rollup.FieldMinGoalTime)
+	return u
+}
+
+// AddMinGoalTime adds v to the "min_goal_time" field.
+func (u *RollupUpsert) AddMinGoalTime(v int64) *RollupUpsert {
+	u.Add(rollup.FieldMinGoalTime, v)
+	return u
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (u *RollupUpsert) SetMaxGoalTime(v int64) *RollupUpsert {
+	u.Set(rollup.FieldMaxGoalTime, v)
+	return u
+}
+
+// UpdateMaxGoalTime sets the "max_goal_time" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateMaxGoalTime() *RollupUpsert {
+	u.SetExcluded(rollup.FieldMaxGoalTime)
+	return u
+}
+
+// AddMaxGoalTime adds v to the "max_goal_time" field.
+func (u *RollupUpsert) AddMaxGoalTime(v int64) *RollupUpsert {
+	u.Add(rollup.FieldMaxGoalTime, v)
 	return u
 }
 
@@ -798,6 +1147,174 @@ func (u *RollupUpsertOne) UpdateMaxTime() *RollupUpsertOne {
 	})
 }
 
+// SetFirstActual sets the "first_actual" field.
+func (u *RollupUpsertOne) SetFirstActual(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetFirstActual(v)
+	})
+}
+
+// AddFirstActual adds v to the "first_actual" field.
+func (u *RollupUpsertOne) AddFirstActual(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddFirstActual(v)
+	})
+}
+
+// UpdateFirstActual sets the "first_actual" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateFirstActual() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateFirstActual()
+	})
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (u *RollupUpsertOne) SetFirstGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetFirstGoal(v)
+	})
+}
+
+// AddFirstGoal adds v to the "first_goal" field.
+func (u *RollupUpsertOne) AddFirstGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddFirstGoal(v)
+	})
+}
+
+// UpdateFirstGoal sets the "first_goal" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateFirstGoal() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateFirstGoal()
+	})
+}
+
+// SetLastActual sets the "last_actual" field.
+func (u *RollupUpsertOne) SetLastActual(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetLastActual(v)
+	})
+}
+
+// AddLastActual adds v to the "last_actual" field.
+func (u *RollupUpsertOne) AddLastActual(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddLastActual(v)
+	})
+}
+
+// UpdateLastActual sets the "last_actual" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateLastActual() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateLastActual()
+	})
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (u *RollupUpsertOne) SetLastGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetLastGoal(v)
+	})
+}
+
+// AddLastGoal adds v to the "last_goal" field.
+func (u *RollupUpsertOne) AddLastGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddLastGoal(v)
+	})
+}
+
+// UpdateLastGoal sets the "last_goal" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateLastGoal() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateLastGoal()
+	})
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (u *RollupUpsertOne) SetMinActualTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMinActualTime(v)
+	})
+}
+
+// AddMinActualTime adds v to the "min_actual_time" field.
+func (u *RollupUpsertOne) AddMinActualTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMinActualTime(v)
+	})
+}
+
+// UpdateMinActualTime sets the "min_actual_time" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateMinActualTime() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMinActualTime()
+	})
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (u *RollupUpsertOne) SetMaxActualTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMaxActualTime(v)
+	})
+}
+
+// AddMaxActualTime adds v to the "max_actual_time" field.
+func (u *RollupUpsertOne) AddMaxActualTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMaxActualTime(v)
+	})
+}
+
+// UpdateMaxActualTime sets the "max_actual_time" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateMaxActualTime() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMaxActualTime()
+	})
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (u *RollupUpsertOne) SetMinGoalTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMinGoalTime(v)
+	})
+}
+
+// AddMinGoalTime adds v to the "min_goal_time" field.
+func (u *RollupUpsertOne) AddMinGoalTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMinGoalTime(v)
+	})
+}
+
+// UpdateMinGoalTime sets the "min_goal_time" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateMinGoalTime() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMinGoalTime()
+	})
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (u *RollupUpsertOne) SetMaxGoalTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMaxGoalTime(v)
+	})
+}
+
+// AddMaxGoalTime adds v to the "max_goal_time" field.
+func (u *RollupUpsertOne) AddMaxGoalTime(v int64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMaxGoalTime(v)
+	})
+}
+
+// UpdateMaxGoalTime sets the "max_goal_time" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateMaxGoalTime() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMaxGoalTime()
+	})
+}
+
 // Exec executes the query.
 func (u *RollupUpsertOne) Exec(ctx context.Context) error {
 	if len(u.create.conflict) == 0 {
@@ -850,6 +1367,7 @@ func (_c *RollupCreateBulk) Save(ctx context.Context) ([]*Rollup, error) {
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
+			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*RollupMutation)
 				if !ok {
@@ -1250,6 +1768,174 @@ func (u *RollupUpsertBulk) AddMaxTime(v int64) *RollupUpsertBulk {
 func (u *RollupUpsertBulk) UpdateMaxTime() *RollupUpsertBulk {
 	return u.Update(func(s *RollupUpsert) {
 		s.UpdateMaxTime()
+	})
+}
+
+// SetFirstActual sets the "first_actual" field.
+func (u *RollupUpsertBulk) SetFirstActual(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetFirstActual(v)
+	})
+}
+
+// AddFirstActual adds v to the "first_actual" field.
+func (u *RollupUpsertBulk) AddFirstActual(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddFirstActual(v)
+	})
+}
+
+// UpdateFirstActual sets the "first_actual" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateFirstActual() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateFirstActual()
+	})
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (u *RollupUpsertBulk) SetFirstGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetFirstGoal(v)
+	})
+}
+
+// AddFirstGoal adds v to the "first_goal" field.
+func (u *RollupUpsertBulk) AddFirstGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddFirstGoal(v)
+	})
+}
+
+// UpdateFirstGoal sets the "first_goal" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateFirstGoal() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateFirstGoal()
+	})
+}
+
+// SetLastActual sets the "last_actual" field.
+func (u *RollupUpsertBulk) SetLastActual(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetLastActual(v)
+	})
+}
+
+// AddLastActual adds v to the "last_actual" field.
+func (u *RollupUpsertBulk) AddLastActual(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddLastActual(v)
+	})
+}
+
+// UpdateLastActual sets the "last_actual" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateLastActual() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateLastActual()
+	})
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (u *RollupUpsertBulk) SetLastGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetLastGoal(v)
+	})
+}
+
+// AddLastGoal adds v to the "last_goal" field.
+func (u *RollupUpsertBulk) AddLastGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddLastGoal(v)
+	})
+}
+
+// UpdateLastGoal sets the "last_goal" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateLastGoal() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateLastGoal()
+	})
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (u *RollupUpsertBulk) SetMinActualTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMinActualTime(v)
+	})
+}
+
+// AddMinActualTime adds v to the "min_actual_time" field.
+func (u *RollupUpsertBulk) AddMinActualTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMinActualTime(v)
+	})
+}
+
+// UpdateMinActualTime sets the "min_actual_time" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateMinActualTime() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMinActualTime()
+	})
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (u *RollupUpsertBulk) SetMaxActualTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMaxActualTime(v)
+	})
+}
+
+// AddMaxActualTime adds v to the "max_actual_time" field.
+func (u *RollupUpsertBulk) AddMaxActualTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMaxActualTime(v)
+	})
+}
+
+// UpdateMaxActualTime sets the "max_actual_time" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateMaxActualTime() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMaxActualTime()
+	})
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (u *RollupUpsertBulk) SetMinGoalTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMinGoalTime(v)
+	})
+}
+
+// AddMinGoalTime adds v to the "min_goal_time" field.
+func (u *RollupUpsertBulk) AddMinGoalTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMinGoalTime(v)
+	})
+}
+
+// UpdateMinGoalTime sets the "min_goal_time" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateMinGoalTime() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMinGoalTime()
+	})
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (u *RollupUpsertBulk) SetMaxGoalTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMaxGoalTime(v)
+	})
+}
+
+// AddMaxGoalTime adds v to the "max_goal_time" field.
+func (u *RollupUpsertBulk) AddMaxGoalTime(v int64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMaxGoalTime(v)
+	})
+}
+
+// UpdateMaxGoalTime sets the "max_goal_time" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateMaxGoalTime() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMaxGoalTime()
 	})
 }
 

@@ -279,6 +279,174 @@ func (_u *RollupUpdate) AddMaxTime(v int64) *RollupUpdate {
 	return _u
 }
 
+// SetFirstActual sets the "first_actual" field.
+func (_u *RollupUpdate) SetFirstActual(v float64) *RollupUpdate {
+	_u.mutation.ResetFirstActual()
+	_u.mutation.SetFirstActual(v)
+	return _u
+}
+
+// SetNillableFirstActual sets the "first_actual" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableFirstActual(v *float64) *RollupUpdate {
+	if v != nil {
+		_u.SetFirstActual(*v)
+	}
+	return _u
+}
+
+// AddFirstActual adds value to the "first_actual" field.
+func (_u *RollupUpdate) AddFirstActual(v float64) *RollupUpdate {
+	_u.mutation.AddFirstActual(v)
+	return _u
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (_u *RollupUpdate) SetFirstGoal(v float64) *RollupUpdate {
+	_u.mutation.ResetFirstGoal()
+	_u.mutation.SetFirstGoal(v)
+	return _u
+}
+
+// SetNillableFirstGoal sets the "first_goal" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableFirstGoal(v *float64) *RollupUpdate {
+	if v != nil {
+		_u.SetFirstGoal(*v)
+	}
+	return _u
+}
+
+// AddFirstGoal adds value to the "first_goal" field.
+func (_u *RollupUpdate) AddFirstGoal(v float64) *RollupUpdate {
+	_u.mutation.AddFirstGoal(v)
+	return _u
+}
+
+// SetLastActual sets the "last_actual" field.
+func (_u *RollupUpdate) SetLastActual(v float64) *RollupUpdate {
+	_u.mutation.ResetLastActual()
+	_u.mutation.SetLastActual(v)
+	return _u
+}
+
+// SetNillableLastActual sets the "last_actual" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableLastActual(v *float64) *RollupUpdate {
+	if v != nil {
+		_u.SetLastActual(*v)
+	}
+	return _u
+}
+
+// AddLastActual adds value to the "last_actual" field.
+func (_u *RollupUpdate) AddLastActual(v float64) *RollupUpdate {
+	_u.mutation.AddLastActual(v)
+	return _u
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (_u *RollupUpdate) SetLastGoal(v float64) *RollupUpdate {
+	_u.mutation.ResetLastGoal()
+	_u.mutation.SetLastGoal(v)
+	return _u
+}
+
+// SetNillableLastGoal sets the "last_goal" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableLastGoal(v *float64) *RollupUpdate {
+	if v != nil {
+		_u.SetLastGoal(*v)
+	}
+	return _u
+}
+
+// AddLastGoal adds value to the "last_goal" field.
+func (_u *RollupUpdate) AddLastGoal(v float64) *RollupUpdate {
+	_u.mutation.AddLastGoal(v)
+	return _u
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (_u *RollupUpdate) SetMinActualTime(v int64) *RollupUpdate {
+	_u.mutation.ResetMinActualTime()
+	_u.mutation.SetMinActualTime(v)
+	return _u
+}
+
+// SetNillableMinActualTime sets the "min_actual_time" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableMinActualTime(v *int64) *RollupUpdate {
+	if v != nil {
+		_u.SetMinActualTime(*v)
+	}
+	return _u
+}
+
+// AddMinActualTime adds value to the "min_actual_time" field.
+func (_u *RollupUpdate) AddMinActualTime(v int64) *RollupUpdate {
+	_u.mutation.AddMinActualTime(v)
+	return _u
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (_u *RollupUpdate) SetMaxActualTime(v int64) *RollupUpdate {
+	_u.mutation.ResetMaxActualTime()
+	_u.mutation.SetMaxActualTime(v)
+	return _u
+}
+
+// SetNillableMaxActualTime sets the "max_actual_time" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableMaxActualTime(v *int64) *RollupUpdate {
+	if v != nil {
+		_u.SetMaxActualTime(*v)
+	}
+	return _u
+}
+
+// AddMaxActualTime adds value to the "max_actual_time" field.
+func (_u *RollupUpdate) AddMaxActualTime(v int64) *RollupUpdate {
+	_u.mutation.AddMaxActualTime(v)
+	return _u
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (_u *RollupUpdate) SetMinGoalTime(v int64) *RollupUpdate {
+	_u.mutation.ResetMinGoalTime()
+	_u.mutation.SetMinGoalTime(v)
+	return _u
+}
+
+// SetNillableMinGoalTime sets the "min_goal_time" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableMinGoalTime(v *int64) *RollupUpdate {
+	if v != nil {
+		_u.SetMinGoalTime(*v)
+	}
+	return _u
+}
+
+// AddMinGoalTime adds value to the "min_goal_time" field.
+func (_u *RollupUpdate) AddMinGoalTime(v int64) *RollupUpdate {
+	_u.mutation.AddMinGoalTime(v)
+	return _u
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (_u *RollupUpdate) SetMaxGoalTime(v int64) *RollupUpdate {
+	_u.mutation.ResetMaxGoalTime()
+	_u.mutation.SetMaxGoalTime(v)
+	return _u
+}
+
+// SetNillableMaxGoalTime sets the "max_goal_time" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableMaxGoalTime(v *int64) *RollupUpdate {
+	if v != nil {
+		_u.SetMaxGoalTime(*v)
+	}
+	return _u
+}
+
+// AddMaxGoalTime adds value to the "max_goal_time" field.
+func (_u *RollupUpdate) AddMaxGoalTime(v int64) *RollupUpdate {
+	_u.mutation.AddMaxGoalTime(v)
+	return _u
+}
+
 // Mutation returns the RollupMutation object of the builder.
 func (_u *RollupUpdate) Mutation() *RollupMutation {
 	return _u.mutation
@@ -391,6 +559,54 @@ func (_u *RollupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedMaxTime(); ok {
 		_spec.AddField(rollup.FieldMaxTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.FirstActual(); ok {
+		_spec.SetField(rollup.FieldFirstActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedFirstActual(); ok {
+		_spec.AddField(rollup.FieldFirstActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.FirstGoal(); ok {
+		_spec.SetField(rollup.FieldFirstGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedFirstGoal(); ok {
+		_spec.AddField(rollup.FieldFirstGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.LastActual(); ok {
+		_spec.SetField(rollup.FieldLastActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedLastActual(); ok {
+		_spec.AddField(rollup.FieldLastActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.LastGoal(); ok {
+		_spec.SetField(rollup.FieldLastGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedLastGoal(); ok {
+		_spec.AddField(rollup.FieldLastGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.MinActualTime(); ok {
+		_spec.SetField(rollup.FieldMinActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMinActualTime(); ok {
+		_spec.AddField(rollup.FieldMinActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MaxActualTime(); ok {
+		_spec.SetField(rollup.FieldMaxActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMaxActualTime(); ok {
+		_spec.AddField(rollup.FieldMaxActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MinGoalTime(); ok {
+		_spec.SetField(rollup.FieldMinGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMinGoalTime(); ok {
+		_spec.AddField(rollup.FieldMinGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MaxGoalTime(); ok {
+		_spec.SetField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMaxGoalTime(); ok {
+		_spec.AddField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -664,6 +880,174 @@ func (_u *RollupUpdateOne) AddMaxTime(v int64) *RollupUpdateOne {
 	return _u
 }
 
+// SetFirstActual sets the "first_actual" field.
+func (_u *RollupUpdateOne) SetFirstActual(v float64) *RollupUpdateOne {
+	_u.mutation.ResetFirstActual()
+	_u.mutation.SetFirstActual(v)
+	return _u
+}
+
+// SetNillableFirstActual sets the "first_actual" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableFirstActual(v *float64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetFirstActual(*v)
+	}
+	return _u
+}
+
+// AddFirstActual adds value to the "first_actual" field.
+func (_u *RollupUpdateOne) AddFirstActual(v float64) *RollupUpdateOne {
+	_u.mutation.AddFirstActual(v)
+	return _u
+}
+
+// SetFirstGoal sets the "first_goal" field.
+func (_u *RollupUpdateOne) SetFirstGoal(v float64) *RollupUpdateOne {
+	_u.mutation.ResetFirstGoal()
+	_u.mutation.SetFirstGoal(v)
+	return _u
+}
+
+// SetNillableFirstGoal sets the "first_goal" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableFirstGoal(v *float64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetFirstGoal(*v)
+	}
+	return _u
+}
+
+// AddFirstGoal adds value to the "first_goal" field.
+func (_u *RollupUpdateOne) AddFirstGoal(v float64) *RollupUpdateOne {
+	_u.mutation.AddFirstGoal(v)
+	return _u
+}
+
+// SetLastActual sets the "last_actual" field.
+func (_u *RollupUpdateOne) SetLastActual(v float64) *RollupUpdateOne {
+	_u.mutation.ResetLastActual()
+	_u.mutation.SetLastActual(v)
+	return _u
+}
+
+// SetNillableLastActual sets the "last_actual" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableLastActual(v *float64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetLastActual(*v)
+	}
+	return _u
+}
+
+// AddLastActual adds value to the "last_actual" field.
+func (_u *RollupUpdateOne) AddLastActual(v float64) *RollupUpdateOne {
+	_u.mutation.AddLastActual(v)
+	return _u
+}
+
+// SetLastGoal sets the "last_goal" field.
+func (_u *RollupUpdateOne) SetLastGoal(v float64) *RollupUpdateOne {
+	_u.mutation.ResetLastGoal()
+	_u.mutation.SetLastGoal(v)
+	return _u
+}
+
+// SetNillableLastGoal sets the "last_goal" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableLastGoal(v *float64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetLastGoal(*v)
+	}
+	return _u
+}
+
+// AddLastGoal adds value to the "last_goal" field.
+func (_u *RollupUpdateOne) AddLastGoal(v float64) *RollupUpdateOne {
+	_u.mutation.AddLastGoal(v)
+	return _u
+}
+
+// SetMinActualTime sets the "min_actual_time" field.
+func (_u *RollupUpdateOne) SetMinActualTime(v int64) *RollupUpdateOne {
+	_u.mutation.ResetMinActualTime()
+	_u.mutation.SetMinActualTime(v)
+	return _u
+}
+
+// SetNillableMinActualTime sets the "min_actual_time" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableMinActualTime(v *int64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetMinActualTime(*v)
+	}
+	return _u
+}
+
+// AddMinActualTime adds value to the "min_actual_time" field.
+func (_u *RollupUpdateOne) AddMinActualTime(v int64) *RollupUpdateOne {
+	_u.mutation.AddMinActualTime(v)
+	return _u
+}
+
+// SetMaxActualTime sets the "max_actual_time" field.
+func (_u *RollupUpdateOne) SetMaxActualTime(v int64) *RollupUpdateOne {
+	_u.mutation.ResetMaxActualTime()
+	_u.mutation.SetMaxActualTime(v)
+	return _u
+}
+
+// SetNillableMaxActualTime sets the "max_actual_time" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableMaxActualTime(v *int64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetMaxActualTime(*v)
+	}
+	return _u
+}
+
+// AddMaxActualTime adds value to the "max_actual_time" field.
+func (_u *RollupUpdateOne) AddMaxActualTime(v int64) *RollupUpdateOne {
+	_u.mutation.AddMaxActualTime(v)
+	return _u
+}
+
+// SetMinGoalTime sets the "min_goal_time" field.
+func (_u *RollupUpdateOne) SetMinGoalTime(v int64) *RollupUpdateOne {
+	_u.mutation.ResetMinGoalTime()
+	_u.mutation.SetMinGoalTime(v)
+	return _u
+}
+
+// SetNillableMinGoalTime sets the "min_goal_time" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableMinGoalTime(v *int64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetMinGoalTime(*v)
+	}
+	return _u
+}
+
+// AddMinGoalTime adds value to the "min_goal_time" field.
+func (_u *RollupUpdateOne) AddMinGoalTime(v int64) *RollupUpdateOne {
+	_u.mutation.AddMinGoalTime(v)
+	return _u
+}
+
+// SetMaxGoalTime sets the "max_goal_time" field.
+func (_u *RollupUpdateOne) SetMaxGoalTime(v int64) *RollupUpdateOne {
+	_u.mutation.ResetMaxGoalTime()
+	_u.mutation.SetMaxGoalTime(v)
+	return _u
+}
+
+// SetNillableMaxGoalTime sets the "max_goal_time" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableMaxGoalTime(v *int64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetMaxGoalTime(*v)
+	}
+	return _u
+}
+
+// AddMaxGoalTime adds value to the "max_goal_time" field.
+func (_u *RollupUpdateOne) AddMaxGoalTime(v int64) *RollupUpdateOne {
+	_u.mutation.AddMaxGoalTime(v)
+	return _u
+}
+
 // Mutation returns the RollupMutation object of the builder.
 func (_u *RollupUpdateOne) Mutation() *RollupMutation {
 	return _u.mutation
@@ -806,6 +1190,54 @@ func (_u *RollupUpdateOne) sqlSave(ctx context.Context) (_node *Rollup, err erro
 	}
 	if value, ok := _u.mutation.AddedMaxTime(); ok {
 		_spec.AddField(rollup.FieldMaxTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.FirstActual(); ok {
+		_spec.SetField(rollup.FieldFirstActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedFirstActual(); ok {
+		_spec.AddField(rollup.FieldFirstActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.FirstGoal(); ok {
+		_spec.SetField(rollup.FieldFirstGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedFirstGoal(); ok {
+		_spec.AddField(rollup.FieldFirstGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.LastActual(); ok {
+		_spec.SetField(rollup.FieldLastActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedLastActual(); ok {
+		_spec.AddField(rollup.FieldLastActual, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.LastGoal(); ok {
+		_spec.SetField(rollup.FieldLastGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedLastGoal(); ok {
+		_spec.AddField(rollup.FieldLastGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.MinActualTime(); ok {
+		_spec.SetField(rollup.FieldMinActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMinActualTime(); ok {
+		_spec.AddField(rollup.FieldMinActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MaxActualTime(); ok {
+		_spec.SetField(rollup.FieldMaxActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMaxActualTime(); ok {
+		_spec.AddField(rollup.FieldMaxActualTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MinGoalTime(); ok {
+		_spec.SetField(rollup.FieldMinGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMinGoalTime(); ok {
+		_spec.AddField(rollup.FieldMinGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MaxGoalTime(); ok {
+		_spec.SetField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedMaxGoalTime(); ok {
+		_spec.AddField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
 	}
 	_node = &Rollup{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sprocketapi/sprocket/ent/factory"
+	"github.com/sprocketapi/sprocket/ent/rollup"
 	"github.com/sprocketapi/sprocket/ent/schema"
 	"github.com/sprocketapi/sprocket/ent/sprocket"
 )
@@ -55,6 +56,40 @@ func init() {
 	factoryDescID := factoryFields[0].Descriptor()
 	// factory.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	factory.IDValidator = factoryDescID.Validators[0].(func(int) error)
+	rollupFields := schema.Rollup{}.Fields()
+	_ = rollupFields
+	// rollupDescFirstActual is the schema descriptor for first_actual field.
+	rollupDescFirstActual := rollupFields[12].Descriptor()
+	// rollup.DefaultFirstActual holds the default value on creation for the first_actual field.
+	rollup.DefaultFirstActual = rollupDescFirstActual.Default.(float64)
+	// rollupDescFirstGoal is the schema descriptor for first_goal field.
+	rollupDescFirstGoal := rollupFields[13].Descriptor()
+	// rollup.DefaultFirstGoal holds the default value on creation for the first_goal field.
+	rollup.DefaultFirstGoal = rollupDescFirstGoal.Default.(float64)
+	// rollupDescLastActual is the schema descriptor for last_actual field.
+	rollupDescLastActual := rollupFields[14].Descriptor()
+	// rollup.DefaultLastActual holds the default value on creation for the last_actual field.
+	rollup.DefaultLastActual = rollupDescLastActual.Default.(float64)
+	// rollupDescLastGoal is the schema descriptor for last_goal field.
+	rollupDescLastGoal := rollupFields[15].Descriptor()
+	// rollup.DefaultLastGoal holds the default value on creation for the last_goal field.
+	rollup.DefaultLastGoal = rollupDescLastGoal.Default.(float64)
+	// rollupDescMinActualTime is the schema descriptor for min_actual_time field.
+	rollupDescMinActualTime := rollupFields[16].Descriptor()
+	// rollup.DefaultMinActualTime holds the default value on creation for the min_actual_time field.
+	rollup.DefaultMinActualTime = rollupDescMinActualTime.Default.(int64)
+	// rollupDescMaxActualTime is the schema descriptor for max_actual_time field.
+	rollupDescMaxActualTime := rollupFields[17].Descriptor()
+	// rollup.DefaultMaxActualTime holds the default value on creation for the max_actual_time field.
+	rollup.DefaultMaxActualTime = rollupDescMaxActualTime.Default.(int64)
+	// rollupDescMinGoalTime is the schema descriptor for min_goal_time field.
+	rollupDescMinGoalTime := rollupFields[18].Descriptor()
+	// rollup.DefaultMinGoalTime holds the default value on creation for the min_goal_time field.
+	rollup.DefaultMinGoalTime = rollupDescMinGoalTime.Default.(int64)
+	// rollupDescMaxGoalTime is the schema descriptor for max_goal_time field.
+	rollupDescMaxGoalTime := rollupFields[19].Descriptor()
+	// rollup.DefaultMaxGoalTime holds the default value on creation for the max_goal_time field.
+	rollup.DefaultMaxGoalTime = rollupDescMaxGoalTime.Default.(int64)
 	sprocketMixin := schema.Sprocket{}.Mixin()
 	sprocketMixinFields0 := sprocketMixin[0].Fields()
 	_ = sprocketMixinFields0

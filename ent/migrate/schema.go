@@ -74,6 +74,14 @@ var (
 		{Name: "max_goal", Type: field.TypeFloat64},
 		{Name: "min_time", Type: field.TypeInt64},
 		{Name: "max_time", Type: field.TypeInt64},
+		{Name: "first_actual", Type: field.TypeFloat64, Default: 0},
+		{Name: "first_goal", Type: field.TypeFloat64, Default: 0},
+		{Name: "last_actual", Type: field.TypeFloat64, Default: 0},
+		{Name: "last_goal", Type: field.TypeFloat64, Default: 0},
+		{Name: "min_actual_time", Type: field.TypeInt64, Default: 0},
+		{Name: "max_actual_time", Type: field.TypeInt64, Default: 0},
+		{Name: "min_goal_time", Type: field.TypeInt64, Default: 0},
+		{Name: "max_goal_time", Type: field.TypeInt64, Default: 0},
 	}
 	// RollupsTable holds the schema information for the "rollups" table.
 	RollupsTable = &schema.Table{

@@ -35,6 +35,22 @@ const (
 	FieldMinTime = "min_time"
 	// FieldMaxTime holds the string denoting the max_time field in the database.
 	FieldMaxTime = "max_time"
+	// FieldFirstActual holds the string denoting the first_actual field in the database.
+	FieldFirstActual = "first_actual"
+	// FieldFirstGoal holds the string denoting the first_goal field in the database.
+	FieldFirstGoal = "first_goal"
+	// FieldLastActual holds the string denoting the last_actual field in the database.
+	FieldLastActual = "last_actual"
+	// FieldLastGoal holds the string denoting the last_goal field in the database.
+	FieldLastGoal = "last_goal"
+	// FieldMinActualTime holds the string denoting the min_actual_time field in the database.
+	FieldMinActualTime = "min_actual_time"
+	// FieldMaxActualTime holds the string denoting the max_actual_time field in the database.
+	FieldMaxActualTime = "max_actual_time"
+	// FieldMinGoalTime holds the string denoting the min_goal_time field in the database.
+	FieldMinGoalTime = "min_goal_time"
+	// FieldMaxGoalTime holds the string denoting the max_goal_time field in the database.
+	FieldMaxGoalTime = "max_goal_time"
 	// Table holds the table name of the rollup in the database.
 	Table = "rollups"
 )
@@ -54,6 +70,14 @@ var Columns = []string{
 	FieldMaxGoal,
 	FieldMinTime,
 	FieldMaxTime,
+	FieldFirstActual,
+	FieldFirstGoal,
+	FieldLastActual,
+	FieldLastGoal,
+	FieldMinActualTime,
+	FieldMaxActualTime,
+	FieldMinGoalTime,
+	FieldMaxGoalTime,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -65,6 +89,25 @@ func ValidColumn(column string) bool {
 	}
 	return false
 }
+
+var (
+	// DefaultFirstActual holds the default value on creation for the "first_actual" field.
+	DefaultFirstActual float64
+	// DefaultFirstGoal holds the default value on creation for the "first_goal" field.
+	DefaultFirstGoal float64
+	// DefaultLastActual holds the default value on creation for the "last_actual" field.
+	DefaultLastActual float64
+	// DefaultLastGoal holds the default value on creation for the "last_goal" field.
+	DefaultLastGoal float64
+	// DefaultMinActualTime holds the default value on creation for the "min_actual_time" field.
+	DefaultMinActualTime int64
+	// DefaultMaxActualTime holds the default value on creation for the "max_actual_time" field.
+	DefaultMaxActualTime int64
+	// DefaultMinGoalTime holds the default value on creation for the "min_goal_time" field.
+	DefaultMinGoalTime int64
+	// DefaultMaxGoalTime holds the default value on creation for the "max_goal_time" field.
+	DefaultMaxGoalTime int64
+)
 
 // OrderOption defines the ordering options for the Rollup queries.
 type OrderOption func(*sql.Selector)
@@ -132,4 +175,44 @@ func ByMinTime(opts ...sql.OrderTermOption) OrderOption {
 // ByMaxTime orders the results by the max_time field.
 func ByMaxTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMaxTime, opts...).ToFunc()
+}
+
+// ByFirstActual orders the results by the first_actual field.
+func ByFirstActual(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstActual, opts...).ToFunc()
+}
+
+// ByFirstGoal orders the results by the first_goal field.
+func ByFirstGoal(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFirstGoal, opts...).ToFunc()
+}
+
+// ByLastActual orders the results by the last_actual field.
+func ByLastActual(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastActual, opts...).ToFunc()
+}
+
+// ByLastGoal orders the results by the last_goal field.
+func ByLastGoal(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastGoal, opts...).ToFunc()
+}
+
+// ByMinActualTime orders the results by the min_actual_time field.
+func ByMinActualTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMinActualTime, opts...).ToFunc()
+}
+
+// ByMaxActualTime orders the results by the max_actual_time field.
+func ByMaxActualTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMaxActualTime, opts...).ToFunc()
+}
+
+// ByMinGoalTime orders the results by the min_goal_time field.
+func ByMinGoalTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMinGoalTime, opts...).ToFunc()
+}
+
+// ByMaxGoalTime orders the results by the max_goal_time field.
+func ByMaxGoalTime(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMaxGoalTime, opts...).ToFunc()
 }

@@ -112,6 +112,46 @@ func MaxTime(v int64) predicate.Rollup {
 	return predicate.Rollup(sql.FieldEQ(FieldMaxTime, v))
 }
 
+// FirstActual applies equality check predicate on the "first_actual" field. It's identical to FirstActualEQ.
+func FirstActual(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldFirstActual, v))
+}
+
+// FirstGoal applies equality check predicate on the "first_goal" field. It's identical to FirstGoalEQ.
+func FirstGoal(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldFirstGoal, v))
+}
+
+// LastActual applies equality check predicate on the "last_actual" field. It's identical to LastActualEQ.
+func LastActual(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldLastActual, v))
+}
+
+// LastGoal applies equality check predicate on the "last_goal" field. It's identical to LastGoalEQ.
+func LastGoal(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldLastGoal, v))
+}
+
+// MinActualTime applies equality check predicate on the "min_actual_time" field. It's identical to MinActualTimeEQ.
+func MinActualTime(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMinActualTime, v))
+}
+
+// MaxActualTime applies equality check predicate on the "max_actual_time" field. It's identical to MaxActualTimeEQ.
+func MaxActualTime(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMaxActualTime, v))
+}
+
+// MinGoalTime applies equality check predicate on the "min_goal_time" field. It's identical to MinGoalTimeEQ.
+func MinGoalTime(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMinGoalTime, v))
+}
+
+// MaxGoalTime applies equality check predicate on the "max_goal_time" field. It's identical to MaxGoalTimeEQ.
+func MaxGoalTime(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMaxGoalTime, v))
+}
+
 // FactoryIDEQ applies the EQ predicate on the "factory_id" field.
 func FactoryIDEQ(v int) predicate.Rollup {
 	return predicate.Rollup(sql.FieldEQ(FieldFactoryID, v))
@@ -590,6 +630,326 @@ func MaxTimeLT(v int64) predicate.Rollup {
 // MaxTimeLTE applies the LTE predicate on the "max_time" field.
 func MaxTimeLTE(v int64) predicate.Rollup {
 	return predicate.Rollup(sql.FieldLTE(FieldMaxTime, v))
+}
+
+// FirstActualEQ applies the EQ predicate on the "first_actual" field.
+func FirstActualEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldFirstActual, v))
+}
+
+// FirstActualNEQ applies the NEQ predicate on the "first_actual" field.
+func FirstActualNEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldFirstActual, v))
+}
+
+// FirstActualIn applies the In predicate on the "first_actual" field.
+func FirstActualIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldFirstActual, vs...))
+}
+
+// FirstActualNotIn applies the NotIn predicate on the "first_actual" field.
+func FirstActualNotIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldFirstActual, vs...))
+}
+
+// FirstActualGT applies the GT predicate on the "first_actual" field.
+func FirstActualGT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldFirstActual, v))
+}
+
+// FirstActualGTE applies the GTE predicate on the "first_actual" field.
+func FirstActualGTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldFirstActual, v))
+}
+
+// FirstActualLT applies the LT predicate on the "first_actual" field.
+func FirstActualLT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldFirstActual, v))
+}
+
+// FirstActualLTE applies the LTE predicate on the "first_actual" field.
+func FirstActualLTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldFirstActual, v))
+}
+
+// FirstGoalEQ applies the EQ predicate on the "first_goal" field.
+func FirstGoalEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldFirstGoal, v))
+}
+
+// FirstGoalNEQ applies the NEQ predicate on the "first_goal" field.
+func FirstGoalNEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldFirstGoal, v))
+}
+
+// FirstGoalIn applies the In predicate on the "first_goal" field.
+func FirstGoalIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldFirstGoal, vs...))
+}
+
+// FirstGoalNotIn applies the NotIn predicate on the "first_goal" field.
+func FirstGoalNotIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldFirstGoal, vs...))
+}
+
+// FirstGoalGT applies the GT predicate on the "first_goal" field.
+func FirstGoalGT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldFirstGoal, v))
+}
+
+// FirstGoalGTE applies the GTE predicate on the "first_goal" field.
+func FirstGoalGTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldFirstGoal, v))
+}
+
+// FirstGoalLT applies the LT predicate on the "first_goal" field.
+func FirstGoalLT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldFirstGoal, v))
+}
+
+// FirstGoalLTE applies the LTE predicate on the "first_goal" field.
+func FirstGoalLTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldFirstGoal, v))
+}
+
+// LastActualEQ applies the EQ predicate on the "last_actual" field.
+func LastActualEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldLastActual, v))
+}
+
+// LastActualNEQ applies the NEQ predicate on the "last_actual" field.
+func LastActualNEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldLastActual, v))
+}
+
+// LastActualIn applies the In predicate on the "last_actual" field.
+func LastActualIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldLastActual, vs...))
+}
+
+// LastActualNotIn applies the NotIn predicate on the "last_actual" field.
+func LastActualNotIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldLastActual, vs...))
+}
+
+// LastActualGT applies the GT predicate on the "last_actual" field.
+func LastActualGT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldLastActual, v))
+}
+
+// LastActualGTE applies the GTE predicate on the "last_actual" field.
+func LastActualGTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldLastActual, v))
+}
+
+// LastActualLT applies the LT predicate on the "last_actual" field.
+func LastActualLT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldLastActual, v))
+}
+
+// LastActualLTE applies the LTE predicate on the "last_actual" field.
+func LastActualLTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldLastActual, v))
+}
+
+// LastGoalEQ applies the EQ predicate on the "last_goal" field.
+func LastGoalEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldLastGoal, v))
+}
+
+// LastGoalNEQ applies the NEQ predicate on the "last_goal" field.
+func LastGoalNEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldLastGoal, v))
+}
+
+// LastGoalIn applies the In predicate on the "last_goal" field.
+func LastGoalIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldLastGoal, vs...))
+}
+
+// LastGoalNotIn applies the NotIn predicate on the "last_goal" field.
+func LastGoalNotIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldLastGoal, vs...))
+}
+
+// LastGoalGT applies the GT predicate on the "last_goal" field.
+func LastGoalGT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldLastGoal, v))
+}
+
+// LastGoalGTE applies the GTE predicate on the "last_goal" field.
+func LastGoalGTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldLastGoal, v))
+}
+
+// LastGoalLT applies the LT predicate on the "last_goal" field.
+func LastGoalLT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldLastGoal, v))
+}
+
+// LastGoalLTE applies the LTE predicate on the "last_goal" field.
+func LastGoalLTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldLastGoal, v))
+}
+
+// MinActualTimeEQ applies the EQ predicate on the "min_actual_time" field.
+func MinActualTimeEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMinActualTime, v))
+}
+
+// MinActualTimeNEQ applies the NEQ predicate on the "min_actual_time" field.
+func MinActualTimeNEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldMinActualTime, v))
+}
+
+// MinActualTimeIn applies the In predicate on the "min_actual_time" field.
+func MinActualTimeIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldMinActualTime, vs...))
+}
+
+// MinActualTimeNotIn applies the NotIn predicate on the "min_actual_time" field.
+func MinActualTimeNotIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldMinActualTime, vs...))
+}
+
+// MinActualTimeGT applies the GT predicate on the "min_actual_time" field.
+func MinActualTimeGT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldMinActualTime, v))
+}
+
+// MinActualTimeGTE applies the GTE predicate on the "min_actual_time" field.
+func MinActualTimeGTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldMinActualTime, v))
+}
+
+// MinActualTimeLT applies the LT predicate on the "min_actual_time" field.
+func MinActualTimeLT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldMinActualTime, v))
+}
+
+// MinActualTimeLTE applies the LTE predicate on the "min_actual_time" field.
+func MinActualTimeLTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldMinActualTime, v))
+}
+
+// MaxActualTimeEQ applies the EQ predicate on the "max_actual_time" field.
+func MaxActualTimeEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMaxActualTime, v))
+}
+
+// MaxActualTimeNEQ applies the NEQ predicate on the "max_actual_time" field.
+func MaxActualTimeNEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldMaxActualTime, v))
+}
+
+// MaxActualTimeIn applies the In predicate on the "max_actual_time" field.
+func MaxActualTimeIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldMaxActualTime, vs...))
+}
+
+// MaxActualTimeNotIn applies the NotIn predicate on the "max_actual_time" field.
+func MaxActualTimeNotIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldMaxActualTime, vs...))
+}
+
+// MaxActualTimeGT applies the GT predicate on the "max_actual_time" field.
+func MaxActualTimeGT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldMaxActualTime, v))
+}
+
+// MaxActualTimeGTE applies the GTE predicate on the "max_actual_time" field.
+func MaxActualTimeGTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldMaxActualTime, v))
+}
+
+// MaxActualTimeLT applies the LT predicate on the "max_actual_time" field.
+func MaxActualTimeLT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldMaxActualTime, v))
+}
+
+// MaxActualTimeLTE applies the LTE predicate on the "max_actual_time" field.
+func MaxActualTimeLTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldMaxActualTime, v))
+}
+
+// MinGoalTimeEQ applies the EQ predicate on the "min_goal_time" field.
+func MinGoalTimeEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMinGoalTime, v))
+}
+
+// MinGoalTimeNEQ applies the NEQ predicate on the "min_goal_time" field.
+func MinGoalTimeNEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldMinGoalTime, v))
+}
+
+// MinGoalTimeIn applies the In predicate on the "min_goal_time" field.
+func MinGoalTimeIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldMinGoalTime, vs...))
+}
+
+// MinGoalTimeNotIn applies the NotIn predicate on the "min_goal_time" field.
+func MinGoalTimeNotIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldMinGoalTime, vs...))
+}
+
+// MinGoalTimeGT applies the GT predicate on the "min_goal_time" field.
+func MinGoalTimeGT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldMinGoalTime, v))
+}
+
+// MinGoalTimeGTE applies the GTE predicate on the "min_goal_time" field.
+func MinGoalTimeGTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldMinGoalTime, v))
+}
+
+// MinGoalTimeLT applies the LT predicate on the "min_goal_time" field.
+func MinGoalTimeLT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldMinGoalTime, v))
+}
+
+// MinGoalTimeLTE applies the LTE predicate on the "min_goal_time" field.
+func MinGoalTimeLTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldMinGoalTime, v))
+}
+
+// MaxGoalTimeEQ applies the EQ predicate on the "max_goal_time" field.
+func MaxGoalTimeEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMaxGoalTime, v))
+}
+
+// MaxGoalTimeNEQ applies the NEQ predicate on the "max_goal_time" field.
+func MaxGoalTimeNEQ(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldMaxGoalTime, v))
+}
+
+// MaxGoalTimeIn applies the In predicate on the "max_goal_time" field.
+func MaxGoalTimeIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldMaxGoalTime, vs...))
+}
+
+// MaxGoalTimeNotIn applies the NotIn predicate on the "max_goal_time" field.
+func MaxGoalTimeNotIn(vs ...int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldMaxGoalTime, vs...))
+}
+
+// MaxGoalTimeGT applies the GT predicate on the "max_goal_time" field.
+func MaxGoalTimeGT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldMaxGoalTime, v))
+}
+
+// MaxGoalTimeGTE applies the GTE predicate on the "max_goal_time" field.
+func MaxGoalTimeGTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldMaxGoalTime, v))
+}
+
+// MaxGoalTimeLT applies the LT predicate on the "max_goal_time" field.
+func MaxGoalTimeLT(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldMaxGoalTime, v))
+}
+
+// MaxGoalTimeLTE applies the LTE predicate on the "max_goal_time" field.
+func MaxGoalTimeLTE(v int64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldMaxGoalTime, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -31,6 +31,19 @@ func (Rollup) Fields() []ent.Field {
 		field.Float("max_goal"),
 		field.Int64("min_time"),
 		field.Int64("max_time"),
+		// What exact FIRST, LAST and M4 need: the bucket's first point
+		// (at min_time) and last point (at max_time), and the times of
+		// its smallest and largest actual and goal; among equal values
+		// the earliest time wins. Defaults only serve the migration that
+		// adds them, which then backfills them.
+		field.Float("first_actual").Default(0),
+		field.Float("first_goal").Default(0),
+		field.Float("last_actual").Default(0),
+		field.Float("last_goal").Default(0),
+		field.Int64("min_actual_time").Default(0),
+		field.Int64("max_actual_time").Default(0),
+		field.Int64("min_goal_time").Default(0),
+		field.Int64("max_goal_time").Default(0),
 	}
 }
 

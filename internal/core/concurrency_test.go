@@ -21,6 +21,10 @@ type bucketAgg struct {
 	sa, sg                 float64
 	mina, maxa, ming, maxg float64
 	tmin, tmax             int64
+	// The first and last point's values, and the earliest time of the
+	// smallest and largest actual and goal.
+	fa, fg, la, lg             float64
+	tmina, tmaxa, tming, tmaxg int64
 }
 
 // aggregateBuckets computes, from raw points, what every rollup of width
@@ -33,6 +37,22 @@ func aggregateBuckets(points []Point, wd int64) map[int64]*bucketAgg {
 		if a == nil {
 			a = &bucketAgg{mina: math.Inf(1), ming: math.Inf(1), maxa: math.Inf(-1), maxg: math.Inf(-1), tmin: math.MaxInt64, tmax: math.MinInt64}
 			want[b] = a
+		}
+		// The earliest time wins among equal extremes.
+		earliest := func(tm *int64, val, best float64, better bool) {
+			if better || (val == best && p.Time < *tm) {
+				*tm = p.Time
+			}
+		}
+		earliest(&a.tmina, p.Actual, a.mina, a.n == 0 || p.Actual < a.mina)
+		earliest(&a.tmaxa, p.Actual, a.maxa, a.n == 0 || p.Actual > a.maxa)
+		earliest(&a.tming, p.Goal, a.ming, a.n == 0 || p.Goal < a.ming)
+		earliest(&a.tmaxg, p.Goal, a.maxg, a.n == 0 || p.Goal > a.maxg)
+		if p.Time < a.tmin {
+			a.fa, a.fg = p.Actual, p.Goal
+		}
+		if p.Time > a.tmax {
+			a.la, a.lg = p.Actual, p.Goal
 		}
 		a.n++
 		a.sa += p.Actual
@@ -61,7 +81,9 @@ func checkRollups(t *testing.T, s *Service, id int, points []Point) {
 		for _, r := range got {
 			a := want[r.Bucket]
 			if a == nil || r.N != a.n || r.SumActual != a.sa || r.SumGoal != a.sg || r.MinActual != a.mina ||
-				r.MaxActual != a.maxa || r.MinGoal != a.ming || r.MaxGoal != a.maxg || r.MinTime != a.tmin || r.MaxTime != a.tmax {
+				r.MaxActual != a.maxa || r.MinGoal != a.ming || r.MaxGoal != a.maxg || r.MinTime != a.tmin || r.MaxTime != a.tmax ||
+				r.FirstActual != a.fa || r.FirstGoal != a.fg || r.LastActual != a.la || r.LastGoal != a.lg ||
+				r.MinActualTime != a.tmina || r.MaxActualTime != a.tmaxa || r.MinGoalTime != a.tming || r.MaxGoalTime != a.tmaxg {
 				t.Fatalf("factory %d width %d bucket %d: got %+v, want %+v", id, wd, r.Bucket, r, a)
 			}
 		}

@@ -24,14 +24,7 @@ func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Po
 	if len(points) == 0 {
 		return nil
 	}
-	const upsert = `INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time) ` +
-		`SELECT factory_id, CAST($1 AS BIGINT), "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*), SUM(actual), SUM(goal), ` +
-		`MIN(actual), MAX(actual), MIN(goal), MAX(goal), MIN("time"), MAX("time") ` +
-		`FROM chart_data WHERE factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT) ` +
-		`GROUP BY factory_id, b ` +
-		`ON CONFLICT (factory_id, width, bucket) DO UPDATE SET n = excluded.n, sum_actual = excluded.sum_actual, ` +
-		`sum_goal = excluded.sum_goal, min_actual = excluded.min_actual, max_actual = excluded.max_actual, ` +
-		`min_goal = excluded.min_goal, max_goal = excluded.max_goal, min_time = excluded.min_time, max_time = excluded.max_time`
+	upsert := rollupRefreshSQL(`factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`)
 	c := s.Client(ctx)
 	for _, w := range rollupWidths {
 		starts := make([]int64, 0, 16)
@@ -56,6 +49,39 @@ func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Po
 		}
 	}
 	return nil
+}
+
+// rollupRefreshSQL is the statement that recomputes, from chart_data, every
+// rollup of width $1 over the points that match where (which may use $2 on),
+// whole buckets at a time. It is the same on both databases, and the
+// migration that added the first/last and extreme-time columns backfilled
+// them with it (where: true). Each bucket's first and last point are the
+// points at its MIN and MAX time; the time of its smallest (largest) actual
+// or goal is the earliest time that holds that value. The subqueries are
+// range scans of the (factory_id, time) index within the bucket's points.
+func rollupRefreshSQL(where string) string {
+	pick := func(col, val string) string {
+		return `(SELECT MIN(c."time") FROM chart_data c WHERE c.factory_id = g.fid AND c."time" >= g.tmin AND c."time" <= g.tmax AND c.` + col + ` = g.` + val + `)`
+	}
+	at := func(col, t string) string {
+		return `(SELECT c.` + col + ` FROM chart_data c WHERE c.factory_id = g.fid AND c."time" = g.` + t + `)`
+	}
+	return `WITH g AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +
+		`SUM(actual) AS sa, SUM(goal) AS sg, MIN(actual) AS mina, MAX(actual) AS maxa, MIN(goal) AS ming, MAX(goal) AS maxg, ` +
+		`MIN("time") AS tmin, MAX("time") AS tmax FROM chart_data WHERE ` + where + ` GROUP BY factory_id, b) ` +
+		`INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time, ` +
+		`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time) ` +
+		`SELECT fid, CAST($1 AS BIGINT), b, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax, ` +
+		at("actual", "tmin") + `, ` + at("goal", "tmin") + `, ` + at("actual", "tmax") + `, ` + at("goal", "tmax") + `, ` +
+		pick("actual", "mina") + `, ` + pick("actual", "maxa") + `, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + ` ` +
+		// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
+		`FROM g WHERE true ` +
+		`ON CONFLICT (factory_id, width, bucket) DO UPDATE SET n = excluded.n, sum_actual = excluded.sum_actual, ` +
+		`sum_goal = excluded.sum_goal, min_actual = excluded.min_actual, max_actual = excluded.max_actual, ` +
+		`min_goal = excluded.min_goal, max_goal = excluded.max_goal, min_time = excluded.min_time, max_time = excluded.max_time, ` +
+		`first_actual = excluded.first_actual, first_goal = excluded.first_goal, last_actual = excluded.last_actual, ` +
+		`last_goal = excluded.last_goal, min_actual_time = excluded.min_actual_time, max_actual_time = excluded.max_actual_time, ` +
+		`min_goal_time = excluded.min_goal_time, max_goal_time = excluded.max_goal_time`
 }
 
 // rollupWidthFor returns the coarsest rollup width that divides interval,

@@ -1,0 +1,2 @@
+-- modify "rollups" table
+ALTER TABLE "rollups" ADD COLUMN "first_actual" double precision NOT NULL DEFAULT 0, ADD COLUMN "first_goal" double precision NOT NULL DEFAULT 0, ADD COLUMN "last_actual" double precision NOT NULL DEFAULT 0, ADD COLUMN "last_goal" double precision NOT NULL DEFAULT 0, ADD COLUMN "min_actual_time" bigint NOT NULL DEFAULT 0, ADD COLUMN "max_actual_time" bigint NOT NULL DEFAULT 0, ADD COLUMN "min_goal_time" bigint NOT NULL DEFAULT 0, ADD COLUMN "max_goal_time" bigint NOT NULL DEFAULT 0;
