@@ -53,6 +53,7 @@ const (
 	AggFirst Aggregate = "FIRST"
 	AggLast  Aggregate = "LAST"
 	AggM4    Aggregate = "M4"
+	AggLTTB  Aggregate = "LTTB"
 )
 
 // Series limits.
@@ -109,7 +110,7 @@ func (q *SeriesQuery) normalize() error {
 		q.Aggregate = AggAvg
 	}
 	switch q.Aggregate {
-	case AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4:
+	case AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4, AggLTTB:
 	default:
 		return apperr.InvalidField("aggregate", "unknown aggregate %s.", apperr.Quote(string(q.Aggregate)))
 	}
@@ -170,6 +171,7 @@ func (q SeriesQuery) bucketing(from, to int64) (offset, interval int64, err erro
 	if q.Aggregate == AggM4 {
 		buckets = max(2, buckets/4)
 	}
+	// LTTB preselects the M4 points of maxDataPoints buckets (see lttb.go).
 	interval = q.Interval
 	if interval == 0 {
 		span := to - from
@@ -201,6 +203,7 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 		return out, nil
 	}
 	var wins []seriesWindow
+	keep := map[int]int{} // LTTB: how many points each factory keeps
 	addWin := func(id int, from, to int64) error {
 		off, iv, err := q.bucketing(from, to)
 		if err != nil {
@@ -208,6 +211,10 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 		}
 		out[id] = SeriesResult{HasWindow: true, From: from, To: min(to, MaxTime), Interval: iv, Aggregate: q.Aggregate}
 		wins = append(wins, seriesWindow{factoryID: int64(id), origin: off, from: from, to: to, interval: iv})
+		keep[id] = q.MaxDataPoints
+		if q.Interval != 0 {
+			keep[id] = int((to - off + iv - 1) / iv)
+		}
 		return nil
 	}
 	if q.From != nil && q.To != nil {
@@ -253,8 +260,28 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 		return out, nil
 	}
 
-	if wd := commonRollupWidth(wins); wd > 0 && q.Aggregate != AggFirst && q.Aggregate != AggLast && q.Aggregate != AggM4 {
-		return s.seriesFromRollups(ctx, out, wins, wd, q.Aggregate)
+	agg := q.Aggregate
+	if agg == AggLTTB {
+		agg = AggM4 // the preselection
+	}
+	if err := s.seriesPoints(ctx, out, wins, agg); err != nil {
+		return nil, err
+	}
+	if q.Aggregate == AggLTTB {
+		for id, m := range keep {
+			out[id] = applyLTTB(out[id], max(2, m))
+		}
+	}
+	return out, nil
+}
+
+// seriesPoints computes the series of every window with aggregate agg
+// (not LTTB) into out: from whole rollup buckets and the raw points at the
+// windows' edges when every window's interval is a multiple of a rollup
+// width, else from raw points.
+func (s *Service) seriesPoints(ctx context.Context, out map[int]SeriesResult, wins []seriesWindow, agg Aggregate) error {
+	if wd := commonRollupWidth(wins); wd > 0 {
+		return s.seriesFromRollups(ctx, out, wins, wd, agg)
 	}
 	var cte strings.Builder
 	args := make([]any, 0, 5*len(wins))
@@ -271,15 +298,15 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 	const from = ` FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c."time" >= w.lo AND c."time" < w.hi `
 	const bucket = `(c."time" - w.off) / w.iv`
 	var query string
-	switch q.Aggregate {
+	switch agg {
 	case AggAvg, AggMin, AggMax, AggSum:
-		fn := string(q.Aggregate)
+		fn := string(agg)
 		query = cte.String() + `SELECT c.factory_id, w.off + ` + bucket + ` * w.iv AS t, ` +
 			fn + `(c.actual), ` + fn + `(c.goal), COUNT(*)` + from +
 			`GROUP BY c.factory_id, w.off, w.iv, ` + bucket + ` ORDER BY c.factory_id, t`
 	case AggFirst, AggLast:
 		pick := "MIN"
-		if q.Aggregate == AggLast {
+		if agg == AggLast {
 			pick = "MAX"
 		}
 		query = cte.String() + `, g AS (SELECT c.factory_id AS fid, w.off + ` + bucket + ` * w.iv AS t, ` +
@@ -294,10 +321,7 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 			`ROW_NUMBER() OVER (` + part + ` ORDER BY c.actual DESC, c."time") AS r4` + from +
 			`) x WHERE r1 = 1 OR r2 = 1 OR r3 = 1 OR r4 = 1 ORDER BY factory_id, "time"`
 	}
-	if err := s.scanSeries(ctx, out, query, args); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.scanSeries(ctx, out, query, args)
 }
 
 // extents returns the first and last time of each factory's points within
@@ -374,7 +398,7 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 	for i, id := range ids {
 		wins[i] = splitWindow(seriesWindow{factoryID: int64(id), interval: 1, from: lo, to: hi}, rollupWidths[0])
 	}
-	with, args := rollupParts(wins)
+	with, args := rollupParts(wins, false)
 	query := with + `SELECT fid, SUM(n), SUM(sa), SUM(sg), MIN(tmin), MAX(tmax), MIN(mina), MAX(maxa), MIN(ming), MAX(maxg) FROM parts`
 	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY fid`, args...)
 	if err != nil {
@@ -595,28 +619,58 @@ func commonRollupWidth(wins []seriesWindow) int64 {
 	return wd
 }
 
-// seriesFromRollups computes AVG, MIN, MAX or SUM series from whole rollup
-// buckets and the raw points at the windows' edges, in one statement.
-func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResult, wins []seriesWindow, wd int64, agg Aggregate) (map[int]SeriesResult, error) {
+// seriesFromRollups computes a series from whole rollup buckets and the
+// raw points at the windows' edges, in one statement. FIRST and LAST take
+// the values of the part (rollup bucket or edge point) with the earliest
+// or latest time; M4 picks, in each series bucket, the first and last time
+// and the earliest time of the smallest and largest actual over its parts
+// (exactly the points the raw computation picks), then reads those points.
+func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResult, wins []seriesWindow, wd int64, agg Aggregate) error {
 	rws := make([]rollupWindow, len(wins))
 	for i, w := range wins {
 		rws[i] = splitWindow(w, wd)
 	}
-	with, args := rollupParts(rws)
-	var cols string
+	points := agg == AggFirst || agg == AggLast || agg == AggM4
+	with, args := rollupParts(rws, points)
+	const bucket = `off + (t - off) / iv * iv`
+	const part = `PARTITION BY fid, off, iv, (t - off) / iv`
+	var query string
 	switch agg {
-	case AggAvg:
-		cols = `SUM(sa) / SUM(n), SUM(sg) / SUM(n)`
-	case AggSum:
-		cols = `SUM(sa), SUM(sg)`
-	case AggMin:
-		cols = `MIN(mina), MIN(ming)`
-	case AggMax:
-		cols = `MAX(maxa), MAX(maxg)`
+	case AggFirst, AggLast:
+		cols, order := `fa, fg`, `tmin`
+		if agg == AggLast {
+			cols, order = `la, lg`, `tmax DESC`
+		}
+		query = with + `, b AS (SELECT fid, ` + bucket + ` AS bt, ` + cols + `, ROW_NUMBER() OVER (` + part + ` ORDER BY ` + order + `) AS r, ` +
+			`SUM(n) OVER (` + part + `) AS bn FROM parts) SELECT fid, bt, ` + cols + `, bn FROM b WHERE r = 1 ORDER BY fid, bt`
+	case AggM4:
+		// The chosen points' values are read by (factory_id, time), one
+		// index probe each: scalar subqueries keep the planner from
+		// joining against the whole table.
+		query = with + `, b AS (SELECT fid, ` + bucket + ` AS bt, tmin, tmax, mina, maxa, tmina, tmaxa, ` +
+			`MIN(tmin) OVER (` + part + `) AS f, MAX(tmax) OVER (` + part + `) AS l, ` +
+			`MIN(mina) OVER (` + part + `) AS mn, MAX(maxa) OVER (` + part + `) AS mx FROM parts), ` +
+			`pick(fid, pt) AS (SELECT fid, f FROM b UNION SELECT fid, l FROM b ` +
+			`UNION SELECT fid, MIN(tmina) FROM b WHERE mina = mn GROUP BY fid, bt ` +
+			`UNION SELECT fid, MIN(tmaxa) FROM b WHERE maxa = mx GROUP BY fid, bt) ` +
+			`SELECT fid, pt, (SELECT c.actual FROM chart_data c WHERE c.factory_id = pick.fid AND c."time" = pick.pt), ` +
+			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = pick.fid AND c."time" = pick.pt), 1 FROM pick ORDER BY fid, pt`
+	default:
+		var cols string
+		switch agg {
+		case AggAvg:
+			cols = `SUM(sa) / SUM(n), SUM(sg) / SUM(n)`
+		case AggSum:
+			cols = `SUM(sa), SUM(sg)`
+		case AggMin:
+			cols = `MIN(mina), MIN(ming)`
+		case AggMax:
+			cols = `MAX(maxa), MAX(maxg)`
+		}
+		query = with + `SELECT fid, ` + bucket + ` AS bt, ` + cols + `, SUM(n) FROM parts ` +
+			`GROUP BY fid, off, iv, (t - off) / iv ORDER BY fid, bt`
 	}
-	query := with + `SELECT fid, off + (t - off) / iv * iv AS bt, ` + cols + `, SUM(n) FROM parts ` +
-		`GROUP BY fid, off, iv, (t - off) / iv ORDER BY fid, bt`
-	return out, s.scanSeries(ctx, out, query, args)
+	return s.scanSeries(ctx, out, query, args)
 }
 
 // scanSeries reads (factory, time, actual, goal, count) rows into out.

@@ -62,7 +62,7 @@ func naiveSeries(points []Point, q SeriesQuery, from, to int64) SeriesResult {
 			add(k, ps[0].Actual, ps[0].Goal, n)
 		case AggLast:
 			add(k, ps[n-1].Actual, ps[n-1].Goal, n)
-		case AggM4:
+		case AggM4, AggLTTB:
 			pick := map[int64]Point{ps[0].Time: ps[0], ps[n-1].Time: ps[n-1]}
 			lo, hi := ps[0], ps[0]
 			for _, p := range ps {
@@ -82,6 +82,25 @@ func naiveSeries(points []Point, q SeriesQuery, from, to int64) SeriesResult {
 			for _, t := range ts {
 				add(t, pick[t].Actual, pick[t].Goal, 1)
 			}
+		}
+	}
+	if q.Aggregate == AggLTTB {
+		// MinMaxLTTB: plain LTTB over the M4 preselection.
+		keep := q.MaxDataPoints
+		if q.Interval != 0 {
+			keep = int((to - off + iv - 1) / iv)
+		}
+		pts := make([]Point, len(res.Epochs))
+		for i := range pts {
+			pts[i] = Point{Time: res.Epochs[i], Actual: res.Actual[i], Goal: res.Goal[i]}
+		}
+		kept := plainLTTB(pts, max(2, keep))
+		res.Epochs, res.Actual, res.Goal, res.Counts = nil, nil, nil, nil
+		for _, p := range kept {
+			res.Epochs = append(res.Epochs, p.Time)
+			res.Actual = append(res.Actual, p.Actual)
+			res.Goal = append(res.Goal, p.Goal)
+			res.Counts = append(res.Counts, 1)
 		}
 	}
 	return res
@@ -129,8 +148,8 @@ func TestSeriesEqualsComputingFromRawPoints(t *testing.T) {
 		}
 		empty, _ := s.CreateFactory(ctx, FactoryInput{})
 		ids = append(ids, empty.ID)
-		for trial := 0; trial < 40; trial++ {
-			q := SeriesQuery{Aggregate: []Aggregate{AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4}[trial%7]}
+		for trial := 0; trial < 48; trial++ {
+			q := SeriesQuery{Aggregate: []Aggregate{AggAvg, AggMin, AggMax, AggSum, AggFirst, AggLast, AggM4, AggLTTB}[trial%8]}
 			if trial%3 == 0 {
 				q.Interval = 1 + rng.Int64N(5000)
 			} else {

@@ -123,11 +123,14 @@ func splitWindow(w seriesWindow, width int64) rollupWindow {
 	return rollupWindow{w.factoryID, w.origin, w.interval, w.from, w.to, rollupFrom, rollupTo, width}
 }
 
-// rollupParts returns, for windows that share one rollup width, the WITH clause that defines parts(fid, off, iv, t,
-// n, sa, sg, mina, maxa, ming, maxg, tmin, tmax): one row per raw edge
-// point or whole rollup bucket of each window, which aggregate into exact
-// results for any bucket that is a union of rollup buckets.
-func rollupParts(wins []rollupWindow) (string, []any) {
+// rollupParts returns, for windows that share one rollup width, the WITH
+// clause that defines parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming,
+// maxg, tmin, tmax): one row per raw edge point or whole rollup bucket of
+// each window, which aggregate into exact results for any bucket that is a
+// union of rollup buckets. With points, parts also has fa, fg, la, lg (the
+// values of the first and last point), tmina and tmaxa (the earliest time
+// of the smallest and largest actual), which FIRST, LAST and M4 need.
+func rollupParts(wins []rollupWindow, points bool) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 8*len(wins))
 	b.WriteString(`WITH w(fid, off, iv, lo, hi, a, b, wd) AS (VALUES `)
@@ -162,13 +165,19 @@ func rollupParts(wins []rollupWindow) (string, []any) {
 	in.WriteString(")")
 	args = append(args, wins[0].width)
 	width := fmt.Sprintf("$%d", len(args))
-	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time" ` +
+	cols, rawExtra, rollupExtra := "", "", ""
+	if points {
+		cols = `, fa, fg, la, lg, tmina, tmaxa`
+		rawExtra = `, c.actual, c.goal, c.actual, c.goal, c."time", c."time"`
+		rollupExtra = `, r.first_actual, r.first_goal, r.last_actual, r.last_goal, r.min_actual_time, r.max_actual_time`
+	}
+	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time"` + rawExtra + ` ` +
 		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c.factory_id IN ` + in.String() + ` AND `
-	b.WriteString(`), parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax) AS (`)
+	b.WriteString(`), parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax` + cols + `) AS (`)
 	b.WriteString(raw + `c."time" >= w.lo AND c."time" < w.a UNION ALL `)
 	b.WriteString(raw + `c."time" >= w.b AND c."time" < w.hi UNION ALL `)
 	b.WriteString(`SELECT w.fid, w.off, w.iv, r.bucket, r.n, r.sum_actual, r.sum_goal, r.min_actual, r.max_actual, ` +
-		`r.min_goal, r.max_goal, r.min_time, r.max_time FROM rollups r JOIN w ON r.factory_id = w.fid AND r.width = w.wd ` +
+		`r.min_goal, r.max_goal, r.min_time, r.max_time` + rollupExtra + ` FROM rollups r JOIN w ON r.factory_id = w.fid AND r.width = w.wd ` +
 		`WHERE r.factory_id IN ` + in.String() + ` AND r.width = CAST(` + width + ` AS BIGINT) AND r.bucket >= w.a AND r.bucket < w.b) `)
 	return b.String(), args
 }
