@@ -52,7 +52,7 @@ func splitmix(x uint64) uint64 {
 }
 
 // appendPointsJSON appends points [from, from+n) as a JSON array of
-// PointInput objects. Built by hand: at 50,000 points a batch,
+// PointInput objects. Built by hand: at 10,000 points a batch,
 // encoding/json would cost the harness more CPU than the server spends
 // parsing, on the same machine.
 func (s series) appendPointsJSON(b []byte, from, n int) []byte {

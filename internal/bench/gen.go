@@ -13,10 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// maxBatch is the most points recordProduction takes a call
-// (core.MaxRecordBatch; not imported so the harness stays a pure HTTP
-// client of any build of the server).
-const maxBatch = 100000
+// maxBatch is the most points a recordProduction call carries over
+// GraphQL under the server's default budget (GRAPHQL_MAX_VARIABLE_VALUES:
+// 4 values a point, see docs/operations.md#limits).
+const maxBatch = 10000
 
 var defaultStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -42,7 +42,7 @@ func parseGen(args []string, stderr io.Writer) (genOptions, error) {
 	fs.IntVar(&o.points, "points", 20000, "points per factory")
 	fs.DurationVar(&o.step, "step", time.Minute, "time between points (whole seconds)")
 	start := fs.String("start", defaultStart.Format(time.RFC3339), "time of the first point (RFC 3339)")
-	fs.IntVar(&o.batch, "batch", 50000, fmt.Sprintf("points per recordProduction call (at most %d)", maxBatch))
+	fs.IntVar(&o.batch, "batch", maxBatch, fmt.Sprintf("points per recordProduction call (at most %d)", maxBatch))
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated values: the same seed gives the same data")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "factories filled at the same time")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "timeout of one HTTP request")

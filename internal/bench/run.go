@@ -48,7 +48,7 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, error) {
 	fs.IntVar(&o.smallPoints, "small-points", 1000, "points of the rest-factory-small factory")
 	fs.IntVar(&o.largePoints, "large-points", 100000, "points of the rest-factory-large factory")
 	fs.IntVar(&o.sprockets, "sprockets", 100, "sprockets the server should have (missing ones are created)")
-	fs.IntVar(&o.batch, "batch", 50000, "points per recordProduction call when the harness fills a factory")
+	fs.IntVar(&o.batch, "batch", maxBatch, "points per recordProduction call when the harness fills a factory")
 	fs.IntVar(&o.ingestBatch, "ingest-batch", 10000, "points per recordProduction call of bulk-ingest")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the harness's data and random choices")
 	fs.IntVar(&o.hostileClients, "hostile-clients", 8, "fair-sprocket-get: clients that loop --hostile-query meanwhile")
