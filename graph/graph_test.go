@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/sprocketapi/sprocket/graph/generated"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"net/http"
 	"net/http/httptest"
@@ -38,7 +39,7 @@ func newGQL(t *testing.T, d string) *gqlEnv {
 	drv := dialect.DebugWithContext(db.Driver(), func(context.Context, ...any) { e.statements.Add(1) })
 	client := ent.NewClient(ent.Driver(drv))
 	e.svc = core.New(client, db.SQL, db.Dialect)
-	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: e.svc}, graph.DefaultOptions()))
+	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: e.svc}, gqlhttp.DefaultOptions()))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

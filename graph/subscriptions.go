@@ -8,20 +8,20 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// streamEnds lets a subscription end with a coded error on every
+// StreamEnds lets a subscription end with a coded error on every
 // transport: its resolver records why the stream ended (endStream) before
 // closing its channel, and where gqlgen would then end the stream (a plain
 // complete, which tells the client nothing) the client gets one more
 // result carrying the error: a subscriber that fell behind
 // (SUBSCRIBER_TOO_SLOW) or whose factory was deleted (NOT_FOUND). The
 // stream then completes.
-type streamEnds struct{}
+type StreamEnds struct{}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationInterceptor
 	graphql.ResponseInterceptor
-} = streamEnds{}
+} = StreamEnds{}
 
 type streamEndKey struct{}
 
@@ -31,11 +31,11 @@ type streamEnd struct {
 	err error
 }
 
-func (streamEnds) ExtensionName() string                   { return "StreamEnds" }
-func (streamEnds) Validate(graphql.ExecutableSchema) error { return nil }
+func (StreamEnds) ExtensionName() string                   { return "StreamEnds" }
+func (StreamEnds) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptOperation implements graphql.OperationInterceptor.
-func (streamEnds) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+func (StreamEnds) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if oc := graphql.GetOperationContext(ctx); oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
 		return next(ctx)
 	}
@@ -43,7 +43,7 @@ func (streamEnds) InterceptOperation(ctx context.Context, next graphql.Operation
 }
 
 // InterceptResponse implements graphql.ResponseInterceptor.
-func (streamEnds) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+func (StreamEnds) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if resp != nil {
 		return resp

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"log/slog"
 	"net"
@@ -168,13 +169,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
-	gopts := graph.OptionsFromConfig(cfg)
+	gopts := gqlhttp.OptionsFromConfig(cfg)
 	gopts.Tokens, gopts.Metrics = tokens, metrics
 	var draining atomic.Bool
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
 		Ping: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("shutting down")

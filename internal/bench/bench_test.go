@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +45,7 @@ func newServer(t *testing.T, d string, so serverOptions) string {
 	}
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	deps := server.Deps{Config: cfg, Service: svc}
 	if so.token != "" {
 		tokens, err := auth.NewTokens(nil, []string{auth.Hash(so.token)})
@@ -55,7 +56,7 @@ func newServer(t *testing.T, d string, so serverOptions) string {
 		deps.Tokens, deps.ProtectReads = tokens, true
 	}
 	if !so.restOnly {
-		deps.GraphQL = graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, opts)
+		deps.GraphQL = gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, opts)
 	}
 	hs := httptest.NewServer(server.New(deps))
 	t.Cleanup(hs.Close)

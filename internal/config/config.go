@@ -81,7 +81,7 @@ type Config struct {
 	LiveBufferPoints        int           // LIVE_BUFFER_POINTS (default 100000)
 }
 
-// maxMetricOperations is graph.MaxMetricOperations.
+// maxMetricOperations is gqlhttp.MaxMetricOperations.
 const maxMetricOperations = 200
 
 // isGraphQLName reports whether s is a GraphQL name: [_A-Za-z][_0-9A-Za-z]*,
@@ -131,7 +131,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		DBTimeout:   10 * time.Second,
 		MaxInFlight: 512,
 
-		// The same defaults as graph.DefaultOptions (a test checks).
+		// The same defaults as gqlhttp.DefaultOptions (a test checks).
 		GraphQLIntrospection:   true,
 		GraphQLComplexityLimit: 1_000_000,
 		GraphQLDepthLimit:      12,
@@ -139,13 +139,13 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		ShutdownGrace:          20 * time.Second,
 		SeriesCacheBytes:       32 << 20,
 
-		// The same defaults as graph.DefaultOptions and live.DefaultBuffer.
+		// The same defaults as gqlhttp.DefaultOptions and live.DefaultBuffer.
 		WSInitTimeout:      10 * time.Second,
 		WSMaxConnections:   1000,
 		WSMaxSubscriptions: 100,
 		LiveBufferPoints:   100000,
 
-		// The same defaults as graph.DefaultOptions.
+		// The same defaults as gqlhttp.DefaultOptions.
 		GraphQLMaxResponseBytes:  32 << 20,
 		GraphQLResponsePoolBytes: 64 << 20,
 		GraphQLCostInFlight:      4_000_000,

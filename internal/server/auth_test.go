@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,11 +26,11 @@ func authServer(t *testing.T, protectReads bool) *testServer {
 	}
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.Tokens, opts.ProtectReads = tokens, protectReads
 	h := server.New(server.Deps{
 		Config: cfg, Service: svc, Tokens: tokens, ProtectReads: protectReads,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, opts),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, opts),
 	})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)

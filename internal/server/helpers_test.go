@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,7 +40,7 @@ func newTestServer(t testing.TB, dialect string, env map[string]string) *testSer
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, graph.OptionsFromConfig(cfg)),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, gqlhttp.OptionsFromConfig(cfg)),
 		Ping:    db.SQL.PingContext,
 	})
 	hs := httptest.NewServer(h)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"net/http"
 	"runtime"
@@ -17,7 +18,6 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
@@ -256,7 +256,7 @@ func TestHostileRequestsStayWithinTheMemoryBudget(t *testing.T) {
 	maxBody := int(testConfig(t).MaxBody)
 	// The most points a GraphQL call takes: 4 values each within the
 	// value budget, less the room for the rest.
-	maxPoints := (graph.DefaultMaxVariableValues - 1000) / 4
+	maxPoints := (gqlhttp.DefaultMaxVariableValues - 1000) / 4
 
 	cases := []struct {
 		name   string

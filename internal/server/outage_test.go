@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	client0 := db.Client()
 	svc := core.New(client0, db.SQL, dialect.Postgres)
 	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client0, Service: svc}, graph.DefaultOptions())})
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client0, Service: svc}, gqlhttp.DefaultOptions())})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"html"
 	"io"
 	"net"
@@ -349,12 +350,12 @@ func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gopts := graph.DefaultOptions()
+	gopts := gqlhttp.DefaultOptions()
 	gopts.Tokens = tokens
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
 		Tokens:  tokens,
 	})
 	f := &fixture{svc: svc, hub: hub, ops: &opLog{}, conns: map[net.Conn]struct{}{}}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"html"
 	"io"
 	"net/http"
@@ -344,7 +345,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := newMux(defaultOptions())
-	mux.Handle("/graphql", graph.NewHandler(&graph.Resolver{Client: client, Service: svc}, graph.DefaultOptions()))
+	mux.Handle("/graphql", gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, gqlhttp.DefaultOptions()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close) // after the browser's, which NewBrowser registers
 	host := srv.Listener.Addr().String()

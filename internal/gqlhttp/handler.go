@@ -1,4 +1,4 @@
-package graph
+package gqlhttp
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
@@ -235,7 +236,7 @@ func (o Options) withDefaults() Options {
 // older graphql-ws) over one executor with the limits, caches and error
 // presentation of opts. Each mutation runs in one transaction, which the
 // core finds in the context.
-func NewHandler(r *Resolver, opts Options) http.Handler {
+func NewHandler(r *graph.Resolver, opts Options) http.Handler {
 	srv := newServer(r, opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodPost {
@@ -249,7 +250,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 }
 
 // newServer is the gqlgen server behind NewHandler.
-func newServer(r *Resolver, opts Options) *handler.Server {
+func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	opts = opts.withDefaults()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 
@@ -310,7 +311,7 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	srv.Use(answerBudget{limit: opts.MaxResponseBytes, pool: &answerPool{limit: opts.ResponsePoolBytes}})
 	srv.Use(WriteGuard{})
 	srv.Use(operations{metrics: opts.Metrics, names: metricNames(opts.MetricOperations)})
-	srv.Use(streamEnds{})
+	srv.Use(graph.StreamEnds{})
 	srv.Use(operationDeadline{timeout: opts.OperationTimeout})
 	// After the deadline, which bounds the wait for a turn.
 	srv.Use(costShare{sem: semaphore.NewWeighted(opts.CostInFlight), capacity: opts.CostInFlight})
@@ -318,7 +319,7 @@ func newServer(r *Resolver, opts Options) *handler.Server {
 	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling
 	// factories (see loader.go). Required for the no-N+1 guarantee.
-	srv.Use(Loaders{})
+	srv.Use(graph.Loaders{})
 	return srv
 }
 

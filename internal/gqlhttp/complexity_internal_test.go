@@ -1,7 +1,8 @@
-package graph
+package gqlhttp
 
 import (
 	"fmt"
+	"github.com/sprocketapi/sprocket/graph"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ const dashboardQuery = `query Dashboard($first: Int!, $from: Time, $to: Time, $m
 
 func costOf(t *testing.T, query string, vars map[string]any) int {
 	t.Helper()
-	es := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{}})
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: &graph.Resolver{}})
 	doc, err := gqlparser.LoadQuery(es.Schema(), query)
 	if err != nil {
 		t.Fatalf("%.80s: %v", query, err)

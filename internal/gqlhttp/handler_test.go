@@ -1,4 +1,4 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"log/slog"
 	"mime"
@@ -38,18 +39,18 @@ type endpoint struct {
 	url string
 }
 
-func newEndpoint(t *testing.T, dialect string, opts graph.Options) *endpoint {
+func newEndpoint(t *testing.T, dialect string, opts gqlhttp.Options) *endpoint {
 	t.Helper()
 	return newLiveEndpoint(t, dialect, opts, nil)
 }
 
 // newLiveEndpoint is newEndpoint with subscriptions served by live.
-func newLiveEndpoint(t *testing.T, dialect string, opts graph.Options, live graph.Live) *endpoint {
+func newLiveEndpoint(t *testing.T, dialect string, opts gqlhttp.Options, live graph.Live) *endpoint {
 	t.Helper()
 	db := testdb.Open(t, dialect)
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
-	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: live}, opts))
+	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: live}, opts))
 	t.Cleanup(srv.Close)
 	return &endpoint{t: t, db: db, svc: svc, url: srv.URL}
 }
@@ -234,7 +235,7 @@ func TestStatusCodesAndMediaTypesFollowTheGraphQLOverHTTPSpec(t *testing.T) {
 	}
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
+			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
 			for _, c := range cases {
 				for _, accept := range []string{"", acceptJSON, acceptResponse} {
@@ -266,7 +267,7 @@ func TestStatusCodesAndMediaTypesFollowTheGraphQLOverHTTPSpec(t *testing.T) {
 // media types wins; wildcards alone get application/json; a client that
 // accepts neither gets 406.
 func TestAcceptIsNegotiatedWithItsQValues(t *testing.T) {
-	e := newEndpoint(t, testdb.Dialects[0], graph.DefaultOptions())
+	e := newEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions())
 	cases := []struct {
 		accept, media string
 		status        int
@@ -294,7 +295,7 @@ func TestAcceptIsNegotiatedWithItsQValues(t *testing.T) {
 // TestABodyOverTheLimitIsRefusedWith413: with and without Content-Length,
 // and a body under the limit still works.
 func TestABodyOverTheLimitIsRefusedWith413(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.MaxBodyBytes = 1024
 	e := newEndpoint(t, testdb.Dialects[0], opts)
 	big := fmt.Sprintf(`{"query":"{ __typename }","variables":{"pad":%q}}`, strings.Repeat("x", 2000))
@@ -325,7 +326,7 @@ func TestABodyOverTheLimitIsRefusedWith413(t *testing.T) {
 // each refused before execution with its code (and 400 in
 // graphql-response+json), while an operation within them runs.
 func TestLimitsRefuseOperationsWithTheirCodes(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.DepthLimit = 3
 	// Each field costs 1 plus its selections, times its list size; the
 	// introspection case costs 45.
@@ -367,7 +368,7 @@ func TestLimitsRefuseOperationsWithTheirCodes(t *testing.T) {
 // graphql-js and gqlgen write it) nests ten deep and has hundreds of
 // fields; the defaults let it through.
 func TestTheIntrospectionQueryPassesTheDefaultLimits(t *testing.T) {
-	e := newEndpoint(t, testdb.Dialects[0], graph.DefaultOptions())
+	e := newEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions())
 	for _, q := range []string{introspection.Query, introspection.NewQuery(introspection.QueryOptions{OneOf: true})} {
 		a := e.mustQuery(q)
 		var data struct {
@@ -389,7 +390,7 @@ func TestTheIntrospectionQueryPassesTheDefaultLimits(t *testing.T) {
 // __type are refused as a validation error; __typename still works.
 func TestIntrospectionCanBeTurnedOff(t *testing.T) {
 	for _, on := range []bool{true, false} {
-		opts := graph.DefaultOptions()
+		opts := gqlhttp.DefaultOptions()
 		opts.Introspection = on
 		e := newEndpoint(t, testdb.Dialects[0], opts)
 		for _, q := range []string{
@@ -415,7 +416,7 @@ func TestIntrospectionCanBeTurnedOff(t *testing.T) {
 func TestAutomaticPersistedQueriesRoundTrip(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
+			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
 			q := "{ sprockets(first: 5) { totalCount } }"
 			sum := sha256.Sum256([]byte(q))
@@ -479,7 +480,7 @@ func recordLogs(t *testing.T) *logRecorder {
 func TestInternalErrorsAreLoggedAndNotShown(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
+			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
 			e.mustQuery("{ sprockets(first: 1) { edges { node { id } } } }")
 			logs := recordLogs(t)
@@ -522,7 +523,7 @@ func TestInternalErrorsAreLoggedAndNotShown(t *testing.T) {
 func TestAMutationRunsInOneTransaction(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
+			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			a := e.query(`mutation {
 				a: createSprocket(input: {teeth: 20, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id }
 				b: createSprocket(input: {teeth: 0, pitchDiameter: 10, outsideDiameter: 11, pitch: 2}) { id } }`)
@@ -584,7 +585,7 @@ func next(ctx context.Context, t *testing.T, c *websocket.Conn) wsMessage {
 // from the same origin, a configured one, or no browser at all is
 // accepted and runs a query; a foreign origin is refused with 403.
 func TestWebSocketsSpeakGraphQLTransportWSAndCheckTheOrigin(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.AllowedOrigins = []string{"http://localhost:3000"}
 	e := newEndpoint(t, testdb.Dialects[0], opts)
 	e.seed()
@@ -655,7 +656,7 @@ func (l oneShotLive) Subscribe(ctx context.Context, _ int) (<-chan live.Batch, e
 // the end of the stream a "complete".
 func TestASubscriptionStreamsOverWebSocket(t *testing.T) {
 	live := oneShotLive{{Time: 1_700_000_000, Actual: 3, Goal: 4}, {Time: 1_700_000_060, Actual: 5, Goal: 4}}
-	e := newLiveEndpoint(t, testdb.Dialects[0], graph.DefaultOptions(), live)
+	e := newLiveEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions(), live)
 	e.seed()
 	var ids struct {
 		Factories struct {
@@ -693,7 +694,7 @@ func TestASubscriptionStreamsOverWebSocket(t *testing.T) {
 
 // TestServerSentEventsRunAQueryAndRefuseAMalformedBodyQuietly.
 func TestServerSentEventsRunAQueryAndRefuseAMalformedBodyQuietly(t *testing.T) {
-	e := newEndpoint(t, testdb.Dialects[0], graph.DefaultOptions())
+	e := newEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions())
 	e.seed()
 	h := map[string]string{"Accept": "text/event-stream", "Content-Type": "application/json"}
 	a := e.exchange(http.MethodPost, "", h, `{"query":"{ sprockets(first: 1) { totalCount } }"}`)
@@ -713,7 +714,7 @@ func TestDefaultsAgreeWithTheConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := graph.DefaultOptions()
+	d := gqlhttp.DefaultOptions()
 	if cfg.GraphQLIntrospection != d.Introspection || cfg.GraphQLComplexityLimit != d.ComplexityLimit ||
 		cfg.GraphQLDepthLimit != d.DepthLimit || cfg.GraphQLTokenLimit != d.TokenLimit || cfg.MaxBody != d.MaxBodyBytes {
 		t.Errorf("config %+v, graph %+v", cfg, d)

@@ -1,15 +1,15 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -21,7 +21,7 @@ import (
 func TestWebSocketsAuthenticateInConnectionInit(t *testing.T) {
 	const token = "a-long-enough-ws-token"
 	tokens, _ := auth.NewTokens([]string{token}, nil)
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.Tokens, opts.ProtectReads = tokens, true
 	e := newEndpoint(t, testdb.Dialects[0], opts)
 	init := func(payload string) string {

@@ -1,15 +1,15 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
 
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -22,7 +22,7 @@ import (
 // run again one factory at a time; SQLite sums to infinity.
 func TestAFactoryWithDataOutOfRangeFailsAlone(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d string) {
-		e := newEndpoint(t, d, graph.DefaultOptions())
+		e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 		ctx := context.Background()
 		const t0 = 1_767_225_600 // 2026-01-01T00:00:00Z
 		for f := 0; f < 3; f++ {

@@ -1,9 +1,10 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -26,7 +26,7 @@ import (
 func TestNumberLiteralsBeyondGoRangeAreBadUserInput(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
+			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
 			logs := recordLogs(t)
 			cases := []struct {
@@ -80,7 +80,7 @@ func TestNumberLiteralsBeyondGoRangeAreBadUserInput(t *testing.T) {
 // of the same field, are a validation error (the specification's "Single
 // root field" rule) over POST, SSE and WebSocket.
 func TestASubscriptionSelectsOneRootField(t *testing.T) {
-	e := newLiveEndpoint(t, testdb.Dialects[0], graph.DefaultOptions(), oneShotLive{{Time: 1_700_000_000, Actual: 1, Goal: 1}})
+	e := newLiveEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions(), oneShotLive{{Time: 1_700_000_000, Actual: 1, Goal: 1}})
 	e.seed()
 	id := gid.New(gid.Factory, 1).String()
 	queries := []string{
@@ -130,7 +130,7 @@ func TestASubscriptionSelectsOneRootField(t *testing.T) {
 func TestAnInvalidCursorSaysSo(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			e := newEndpoint(t, d, graph.DefaultOptions())
+			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
 			cases := []struct {
 				query string
@@ -169,7 +169,7 @@ func TestAnInvalidCursorSaysSo(t *testing.T) {
 // 100 of its characters quoted, as a literal or in a variable, in queries
 // and mutations.
 func TestAHugeIDIsQuotedShort(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	// Over the defaults' body limit and string bound, which refuse such
 	// an id before decoding it (PAYLOAD_TOO_LARGE): raised, to see how a
 	// resolver quotes it.

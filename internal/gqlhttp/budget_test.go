@@ -1,15 +1,15 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -20,7 +20,7 @@ import (
 func TestTheAnswerBudgetStopsAnOperationWhileItResolves(t *testing.T) {
 	for _, d := range testdb.Dialects {
 		t.Run(testdb.Name(d), func(t *testing.T) {
-			opts := graph.DefaultOptions()
+			opts := gqlhttp.DefaultOptions()
 			opts.MaxResponseBytes = 256 << 10
 			e := newEndpoint(t, d, opts)
 			pts := make([]core.Point, 1000)
@@ -34,7 +34,7 @@ func TestTheAnswerBudgetStopsAnOperationWhileItResolves(t *testing.T) {
 			// 1,000 point edges count about 3 MB; 50 about 160 KB.
 			big := `{ factoryByRowId(rowId: 1) { points(first: 1000) { edges { node { time actual goal } } } } }`
 			a := e.query(big)
-			if a.status != 200 || a.code() != graph.CodeResponseTooLarge || len(a.Errors) != 1 || string(a.Data) != "null" ||
+			if a.status != 200 || a.code() != gqlhttp.CodeResponseTooLarge || len(a.Errors) != 1 || string(a.Data) != "null" ||
 				!strings.Contains(a.Errors[0].Message, "262144 bytes") {
 				t.Errorf("over the budget: %d %.400s", a.status, a.raw)
 			}
@@ -46,11 +46,11 @@ func TestTheAnswerBudgetStopsAnOperationWhileItResolves(t *testing.T) {
 // TestACostlySeriesIsRefusedBeforeItRuns: the cost counts maxDataPoints,
 // first and aliases, and says the cost and the limit.
 func TestACostlySeriesIsRefusedBeforeItRuns(t *testing.T) {
-	e := newEndpoint(t, testdb.Dialects[0], graph.DefaultOptions())
+	e := newEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions())
 	e.seed()
 	q := "{ factories(first: 100) { edges { node {" + strings.Repeat(" series(maxDataPoints: 10000) { actual }", 1) + " } } } }"
 	a := e.query(q)
-	if a.code() != graph.CodeComplexityLimit || a.hasData ||
+	if a.code() != gqlhttp.CodeComplexityLimit || a.hasData ||
 		!strings.Contains(a.Errors[0].Message, "costs 2000300, more than the limit of 1000000") {
 		t.Errorf("%.400s", a.raw)
 	}
@@ -61,7 +61,7 @@ func TestACostlySeriesIsRefusedBeforeItRuns(t *testing.T) {
 // it is read; past MaxVariableValues the answer is 413 PAYLOAD_TOO_LARGE,
 // over POST and in a GET's variables; a string over MaxStringBytes too.
 func TestABodyOfTooManyValuesIsRefused(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.MaxVariableValues = 100
 	opts.MaxStringBytes = 1000
 	e := newEndpoint(t, testdb.Dialects[0], opts)
@@ -93,9 +93,9 @@ func TestABodyOfTooManyValuesIsRefused(t *testing.T) {
 		t.Errorf("GET: %d %.300s", a.status, a.raw)
 	}
 	// The largest recordProduction of the defaults goes through.
-	d := newEndpoint(t, testdb.Dialects[0], graph.DefaultOptions())
+	d := newEndpoint(t, testdb.Dialects[0], gqlhttp.DefaultOptions())
 	d.seed()
-	n := (graph.DefaultMaxVariableValues - 1000) / 4
+	n := (gqlhttp.DefaultMaxVariableValues - 1000) / 4
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {

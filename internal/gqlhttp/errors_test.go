@@ -1,10 +1,11 @@
-package graph
+package gqlhttp
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sprocketapi/sprocket/graph"
 	"io"
 	"log/slog"
 	"net/http"
@@ -106,7 +107,7 @@ func TestTheErrorPresenterShowsCodesAndHidesCauses(t *testing.T) {
 func TestAPanicInAResolverBecomesAnInternalError(t *testing.T) {
 	db := testdb.Open(t, testdb.Dialects[0])
 	client := db.Client()
-	srv := newServer(&Resolver{Client: client, Service: core.New(client, db.SQL, db.Dialect)}, DefaultOptions())
+	srv := newServer(&graph.Resolver{Client: client, Service: core.New(client, db.SQL, db.Dialect)}, DefaultOptions())
 	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
 		if graphql.GetFieldContext(ctx).Field.Name == "sprockets" {
 			panic("boom: a secret detail")

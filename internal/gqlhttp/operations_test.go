@@ -1,7 +1,8 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"maps"
 	"os"
 	"path/filepath"
@@ -9,7 +10,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 	"github.com/sprocketapi/sprocket/internal/web/graphiql"
@@ -20,7 +20,7 @@ import (
 // keep their own.
 func TestOperationMetricsHaveBoundedLabels(t *testing.T) {
 	m := telemetry.NewMetrics("test", nil, nil)
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.Metrics = m
 	opts.MetricOperations = []string{"Custom"}
 	e := newEndpoint(t, testdb.Dialects[0], opts)
@@ -61,11 +61,11 @@ func TestOperationMetricsHaveBoundedLabels(t *testing.T) {
 
 // TestKnownOperationsListTheBuiltInClientsOperations: every operation the
 // dashboard's sources and GraphiQL's default tabs name is in
-// graph.KnownOperations, so that their metrics keep their names.
+// gqlhttp.KnownOperations, so that their metrics keep their names.
 func TestKnownOperationsListTheBuiltInClientsOperations(t *testing.T) {
 	named := regexp.MustCompile(`\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)\s*[({]`)
 	var sources []string
-	files, _ := filepath.Glob("../internal/web/dashboard/src/*.js")
+	files, _ := filepath.Glob("../web/dashboard/src/*.js")
 	if len(files) == 0 {
 		t.Fatal("no dashboard sources found")
 	}
@@ -83,8 +83,8 @@ func TestKnownOperationsListTheBuiltInClientsOperations(t *testing.T) {
 	for _, s := range sources {
 		for _, m := range named.FindAllStringSubmatch(s, -1) {
 			found++
-			if !slices.Contains(graph.KnownOperations, m[1]) {
-				t.Errorf("operation %s is not in graph.KnownOperations", m[1])
+			if !slices.Contains(gqlhttp.KnownOperations, m[1]) {
+				t.Errorf("operation %s is not in gqlhttp.KnownOperations", m[1])
 			}
 		}
 	}

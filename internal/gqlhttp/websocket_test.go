@@ -1,9 +1,10 @@
-package graph_test
+package gqlhttp_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"log/slog"
 	"net/http"
@@ -51,7 +52,7 @@ func TestWebSocketsWithoutConnectionInitAreClosedWith4408(t *testing.T) {
 	tokens, _ := auth.NewTokens([]string{token}, nil)
 	for _, protect := range []bool{false, true} {
 		t.Run(fmt.Sprintf("protectReads=%v", protect), func(t *testing.T) {
-			opts := graph.DefaultOptions()
+			opts := gqlhttp.DefaultOptions()
 			opts.WSInitTimeout = deadline
 			if protect {
 				opts.Tokens, opts.ProtectReads = tokens, true
@@ -96,7 +97,7 @@ func TestWebSocketsWithoutConnectionInitAreClosedWith4408(t *testing.T) {
 // TestAWebSocketWithAnInvalidTokenIsClosedWith4403 under PROTECT_READS.
 func TestAWebSocketWithAnInvalidTokenIsClosedWith4403(t *testing.T) {
 	tokens, _ := auth.NewTokens([]string{"a-long-enough-ws-token"}, nil)
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.Tokens, opts.ProtectReads = tokens, true
 	e := newEndpoint(t, testdb.Dialects[0], opts)
 	conn, _ := dialWS(t, e, "")
@@ -112,7 +113,7 @@ func TestAWebSocketWithAnInvalidTokenIsClosedWith4403(t *testing.T) {
 // sockets, an upgrade is refused with 503, Retry-After and a coded JSON
 // error; once one closes, a new one is accepted.
 func TestWebSocketUpgradesBeyondTheLimitGet503(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.WSMaxConnections = 2
 	e := newEndpoint(t, testdb.Dialects[0], opts)
 	first, _ := dialWS(t, e, "")
@@ -170,7 +171,7 @@ type hubEndpoint struct {
 	factoryID string // and its global id
 }
 
-func newHubEndpoint(t *testing.T, d string, opts graph.Options) *hubEndpoint {
+func newHubEndpoint(t *testing.T, d string, opts gqlhttp.Options) *hubEndpoint {
 	t.Helper()
 	url := testdb.URL(t, d)
 	db := testdb.OpenURL(t, url, 8)
@@ -188,7 +189,7 @@ func newHubEndpoint(t *testing.T, d string, opts graph.Options) *hubEndpoint {
 	}
 	t.Cleanup(func() { h.hub.Close() })
 	svc.SetNotifier(h.hub)
-	srv := httptest.NewServer(graph.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: h.hub}, opts))
+	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: h.hub}, opts))
 	t.Cleanup(srv.Close)
 	h.endpoint = &endpoint{t: t, db: db, svc: svc, url: srv.URL}
 	f, err := svc.CreateFactory(context.Background(), core.FactoryInput{Name: "North"})
@@ -305,7 +306,7 @@ func readStream(t *testing.T, conn *websocket.Conn, want int) streamEnd {
 // databases.
 func TestAFastSubscriberReceivesLargeBatches(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d string) {
-		h := newHubEndpoint(t, d, graph.DefaultOptions())
+		h := newHubEndpoint(t, d, gqlhttp.DefaultOptions())
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn := h.subscribe(ctx)
@@ -340,7 +341,7 @@ func TestAFastSubscriberReceivesLargeBatches(t *testing.T) {
 // complete, on both databases.
 func TestASubscriberThatDoesNotReadGetsSubscriberTooSlow(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d string) {
-		h := newHubEndpoint(t, d, graph.DefaultOptions())
+		h := newHubEndpoint(t, d, gqlhttp.DefaultOptions())
 		h.hub.SetBuffer(1000)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -370,7 +371,7 @@ func TestASubscriberThatDoesNotReadGetsSubscriberTooSlow(t *testing.T) {
 // points recorded before (on SQLite), on both databases.
 func TestDeletingAFactoryEndsItsSubscriptions(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, d string) {
-		h := newHubEndpoint(t, d, graph.DefaultOptions())
+		h := newHubEndpoint(t, d, gqlhttp.DefaultOptions())
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn := h.subscribe(ctx)
@@ -395,7 +396,7 @@ func TestDeletingAFactoryEndsItsSubscriptions(t *testing.T) {
 // others go on; once one completes, a new one is accepted; an id in use
 // closes the socket with 4409.
 func TestAWebSocketRunsAtMostWSMaxSubscriptionsOperations(t *testing.T) {
-	opts := graph.DefaultOptions()
+	opts := gqlhttp.DefaultOptions()
 	opts.WSMaxSubscriptions = 2
 	h := newHubEndpoint(t, testdb.Dialects[0], opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -426,7 +427,7 @@ func TestAWebSocketRunsAtMostWSMaxSubscriptionsOperations(t *testing.T) {
 		Extensions struct{ Code string }
 	}
 	if m.Type != "error" || m.ID != "c" || json.Unmarshal(m.Payload, &errs) != nil || len(errs) != 1 ||
-		errs[0].Extensions.Code != graph.CodeTooManySubscriptions || !strings.Contains(errs[0].Message, "2") {
+		errs[0].Extensions.Code != gqlhttp.CodeTooManySubscriptions || !strings.Contains(errs[0].Message, "2") {
 		t.Fatalf("the third subscribe got %s %s %s", m.Type, m.ID, m.Payload)
 	}
 	for h.hub.Subscribers() < 2 {
@@ -473,7 +474,7 @@ func TestBudgetDefaultsAgreeWithTheConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := graph.DefaultOptions()
+	d := gqlhttp.DefaultOptions()
 	if cfg.WSInitTimeout != d.WSInitTimeout || cfg.WSMaxConnections != d.WSMaxConnections ||
 		cfg.WSMaxSubscriptions != d.WSMaxSubscriptions || cfg.LiveBufferPoints != live.DefaultBuffer {
 		t.Errorf("config %+v, graph %+v, live buffer %d", cfg, d, live.DefaultBuffer)
