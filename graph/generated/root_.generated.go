@@ -1311,7 +1311,7 @@ type PointEdge {
   cursor: Cursor!
 }
 
-"How the points of one bucket become one value (M4: up to four points)."
+"How the points of one bucket become one value (M4: up to four points; LTTB: chosen points)."
 enum Aggregate {
   "Mean of the bucket."
   AVG
@@ -1326,9 +1326,18 @@ enum Aggregate {
   Shape-keeping line-chart downsampling: for each bucket the first and last
   points and those with the smallest and largest actual, at their own times
   (so a line drawn through them has the same pixels as one through every
-  point). Up to maxDataPoints points; buckets are four times wider.
+  point). Up to maxDataPoints points; buckets are four times wider. Among
+  equal smallest or largest values, the earliest point is the one kept.
   """
   M4
+  """
+  MinMaxLTTB: the M4 points of maxDataPoints buckets, reduced by
+  Largest-Triangle-Three-Buckets (on actual) to at most maxDataPoints
+  points at their own times, the window's first and last among them. With
+  an interval, the M4 buckets have that width and as many points are kept
+  as the window has buckets.
+  """
+  LTTB
 }
 
 "A downsampled series in columns: times[i], actual[i] and goal[i] belong together."
@@ -1340,13 +1349,13 @@ type Series {
   "The bucket width used, in seconds."
   interval: Int64!
   aggregate: Aggregate!
-  "Bucket start times (M4: the points' own times)."
+  "Bucket start times (M4, LTTB: the points' own times)."
   times: [Time!]!
   "The same instants in epoch seconds."
   epochs: [Int64!]!
   actual: [Float!]!
   goal: [Float!]!
-  "Raw points behind each value (M4: 1)."
+  "Raw points behind each value (M4, LTTB: 1)."
   counts: [Int64!]!
 }
 

@@ -70,13 +70,13 @@ type Series struct {
 	// The bucket width used, in seconds.
 	Interval  int64     `json:"interval"`
 	Aggregate Aggregate `json:"aggregate"`
-	// Bucket start times (M4: the points' own times).
+	// Bucket start times (M4, LTTB: the points' own times).
 	Times []time.Time `json:"times"`
 	// The same instants in epoch seconds.
 	Epochs []int64   `json:"epochs"`
 	Actual []float64 `json:"actual"`
 	Goal   []float64 `json:"goal"`
-	// Raw points behind each value (M4: 1).
+	// Raw points behind each value (M4, LTTB: 1).
 	Counts []int64 `json:"counts"`
 }
 
@@ -120,7 +120,7 @@ type UpdateFactoryInput struct {
 	Name string `json:"name"`
 }
 
-// How the points of one bucket become one value (M4: up to four points).
+// How the points of one bucket become one value (M4: up to four points; LTTB: chosen points).
 type Aggregate string
 
 const (
@@ -136,8 +136,15 @@ const (
 	// Shape-keeping line-chart downsampling: for each bucket the first and last
 	// points and those with the smallest and largest actual, at their own times
 	// (so a line drawn through them has the same pixels as one through every
-	// point). Up to maxDataPoints points; buckets are four times wider.
+	// point). Up to maxDataPoints points; buckets are four times wider. Among
+	// equal smallest or largest values, the earliest point is the one kept.
 	AggregateM4 Aggregate = "M4"
+	// MinMaxLTTB: the M4 points of maxDataPoints buckets, reduced by
+	// Largest-Triangle-Three-Buckets (on actual) to at most maxDataPoints
+	// points at their own times, the window's first and last among them. With
+	// an interval, the M4 buckets have that width and as many points are kept
+	// as the window has buckets.
+	AggregateLttb Aggregate = "LTTB"
 )
 
 var AllAggregate = []Aggregate{
@@ -148,11 +155,12 @@ var AllAggregate = []Aggregate{
 	AggregateFirst,
 	AggregateLast,
 	AggregateM4,
+	AggregateLttb,
 }
 
 func (e Aggregate) IsValid() bool {
 	switch e {
-	case AggregateAvg, AggregateMin, AggregateMax, AggregateSum, AggregateFirst, AggregateLast, AggregateM4:
+	case AggregateAvg, AggregateMin, AggregateMax, AggregateSum, AggregateFirst, AggregateLast, AggregateM4, AggregateLttb:
 		return true
 	}
 	return false

@@ -27,6 +27,12 @@ var workloads = []workload{
 	{name: "gql-series", about: "a factory's series over its whole range in at most 1,000 buckets", graphql: true, prepare: prepareSeries},
 	{name: "gql-series-day", about: "a factory's series over one day in at most 500 buckets", graphql: true, prepare: prepareSeriesDay},
 	{name: "gql-dashboard", about: "factories(first: 20), each with a series of at most 500 buckets", graphql: true, prepare: prepareDashboard},
+	{name: "gql-series-m4", about: "a factory's M4 series over its whole range, at most 1,000 values", graphql: true, prepare: prepareSeriesAgg("M4")},
+	{name: "gql-series-lttb", about: "a factory's LTTB series over its whole range, at most 1,000 values", graphql: true, prepare: prepareSeriesAgg("LTTB")},
+	{name: "gql-series-first", about: "a factory's FIRST series over its whole range in at most 1,000 buckets", graphql: true, prepare: prepareSeriesAgg("FIRST")},
+	{name: "gql-series-last", about: "a factory's LAST series over its whole range in at most 1,000 buckets", graphql: true, prepare: prepareSeriesAgg("LAST")},
+	{name: "gql-series-day-m4", about: "a factory's M4 series over one day, at most 500 values", graphql: true, prepare: prepareSeriesDayAgg("M4")},
+	{name: "gql-dashboard-m4", about: "factories(first: 20), each with an M4 series of at most 500 values", graphql: true, prepare: prepareDashboardAgg("M4")},
 	{name: "gql-record", about: "recordProduction of 100 new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("gql-record", 100)},
 	{name: "fair-sprocket-get", about: "GET /v1/sprockets/{id} while --hostile-clients loop --hostile-query (and /healthz, /readyz are probed)", graphql: true, prepare: prepareFair},
 	{name: "bulk-ingest", about: "recordProduction of --ingest-batch new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("bulk-ingest", 0)},
@@ -175,13 +181,43 @@ func checkSeries(ctx context.Context, t *target, body []byte, most int) error {
 const seriesQuery = `query Series($id: Int64!) { factoryByRowId(rowId: $id) { series(maxDataPoints: 1000) { epochs actual goal } } }`
 
 func prepareSeries(ctx context.Context, t *target) (*plan, error) {
+	return prepareSeriesOf(ctx, t, seriesQuery)
+}
+
+// withAggregate adds aggregate: agg to the series field of query.
+func withAggregate(query, agg string) string {
+	return strings.Replace(query, "maxDataPoints: ", "aggregate: "+agg+", maxDataPoints: ", 1)
+}
+
+// prepareSeriesAgg is gql-series with aggregate agg.
+func prepareSeriesAgg(agg string) func(ctx context.Context, t *target) (*plan, error) {
+	return func(ctx context.Context, t *target) (*plan, error) {
+		return prepareSeriesOf(ctx, t, withAggregate(seriesQuery, agg))
+	}
+}
+
+// prepareSeriesDayAgg is gql-series-day with aggregate agg.
+func prepareSeriesDayAgg(agg string) func(ctx context.Context, t *target) (*plan, error) {
+	return func(ctx context.Context, t *target) (*plan, error) {
+		return prepareSeriesDayOf(ctx, t, withAggregate(seriesDayQuery, agg))
+	}
+}
+
+// prepareDashboardAgg is gql-dashboard with aggregate agg.
+func prepareDashboardAgg(agg string) func(ctx context.Context, t *target) (*plan, error) {
+	return func(ctx context.Context, t *target) (*plan, error) {
+		return prepareDashboardOf(ctx, t, withAggregate(dashboardQuery, agg))
+	}
+}
+
+func prepareSeriesOf(ctx context.Context, t *target, query string) (*plan, error) {
 	fs, err := t.seriesFactories(ctx)
 	if err != nil {
 		return nil, err
 	}
 	bodies := make([][]byte, len(fs))
 	for i, f := range fs {
-		bodies[i] = mustBody(seriesQuery, map[string]any{"id": f.ref.RowID})
+		bodies[i] = mustBody(query, map[string]any{"id": f.ref.RowID})
 	}
 	if err := checkSeries(ctx, t, bodies[0], 1000); err != nil {
 		return nil, err
@@ -194,6 +230,10 @@ const seriesDayQuery = `query SeriesDay($id: Int64!, $from: Time!, $to: Time!) {
 // prepareSeriesDay asks for whole days of the factories' data (at most
 // 4,096 distinct requests, chosen at random).
 func prepareSeriesDay(ctx context.Context, t *target) (*plan, error) {
+	return prepareSeriesDayOf(ctx, t, seriesDayQuery)
+}
+
+func prepareSeriesDayOf(ctx context.Context, t *target, query string) (*plan, error) {
 	fs, err := t.seriesFactories(ctx)
 	if err != nil {
 		return nil, err
@@ -205,7 +245,7 @@ func prepareSeriesDay(ctx context.Context, t *target) (*plan, error) {
 		days = min(days, max(4096/int64(len(fs)), 1))
 		for d := range days {
 			from := f.ref.Start.Add(time.Duration(d*day) * time.Second)
-			bodies = append(bodies, mustBody(seriesDayQuery, map[string]any{
+			bodies = append(bodies, mustBody(query, map[string]any{
 				"id": f.ref.RowID, "from": from.Format(time.RFC3339), "to": from.Add(24 * time.Hour).Format(time.RFC3339),
 			}))
 		}
@@ -219,12 +259,16 @@ func prepareSeriesDay(ctx context.Context, t *target) (*plan, error) {
 const dashboardQuery = `query Dashboard { factories(first: 20) { edges { node { rowId name series(maxDataPoints: 500) { epochs actual goal } } } } }`
 
 func prepareDashboard(ctx context.Context, t *target) (*plan, error) {
+	return prepareDashboardOf(ctx, t, dashboardQuery)
+}
+
+func prepareDashboardOf(ctx context.Context, t *target, query string) (*plan, error) {
 	// The dashboard shows the first 20 factories, whatever they are; make
 	// sure there is data to show when the server is empty.
 	if _, err := t.seriesFactories(ctx); err != nil {
 		return nil, err
 	}
-	body := mustBody(dashboardQuery, nil)
+	body := mustBody(query, nil)
 	var out struct {
 		Factories struct {
 			Edges []struct {
