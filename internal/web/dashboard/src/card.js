@@ -290,6 +290,10 @@ export class Card {
   /** snapshot is the card's state, for tests and debugging. */
   snapshot() {
     const d = this.data();
+    // The highest actual value uPlot was given to draw, and where.
+    let peak = null;
+    const pd = this.plot?.data;
+    if (pd) for (let i = 0; i < pd[1].length; i++) if (pd[1][i] != null && (peak == null || pd[1][i] > pd[1][peak])) peak = i;
     return {
       id: this.id,
       rowId: this.rowId,
@@ -305,6 +309,10 @@ export class Card {
       plotWidth: this.plotWidth(),
       // The plot area uPlot drew: its overlay covers exactly that.
       overWidth: this.plot ? Math.round(this.plot.over.getBoundingClientRect().width) : 0,
+      peakActual: peak == null ? null : pd[1][peak],
+      peakEpoch: peak == null ? null : pd[0][peak],
+      // The top of the y axis uPlot drew.
+      yMax: this.plot?.scales?.y?.max ?? null,
     };
   }
 

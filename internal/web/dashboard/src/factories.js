@@ -11,7 +11,7 @@ export const MAX_CARDS = 100;
 // One request for every card: the summary and the series of each factory
 // over the same window, at the same resolution (the cards are as wide as
 // each other). The server computes both in SQL for all factories at once.
-export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, $maxDataPoints: Int!) {
+export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, $maxDataPoints: Int!, $aggregate: Aggregate!) {
   factories(first: $first) {
     totalCount
     edges {
@@ -20,7 +20,7 @@ export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, 
         rowId
         name
         summary(from: $from, to: $to) { count totalActual totalGoal attainment }
-        series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: AVG) { interval epochs actual goal }
+        series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: $aggregate) { interval epochs actual goal }
       }
     }
   }
@@ -30,14 +30,22 @@ export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, 
 // points in the window than the plot has pixels, every bucket holds at most
 // one point, so the chart shows the raw points; with more, one value per
 // pixel, which is all the chart can draw.
-export const ZOOM = `query Zoom($id: ID!, $from: Time!, $to: Time!, $maxDataPoints: Int!) {
+export const ZOOM = `query Zoom($id: ID!, $from: Time!, $to: Time!, $maxDataPoints: Int!, $aggregate: Aggregate!) {
   node(id: $id) {
     ... on Factory {
       id
-      series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: AVG) { interval epochs actual goal }
+      series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: $aggregate) { interval epochs actual goal }
     }
   }
 }`;
+
+/**
+ * AGGREGATES are the lines the chart can draw. M4 (the default) keeps the
+ * first, last, lowest and highest point of every bucket at their own times,
+ * so a spike among a million points is still drawn; AVG would hide it.
+ */
+export const AGGREGATES = ['M4', 'LTTB', 'AVG', 'MIN', 'MAX'];
+export const DEFAULT_AGGREGATE = 'M4';
 
 const SPANS = { hour: 3600, day: 86400, week: 7 * 86400 };
 
@@ -62,10 +70,12 @@ export function createFactories({ api, live }) {
   const fromInput = byId('range-from');
   const toInput = byId('range-to');
   const rangeError = byId('range-error');
+  const aggregateSelect = byId('aggregate');
 
   /** @type {Map<string, Card>} */
   const cards = new Map();
   let range = { kind: 'all' };
+  let aggregate = AGGREGATES.includes(aggregateSelect?.value) ? aggregateSelect.value : DEFAULT_AGGREGATE;
   let state = 'idle'; // loading, ready, empty, error
   let seq = 0;
   let lastWidth = 0; // the plot width the cards were fetched for
@@ -78,6 +88,7 @@ export function createFactories({ api, live }) {
         from: isoSeconds(from),
         to: isoSeconds(to),
         maxDataPoints: maxDataPoints(card.plotWidth()),
+        aggregate,
       });
       if (!data.node) throw new Error('the factory no longer exists');
       return data.node.series;
@@ -131,6 +142,7 @@ export function createFactories({ api, live }) {
         from: win.from == null ? null : isoSeconds(win.from),
         to: win.to == null ? null : isoSeconds(win.to),
         maxDataPoints: maxDataPoints(width),
+        aggregate,
       });
     } catch (err) {
       if (mine !== seq) return;
@@ -211,6 +223,12 @@ export function createFactories({ api, live }) {
   function selected() {
     return form.querySelector('input[name="range"]:checked')?.value ?? 'all';
   }
+  // The aggregate control refetches every card with the chosen line.
+  aggregateSelect?.addEventListener('change', () => {
+    if (!AGGREGATES.includes(aggregateSelect.value) || aggregateSelect.value === aggregate) return;
+    aggregate = aggregateSelect.value;
+    load();
+  });
   form.addEventListener('change', (e) => {
     if (e.target.name !== 'range') return;
     const kind = selected();
@@ -286,6 +304,9 @@ export function createFactories({ api, live }) {
     },
     get range() {
       return { ...range };
+    },
+    get aggregate() {
+      return aggregate;
     },
     cards: () => [...cards.values()],
     card: (rowId) => [...cards.values()].find((c) => c.rowId === rowId),

@@ -55,4 +55,6 @@ window.__dashboard = Object.freeze({
   connection: () => live.status,
   subscriptions: () => live.subscriptions(),
   range: () => factories.range,
+  /** aggregate is the line the charts draw (M4 by default). */
+  aggregate: () => factories.aggregate,
 });
