@@ -113,10 +113,16 @@ func (s State) MayWrite() bool { return s == Open || s == Authenticated }
 // Authenticate works out the state of a request from its Authorization
 // header.
 func (t *Tokens) Authenticate(r *http.Request) State {
+	return t.AuthenticateHeader(r.Header.Get("Authorization"))
+}
+
+// AuthenticateHeader works out the state of a request from the value of
+// its Authorization header ("Bearer <token>"), wherever it came from (a
+// WebSocket carries it in its connection_init payload).
+func (t *Tokens) AuthenticateHeader(h string) State {
 	if !t.Enabled() {
 		return Open
 	}
-	h := r.Header.Get("Authorization")
 	if h == "" {
 		return Anonymous
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -22,6 +20,7 @@ import (
 	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
+	"github.com/sprocketapi/sprocket/internal/origin"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -282,7 +281,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 				slog.DebugContext(ctx, "graphql: websocket", "error", err.Error())
 			},
 		},
-		origins: newOriginPolicy(opts.AllowedOrigins),
+		origins: origin.NewPolicy(opts.AllowedOrigins),
 		slots:   &wsSlots{limit: int64(opts.WSMaxConnections)},
 	})
 	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues})
@@ -337,12 +336,7 @@ func websocketInit(tokens *auth.Tokens, protectReads bool) transport.WebsocketIn
 		if h == "" {
 			h, _ = p["authorization"].(string)
 		}
-		state := auth.Anonymous
-		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") && tokens.Valid(strings.TrimSpace(token)) {
-			state = auth.Authenticated
-		} else if h != "" {
-			state = auth.Invalid
-		}
+		state := tokens.AuthenticateHeader(h)
 		if state == auth.Invalid || (protectReads && state != auth.Authenticated) {
 			// graphql-transport-ws closes with 4403 Forbidden.
 			ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
@@ -360,13 +354,13 @@ func websocketInit(tokens *auth.Tokens, protectReads bool) transport.WebsocketIn
 // through, as are the configured CORS origins.
 type websocketTransport struct {
 	transport.Websocket
-	origins originPolicy
+	origins origin.Policy
 	slots   *wsSlots
 }
 
 // Do implements graphql.Transport.
 func (t websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	if !t.origins.allows(r) {
+	if !t.origins.AllowsRequest(r) {
 		writeRequestError(w, http.StatusForbidden, mediaJSON, CodeForbidden,
 			"WebSocket connections from this origin are not allowed.")
 		return
@@ -377,36 +371,4 @@ func (t websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec grap
 	}
 	defer t.slots.release()
 	t.Websocket.Do(w, r, exec)
-}
-
-// originPolicy is the set of origins allowed besides the request's own.
-type originPolicy struct {
-	any     bool
-	allowed map[string]bool
-}
-
-func newOriginPolicy(origins []string) originPolicy {
-	p := originPolicy{allowed: map[string]bool{}}
-	for _, o := range origins {
-		if o == "*" {
-			p.any = true
-		}
-		p.allowed[strings.ToLower(strings.TrimRight(o, "/"))] = true
-	}
-	return p
-}
-
-func (p originPolicy) allows(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || p.any {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	return p.allowed[strings.ToLower(origin)]
 }

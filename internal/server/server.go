@@ -22,6 +22,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/origin"
 	"github.com/sprocketapi/sprocket/internal/rest"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/web/dashboard"
@@ -165,26 +166,19 @@ func options(mux *chi.Mux) func(http.Handler) http.Handler {
 // (flask-cors) sent it; browsers always send Origin, so this only keeps
 // the bytes the same for other clients.
 func cors(origins []string) func(http.Handler) http.Handler {
-	allowAll := false
-	set := map[string]bool{}
-	for _, o := range origins {
-		if o == "*" {
-			allowAll = true
-		}
-		set[o] = true
-	}
+	policy := origin.NewPolicy(origins)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
-			origin := r.Header.Get("Origin")
+			o := r.Header.Get("Origin")
 			switch {
-			case allowAll:
+			case policy.Any():
 				h.Set("Access-Control-Allow-Origin", "*")
-			case origin == "" && len(origins) > 0:
-				h.Set("Access-Control-Allow-Origin", origins[0])
+			case o == "" && policy.First() != "":
+				h.Set("Access-Control-Allow-Origin", policy.First())
 				h.Add("Vary", "Origin")
-			case set[origin]:
-				h.Set("Access-Control-Allow-Origin", origin)
+			case o != "" && policy.Allows(o):
+				h.Set("Access-Control-Allow-Origin", o)
 				h.Add("Vary", "Origin")
 			default:
 				h.Add("Vary", "Origin")
