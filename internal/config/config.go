@@ -119,37 +119,52 @@ func LoadForTask(getenv func(string) string) (Config, error) {
 	return load(getenv, false)
 }
 
+// The defaults of the settings that the GraphQL server also applies when
+// an option is left at zero: it reads them from here (gqlhttp.Default*),
+// so each number has one owner. Why each is what it is: see gqlhttp.
+const (
+	DefaultMaxBody                  = 8 << 20
+	DefaultGraphQLComplexityLimit   = 1_000_000
+	DefaultGraphQLDepthLimit        = 12
+	DefaultGraphQLTokenLimit        = 15000
+	DefaultGraphQLMaxResponseBytes  = 32 << 20
+	DefaultGraphQLResponsePoolBytes = 64 << 20
+	DefaultGraphQLCostInFlight      = 4 * DefaultGraphQLComplexityLimit
+	DefaultGraphQLMaxVariableValues = 10_000*4 + 1000
+	DefaultWSInitTimeout            = 10 * time.Second
+	DefaultWSMaxConnections         = 1000
+	DefaultWSMaxSubscriptions       = 100
+)
+
 func load(getenv func(string) string, serving bool) (Config, error) {
 	c := Config{
 		Env:         strings.ToLower(strings.TrimSpace(getenv("ENV"))),
 		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
 		Port:        8080,
 		CORSOrigins: []string{"http://127.0.0.1:3000", "http://localhost:3000"},
-		MaxBody:     8 << 20,
+		MaxBody:     DefaultMaxBody,
 		LogLevel:    slog.LevelInfo,
 		DBMaxConns:  16,
 		DBTimeout:   10 * time.Second,
 		MaxInFlight: 512,
 
-		// The same defaults as gqlhttp.DefaultOptions (a test checks).
 		GraphQLIntrospection:   true,
-		GraphQLComplexityLimit: 1_000_000,
-		GraphQLDepthLimit:      12,
-		GraphQLTokenLimit:      15000,
+		GraphQLComplexityLimit: DefaultGraphQLComplexityLimit,
+		GraphQLDepthLimit:      DefaultGraphQLDepthLimit,
+		GraphQLTokenLimit:      DefaultGraphQLTokenLimit,
 		ShutdownGrace:          20 * time.Second,
 		SeriesCacheBytes:       32 << 20,
 
-		// The same defaults as gqlhttp.DefaultOptions and live.DefaultBuffer.
-		WSInitTimeout:      10 * time.Second,
-		WSMaxConnections:   1000,
-		WSMaxSubscriptions: 100,
-		LiveBufferPoints:   100000,
+		WSInitTimeout:      DefaultWSInitTimeout,
+		WSMaxConnections:   DefaultWSMaxConnections,
+		WSMaxSubscriptions: DefaultWSMaxSubscriptions,
+		// live.DefaultBuffer (a test checks): the largest batch.
+		LiveBufferPoints: 100000,
 
-		// The same defaults as gqlhttp.DefaultOptions.
-		GraphQLMaxResponseBytes:  32 << 20,
-		GraphQLResponsePoolBytes: 64 << 20,
-		GraphQLCostInFlight:      4_000_000,
-		GraphQLMaxVariableValues: 41_000,
+		GraphQLMaxResponseBytes:  DefaultGraphQLMaxResponseBytes,
+		GraphQLResponsePoolBytes: DefaultGraphQLResponsePoolBytes,
+		GraphQLCostInFlight:      DefaultGraphQLCostInFlight,
+		GraphQLMaxVariableValues: DefaultGraphQLMaxVariableValues,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {

@@ -24,7 +24,8 @@ import (
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
-// The defaults of Options; internal/config uses the same numbers.
+// The defaults of Options: the numbers are internal/config's (one owner);
+// the reasons for them are here.
 const (
 	// DefaultComplexityLimit bounds what an operation can return (see
 	// costLimit): the dashboard's query (100 factories, a series of up to
@@ -32,30 +33,30 @@ const (
 	// (281,552) pass; 300 aliases of points(first: 1000) (1,800,001) and
 	// 1,000 aliases of __schema { types { name fields { name } } }
 	// (1,201,000) do not (TestCosts).
-	DefaultComplexityLimit = 1_000_000
+	DefaultComplexityLimit = config.DefaultGraphQLComplexityLimit
 	// DefaultMaxResponseBytes is the answer budget of one operation, and
 	// DefaultResponsePoolBytes that of all operations at once (see
 	// answerBudget).
-	DefaultMaxResponseBytes  = 32 << 20
-	DefaultResponsePoolBytes = 64 << 20
+	DefaultMaxResponseBytes  = config.DefaultGraphQLMaxResponseBytes
+	DefaultResponsePoolBytes = config.DefaultGraphQLResponsePoolBytes
 	// DefaultCostInFlight is the cost of the operations that run at once
 	// (see costShare): four of the costliest the limit allows.
-	DefaultCostInFlight = 4 * DefaultComplexityLimit
+	DefaultCostInFlight = config.DefaultGraphQLCostInFlight
 	// DefaultMaxVariableValues bounds the JSON values of a request body:
 	// a recordProduction or createFactory of 10,000 points (4 values
 	// each; one costs about 14 MB to decode and run, so that sixteen at
 	// once stay under 300 MB) and room for the rest. The core takes up
 	// to core.MaxRecordBatch points a call from REST.
-	DefaultMaxVariableValues = 10_000*4 + 1000
+	DefaultMaxVariableValues = config.DefaultGraphQLMaxVariableValues
 	// DefaultDepthLimit fits the deepest useful query today,
 	// node → points → edges → node → field (5), with room to spare.
-	DefaultDepthLimit = 12
+	DefaultDepthLimit = config.DefaultGraphQLDepthLimit
 	// DefaultTokenLimit is about 80 times the 180 tokens of the introspection
 	// query: room for large documents, not for megabytes of them.
-	DefaultTokenLimit     = 15000
+	DefaultTokenLimit     = config.DefaultGraphQLTokenLimit
 	DefaultQueryCacheSize = 1000
 	DefaultAPQCacheSize   = 1000
-	DefaultMaxBodyBytes   = 8 << 20
+	DefaultMaxBodyBytes   = config.DefaultMaxBody
 )
 
 // keepAlive is how often an idle WebSocket or SSE stream gets a message, so

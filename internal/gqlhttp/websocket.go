@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/config"
 	"io"
 	"net/http"
 	"strconv"
@@ -17,17 +18,17 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// The WebSocket budgets' defaults; internal/config uses the same numbers.
+// The WebSocket budgets' defaults: the numbers are internal/config's.
 const (
 	// DefaultWSInitTimeout is how long a new WebSocket has to send an
 	// accepted connection_init (WS_INIT_TIMEOUT).
-	DefaultWSInitTimeout = 10 * time.Second
+	DefaultWSInitTimeout = config.DefaultWSInitTimeout
 	// DefaultWSMaxConnections caps the open WebSockets of one server
 	// (WS_MAX_CONNECTIONS).
-	DefaultWSMaxConnections = 1000
+	DefaultWSMaxConnections = config.DefaultWSMaxConnections
 	// DefaultWSMaxSubscriptions caps the operations one WebSocket runs at
 	// a time (WS_MAX_SUBSCRIPTIONS).
-	DefaultWSMaxSubscriptions = 100
+	DefaultWSMaxSubscriptions = config.DefaultWSMaxSubscriptions
 )
 
 // The close codes of graphql-transport-ws used here.
