@@ -95,15 +95,23 @@ func rollupWidthFor(interval int64) int64 {
 	return 0
 }
 
-// niceInterval rounds an interval up to whole minutes, hours or days, so
-// that buckets line up with the rollups and read well on a time axis.
+// niceInterval rounds an interval up to whole days, hours or minutes (the
+// largest unit it reaches), or under a minute to a divisor of a minute (1,
+// 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 seconds), so that buckets line up
+// with the minutes, and from an hour on with the rollups, and read well on
+// a time axis.
 func niceInterval(iv int64) int64 {
 	for _, unit := range []int64{86400, 3600, 60} {
 		if iv >= unit {
 			return (iv + unit - 1) / unit * unit
 		}
 	}
-	return iv
+	for _, d := range []int64{1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30} {
+		if iv <= d {
+			return d
+		}
+	}
+	return 60
 }
 
 // rollupWindow is one factory's series window [from, to) split for a

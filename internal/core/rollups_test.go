@@ -126,3 +126,37 @@ func TestRollupsStayExactAsPointsArrive(t *testing.T) {
 		}
 	})
 }
+
+// TestAutomaticIntervalsAreWholeUnits checks what the documentation says
+// of automatic intervals, for every window: an interval is never smaller
+// than asked, and it is whole days, whole hours (under a day), whole
+// minutes (under an hour) or a divisor of a minute.
+func TestAutomaticIntervalsAreWholeUnits(t *testing.T) {
+	whole := func(n int64) bool {
+		switch {
+		case n < 60:
+			return n > 0 && 60%n == 0
+		case n < 3600:
+			return n%60 == 0
+		case n < 86400:
+			return n%3600 == 0
+		}
+		return n%86400 == 0
+	}
+	for iv := int64(1); iv <= 3*86400; iv++ {
+		if n := niceInterval(iv); n < iv || !whole(n) {
+			t.Fatalf("niceInterval(%d) = %d", iv, n)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 20000; trial++ {
+		from := rng.Int64N(2*MaxTime) - MaxTime
+		to := from + 1 + rng.Int64N(min(MaxTime-from, int64(1)<<(1+rng.IntN(44))))
+		q := SeriesQuery{Window: Window{From: &from, To: &to}, MaxDataPoints: 2 + rng.IntN(MaxDataPoints-1),
+			Aggregate: []Aggregate{AggAvg, AggM4, AggLTTB}[trial%3]}
+		_, iv, err := q.bucketing(from, to)
+		if err != nil || !whole(iv) {
+			t.Fatalf("window [%d, %d) with %d values: interval %d (%v)", from, to, q.MaxDataPoints, iv, err)
+		}
+	}
+}
