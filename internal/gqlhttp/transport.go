@@ -691,6 +691,14 @@ func writeRequestError(w http.ResponseWriter, status int, media, code, message s
 	writeErrors(w, status, media, gqlerror.List{codedError(code, message)})
 }
 
+// WriteRequestError answers a request refused before it reached the
+// GraphQL server (by the router: auth, the in-flight limit, a deadline) in
+// the shape of a GraphQL request error: {"errors":[{message, extensions:
+// {code}}]}, as application/json. It is the one writer of that shape.
+func WriteRequestError(w http.ResponseWriter, status int, code, message string) {
+	writeRequestError(w, status, mediaJSON, code, message)
+}
+
 func writeNotAcceptable(w http.ResponseWriter) {
 	writeRequestError(w, http.StatusNotAcceptable, mediaJSON, CodeNotAcceptable,
 		"Accept must allow application/graphql-response+json or application/json.")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"net/http"
 	"strings"
 
@@ -67,20 +68,8 @@ func isGraphQLWebSocket(r *http.Request) bool {
 // code), a {"message"} everywhere else.
 func refuse(w http.ResponseWriter, r *http.Request, status int, msg string, code apperr.Code) {
 	if r.URL.Path == "/graphql" {
-		writeGraphQLError(w, status, msg, string(code))
+		gqlhttp.WriteRequestError(w, status, string(code), msg)
 		return
 	}
 	rest.WriteMessage(w, status, msg)
-}
-
-// writeGraphQLError answers in the GraphQL response shape.
-func writeGraphQLError(w http.ResponseWriter, status int, msg, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	b := []byte(`{"errors":[{"message":`)
-	b = appendJSONString(b, msg)
-	b = append(b, `,"extensions":{"code":`...)
-	b = appendJSONString(b, code)
-	b = append(b, "}}]}\n"...)
-	_, _ = w.Write(b)
 }
