@@ -12,6 +12,7 @@ import (
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/graph/gid"
+	"github.com/sprocketapi/sprocket/internal/core"
 )
 
 // ID is the resolver for the id field.
@@ -36,7 +37,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, e
 
 // Factories is the resolver for the factories field.
 func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.FactoryOrder, where *ent.FactoryWhereInput) (*ent.FactoryConnection, error) {
-	if err := pageSize(first, last); err != nil {
+	if err := core.CheckPage(first, last); err != nil {
 		return nil, err
 	}
 	if first == nil && last == nil {
@@ -48,7 +49,7 @@ func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int]
 
 // Sprockets is the resolver for the sprockets field.
 func (r *queryResolver) Sprockets(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.SprocketOrder, where *ent.SprocketWhereInput) (*ent.SprocketConnection, error) {
-	if err := pageSize(first, last); err != nil {
+	if err := core.CheckPage(first, last); err != nil {
 		return nil, err
 	}
 	if first == nil && last == nil {

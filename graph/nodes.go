@@ -14,15 +14,6 @@ import (
 // defaultPage is the page size of a connection asked without first/last.
 var defaultPage = core.DefaultPageSize
 
-// pageSize bounds first and last: a connection never returns a whole table.
-func pageSize(first, last *int) error {
-	for name, v := range map[string]*int{"first": first, "last": last} {
-		if v != nil && (*v < 0 || *v > core.MaxPageSize) {
-			return apperr.InvalidField(name, "%s must be from 0 to %d.", name, core.MaxPageSize)
-		}
-	}
-	return nil
-}
 
 // nodes resolves global ids with one query a type, whatever their number;
 // an id of a row that does not exist is null, as Relay expects.

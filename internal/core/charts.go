@@ -495,6 +495,21 @@ type PointsPage struct {
 	HasNext, HasPrevious bool
 }
 
+// CheckPage is the one rule for the size of a page of any connection
+// (points, factories, sprockets): first and last, when given, are from 0
+// to MaxPageSize.
+func CheckPage(first, last *int) error {
+	for _, a := range []struct {
+		name string
+		v    *int
+	}{{"first", first}, {"last", last}} {
+		if a.v != nil && (*a.v < 0 || *a.v > MaxPageSize) {
+			return apperr.InvalidField(a.name, "%s must be from 0 to %d.", a.name, MaxPageSize)
+		}
+	}
+	return nil
+}
+
 // Points returns a page of factory id's points, keyset-paginated on time
 // (unique within a factory), so any page costs one index range scan.
 func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage, error) {
@@ -509,6 +524,9 @@ func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage
 	if p.First != nil && p.Last != nil {
 		return PointsPage{}, apperr.InvalidField("first", "give first or last, not both.")
 	}
+	if err := CheckPage(p.First, p.Last); err != nil {
+		return PointsPage{}, err
+	}
 	n := DefaultPageSize
 	backward := p.Last != nil
 	switch {
@@ -516,13 +534,6 @@ func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage
 		n = *p.First
 	case p.Last != nil:
 		n = *p.Last
-	}
-	if n < 0 || n > MaxPageSize {
-		field := "first"
-		if backward {
-			field = "last"
-		}
-		return PointsPage{}, apperr.InvalidField(field, "%s must be from 0 to %d.", field, MaxPageSize)
 	}
 	q := s.Client(ctx).ChartData.Query().Where(p.where(id)...)
 	// "after" is beyond the cursor in the page's order, "before" short of it.

@@ -278,7 +278,7 @@ func pageCost(first, last *int64) int {
 	n := int64(core.DefaultPageSize)
 	for _, v := range []*int64{first, last} {
 		if v != nil && (*v < 0 || *v > core.MaxPageSize) {
-			return 1
+			return 1 // core.CheckPage refuses it
 		}
 	}
 	switch {
