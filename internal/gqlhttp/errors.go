@@ -17,37 +17,10 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
-// The extensions.code values a client can see. Every error the API returns
-// has one.
-//
-//	code                       HTTP (application/json | graphql-response+json)
-//	GRAPHQL_PARSE_FAILED       200 | 400  syntax error, or more tokens than the limit
-//	GRAPHQL_VALIDATION_FAILED  200 | 400  the document does not fit the schema
-//	BAD_USER_INPUT             200 | 400 for variables, 200 for arguments and
-//	                           resolver validation; extensions.field is the argument
-//	                           path ("rowId", "after", "points[3].time",
-//	                           "input.points[1].time"; see fields.go)
-//	DEPTH_LIMIT_EXCEEDED       200 | 400  selections nested deeper than the limit
-//	COMPLEXITY_LIMIT_EXCEEDED  200 | 400  the operation's cost over the limit (complexity.go);
-//	                                      extensions.cost and extensions.limit
-//	RESPONSE_TOO_LARGE         200        the answer outgrew GRAPHQL_MAX_RESPONSE_BYTES
-//	                                      while resolving (budget.go); data is null
-//	PERSISTED_QUERY_NOT_FOUND  200 | 400  APQ hash unknown: send the query with it
-//	INVALID_PAGINATION         200        negative first/last (ent's pagination)
-//	BAD_REQUEST                400        malformed JSON body or parameters, no query,
-//	                                      subscription over a plain POST; 200 | 400
-//	                                      for a wrong APQ hash
-//	METHOD_NOT_ALLOWED         405        mutation/subscription over GET (Allow: POST)
-//	NOT_ACCEPTABLE             406        Accept allows neither JSON media type
-//	PAYLOAD_TOO_LARGE          413        body over MAX_BODY_BYTES, or holding more JSON
-//	                                      values than GRAPHQL_MAX_VARIABLE_VALUES
-//	UNSUPPORTED_MEDIA_TYPE     415        POST that is not application/json
-//	FORBIDDEN                  403        WebSocket from an origin not allowed
-//	NOT_FOUND, CONFLICT, UNAUTHENTICATED  200  from the core (apperr)
-//	SERVICE_UNAVAILABLE        200        the database cannot be reached
-//	DATA_OUT_OF_RANGE          200        a chart field of one factory whose stored
-//	                                      data overflows its aggregates (logged)
-//	INTERNAL_SERVER_ERROR      200        anything else; logged, never described
+// The extensions.code values this package sets. Every error the API
+// returns has a code; the one list of them, with their HTTP statuses and
+// meaning, is docs/graphql.md#errors (the codes of the core are
+// apperr.Code values, passed through).
 const (
 	CodeParseFailed          = errcode.ParseFailed      // GRAPHQL_PARSE_FAILED
 	CodeValidationFailed     = errcode.ValidationFailed // GRAPHQL_VALIDATION_FAILED
