@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/sprocketapi/sprocket/graph/generated"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,7 @@ import (
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 

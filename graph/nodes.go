@@ -14,7 +14,6 @@ import (
 // defaultPage is the page size of a connection asked without first/last.
 var defaultPage = core.DefaultPageSize
 
-
 // nodes resolves global ids with one query a type, whatever their number;
 // an id of a row that does not exist is null, as Relay expects.
 func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error) {

@@ -3,7 +3,6 @@ package gqlhttp_test
 import (
 	"context"
 	"fmt"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 

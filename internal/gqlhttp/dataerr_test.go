@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 

@@ -2,7 +2,6 @@ package gqlhttp_test
 
 import (
 	"fmt"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 	"github.com/sprocketapi/sprocket/internal/web/graphiql"

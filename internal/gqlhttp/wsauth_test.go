@@ -3,7 +3,6 @@ package gqlhttp_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/sprocketapi/sprocket/internal/auth"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 

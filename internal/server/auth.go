@@ -1,12 +1,12 @@
 package server
 
 import (
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"net/http"
 	"strings"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/auth"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/rest"
 )
 

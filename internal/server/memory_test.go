@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"io"
 	"net/http"
 	"runtime"
@@ -19,6 +18,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 )
 
 // The memory goal of one request, and of sixteen at once.

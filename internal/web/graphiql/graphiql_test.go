@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"html"
 	"io"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 	"github.com/sprocketapi/sprocket/internal/web/webtest"
 )
