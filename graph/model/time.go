@@ -47,9 +47,12 @@ const (
 	maxTimeEpoch = 8_640_000_000_000  // +275760-09-13T00:00:00Z
 )
 
+// The messages are what a client reads: whole sentences, about the Time type.
 var (
+	//lint:ignore ST1005 a client-facing message that names the GraphQL type
 	errTimeSyntax = errors.New(`Time must be an RFC 3339 string such as "2024-05-01T12:00:00Z", with a time zone, or one with a signed six-digit year such as "+053025-06-14T08:53:20Z"`)
-	errTimeRange  = errors.New("Time must be from -271821-04-20T00:00:00Z to +275760-09-13T00:00:00Z (UTC)")
+	//lint:ignore ST1005 a client-facing message that names the GraphQL type
+	errTimeRange = errors.New("Time must be from -271821-04-20T00:00:00Z to +275760-09-13T00:00:00Z (UTC)")
 )
 
 // MarshalTime writes t as a Time (see FormatTime).

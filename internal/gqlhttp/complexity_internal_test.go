@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/web/graphiql"
@@ -32,7 +33,7 @@ const dashboardQuery = `query Dashboard($first: Int!, $from: Time, $to: Time, $m
 func costOf(t *testing.T, query string, vars map[string]any) int {
 	t.Helper()
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: &graph.Resolver{}})
-	doc, err := gqlparser.LoadQuery(es.Schema(), query)
+	doc, err := gqlparser.LoadQueryWithRules(es.Schema(), query, rules.NewDefaultRules())
 	if err != nil {
 		t.Fatalf("%.80s: %v", query, err)
 	}
