@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
 // start runs sprocketd serve on port 0 with env and returns its base URL;
@@ -287,7 +287,7 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 	const token = "s3cret-api-token-0123456789"
 	env := map[string]string{"ENV": "testing", "DATABASE_URL": u.String(), "API_TOKENS": token,
 		"LOG_LEVEL": "debug", "PORT": "0", "HOST": "127.0.0.1"}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
@@ -318,21 +318,4 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 			t.Errorf("the log shows %q:\n%s", secret, out)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -186,49 +186,32 @@ func DefaultOptions() Options {
 
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
-	if o.ComplexityLimit <= 0 {
-		o.ComplexityLimit = d.ComplexityLimit
-	}
-	if o.DepthLimit <= 0 {
-		o.DepthLimit = d.DepthLimit
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = d.MaxResponseBytes
-	}
+	orDefault(&o.ComplexityLimit, d.ComplexityLimit)
+	orDefault(&o.DepthLimit, d.DepthLimit)
+	orDefault(&o.MaxResponseBytes, d.MaxResponseBytes)
 	if o.ResponsePoolBytes <= 0 {
 		o.ResponsePoolBytes = max(d.ResponsePoolBytes, o.MaxResponseBytes)
 	}
 	if o.CostInFlight <= 0 {
 		o.CostInFlight = max(d.CostInFlight, int64(o.ComplexityLimit))
 	}
-	if o.MaxVariableValues <= 0 {
-		o.MaxVariableValues = d.MaxVariableValues
-	}
-	if o.MaxStringBytes <= 0 {
-		o.MaxStringBytes = d.MaxStringBytes
-	}
-	if o.TokenLimit <= 0 {
-		o.TokenLimit = d.TokenLimit
-	}
-	if o.QueryCacheSize <= 0 {
-		o.QueryCacheSize = d.QueryCacheSize
-	}
-	if o.APQCacheSize <= 0 {
-		o.APQCacheSize = d.APQCacheSize
-	}
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if o.WSInitTimeout <= 0 {
-		o.WSInitTimeout = d.WSInitTimeout
-	}
-	if o.WSMaxConnections <= 0 {
-		o.WSMaxConnections = d.WSMaxConnections
-	}
-	if o.WSMaxSubscriptions <= 0 {
-		o.WSMaxSubscriptions = d.WSMaxSubscriptions
-	}
+	orDefault(&o.MaxVariableValues, d.MaxVariableValues)
+	orDefault(&o.MaxStringBytes, d.MaxStringBytes)
+	orDefault(&o.TokenLimit, d.TokenLimit)
+	orDefault(&o.QueryCacheSize, d.QueryCacheSize)
+	orDefault(&o.APQCacheSize, d.APQCacheSize)
+	orDefault(&o.MaxBodyBytes, d.MaxBodyBytes)
+	orDefault(&o.WSInitTimeout, d.WSInitTimeout)
+	orDefault(&o.WSMaxConnections, d.WSMaxConnections)
+	orDefault(&o.WSMaxSubscriptions, d.WSMaxSubscriptions)
 	return o
+}
+
+// orDefault sets *v to d when it is not positive (left at zero).
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // NewHandler returns the /graphql handler: GET (queries only), POST

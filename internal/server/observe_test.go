@@ -1,37 +1,19 @@
 package server_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/testlog"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRequestsAreLoggedWithTheirIDAndCounted: every answer carries an
 // X-Request-ID (the client's when sane), the access log line carries it
@@ -39,7 +21,7 @@ func (s *syncBuffer) String() string {
 func TestRequestsAreLoggedWithTheirIDAndCounted(t *testing.T) {
 	db := testdb.Open(t, testdb.Dialects[0])
 	cfg := testConfig(t)
-	var logs syncBuffer
+	var logs testlog.Buffer
 	log := telemetry.NewLogger(&logs, "json", slog.LevelInfo)
 	m := telemetry.NewMetrics("test", db.SQL, nil)
 	srv := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: core.New(db.Client(), db.SQL, db.Dialect), Logger: log, Metrics: m}))
