@@ -36,6 +36,10 @@ type Config struct {
 	LogFormat   string        // LOG_FORMAT: text or json
 	DBMaxConns  int           // DB_MAX_CONNS
 	DBTimeout   time.Duration // DB_TIMEOUT
+	// DOWNLOAD_TIMEOUT: the deadline of a streamed legacy download (GET
+	// /v1/factories and /v1/factories/{id}) instead of DB_TIMEOUT.
+	// Default 60s.
+	DownloadTimeout time.Duration
 	// DB_BULK_CONNS: connections that heavy work (chart reads, downloads,
 	// write transactions) may hold at once; the rest of the pool is kept
 	// for light reads. Default three quarters of DB_MAX_CONNS.
@@ -138,15 +142,16 @@ const (
 
 func load(getenv func(string) string, serving bool) (Config, error) {
 	c := Config{
-		Env:         strings.ToLower(strings.TrimSpace(getenv("ENV"))),
-		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
-		Port:        8080,
-		CORSOrigins: []string{"http://127.0.0.1:3000", "http://localhost:3000"},
-		MaxBody:     DefaultMaxBody,
-		LogLevel:    slog.LevelInfo,
-		DBMaxConns:  16,
-		DBTimeout:   10 * time.Second,
-		MaxInFlight: 512,
+		Env:             strings.ToLower(strings.TrimSpace(getenv("ENV"))),
+		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
+		Port:            8080,
+		CORSOrigins:     []string{"http://127.0.0.1:3000", "http://localhost:3000"},
+		MaxBody:         DefaultMaxBody,
+		LogLevel:        slog.LevelInfo,
+		DBMaxConns:      16,
+		DBTimeout:       10 * time.Second,
+		DownloadTimeout: 60 * time.Second,
+		MaxInFlight:     512,
 
 		GraphQLIntrospection:   true,
 		GraphQLComplexityLimit: DefaultGraphQLComplexityLimit,
@@ -271,6 +276,13 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 			bad("DB_TIMEOUT", "must be a positive duration such as 5s, not %q", v)
 		}
 		c.DBTimeout = d
+	}
+	if v := getenv("DOWNLOAD_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("DOWNLOAD_TIMEOUT", "must be a positive duration such as 2m, not %q", v)
+		}
+		c.DownloadTimeout = d
 	}
 	if v := getenv("GRAPHQL_INTROSPECTION"); v != "" {
 		b, err := strconv.ParseBool(v)

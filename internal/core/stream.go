@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/factory"
@@ -128,6 +129,15 @@ func (s *Service) inSnapshot(ctx context.Context, fn func(q querier) error) erro
 			return classify(err, "")
 		}
 		defer tx.Rollback() //nolint:errcheck // read only: nothing to keep
+		// The pool's statement_timeout is DB_TIMEOUT; a download may have
+		// a longer deadline (DOWNLOAD_TIMEOUT): the server's own limit
+		// follows the request's.
+		if dl, ok := ctx.Deadline(); ok {
+			ms := max(1, time.Until(dl).Milliseconds())
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", ms)); err != nil {
+				return classify(err, "")
+			}
+		}
 		return fn(tx)
 	}
 	conn, err := s.pool.Conn(ctx)

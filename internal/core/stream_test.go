@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -217,4 +221,47 @@ func TestStreamingEveryFactoryHoldsLittleWhateverTheSize(t *testing.T) {
 			t.Fatalf("heap in use grew by %d bytes while streaming, want under 16 MB", growth)
 		}
 	})
+}
+
+// TestADownloadsStatementsFollowItsDeadline: PostgreSQL connections carry
+// statement_timeout = DB_TIMEOUT, but a download's deadline may be longer
+// (DOWNLOAD_TIMEOUT): the snapshot it reads from sets the server's limit
+// to the request's own. Here the pool's limit (100 ms) is far shorter
+// than streaming 600,000 points takes; the stream's 1-minute deadline
+// lets it finish.
+func TestADownloadsStatementsFollowItsDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: streams 600,000 points")
+	}
+	url := testdb.URL(t, dialect.Postgres)
+	setup := testdb.OpenURL(t, url, 4)
+	s := New(setup.Client(), setup.SQL, dialect.Postgres)
+	ctx := context.Background()
+	pts := make([]Point, 600_000)
+	for i := range pts {
+		pts[i] = Point{Time: int64(i) * 60, Actual: float64(i % 1000), Goal: 1}
+	}
+	f, err := s.CreateFactory(ctx, FactoryInput{Points: pts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.Open(ctx, url, database.Options{MaxConns: 4, StatementTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	short := New(db.Client(), db.SQL, dialect.Postgres)
+	// Without a deadline of its own, the pool's limit applies.
+	if err := short.StreamSeries(ctx, []int{f.ID}, &discard{}); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("without a deadline: %v, want the pool's statement_timeout (SERVICE_UNAVAILABLE)", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	sink := &discard{}
+	if err := short.StreamSeries(dctx, []int{f.ID}, sink); err != nil {
+		t.Fatalf("with a 1-minute deadline: %v", err)
+	}
+	if sink.values != 3*600_000 {
+		t.Fatalf("%d values, want %d", sink.values, 3*600_000)
+	}
 }

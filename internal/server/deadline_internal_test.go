@@ -28,7 +28,7 @@ func TestOnlySubscriptionsEscapeTheDeadline(t *testing.T) {
 		{"/graphql", "Upgrade", "websocket", false},
 	} {
 		var bounded atomic.Bool
-		h := deadline(time.Second)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := deadline(fixed(time.Second))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, has := r.Context().Deadline()
 			bounded.Store(has)
 		}))
@@ -66,7 +66,7 @@ func TestAStuckHandlerIsAnsweredAtItsDeadline(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "too late")
 	})
-	srv := httptest.NewServer(deadline(d)(stuck))
+	srv := httptest.NewServer(deadline(fixed(d))(stuck))
 	defer srv.Close()
 	for _, c := range []struct {
 		path   string
@@ -107,7 +107,7 @@ func TestAStuckHandlerIsAnsweredAtItsDeadline(t *testing.T) {
 // handler runs in its own goroutine; its panic is raised again in the
 // request's.
 func TestAPanicPastTheDeadlineMiddlewareStillReachesTheRecoverer(t *testing.T) {
-	h := recoverer(deadline(time.Second)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := recoverer(deadline(fixed(time.Second))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom")
 	})))
 	rec := httptest.NewRecorder()
@@ -146,5 +146,44 @@ func TestReadinessAnswersInTimeAndPingsOnce(t *testing.T) {
 	}
 	if n := pings.Load(); n != 1 {
 		t.Errorf("%d pings in flight at once, want 1", n)
+	}
+}
+
+func fixed(d time.Duration) func(*http.Request) time.Duration {
+	return func(*http.Request) time.Duration { return d }
+}
+
+// TestDownloadsHaveTheirOwnDeadline: the legacy downloads (every
+// factory's series, or one's) get DOWNLOAD_TIMEOUT; everything else,
+// their neighbours included, DB_TIMEOUT.
+func TestDownloadsHaveTheirOwnDeadline(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		download     bool
+	}{
+		{"GET", "/v1/factories", true},
+		{"GET", "/v1/factories/", true},
+		{"GET", "/v1/factories/12", true},
+		{"HEAD", "/v1/factories/12", true},
+		{"POST", "/v1/factories", false},
+		{"PUT", "/v1/factories/12", false},
+		{"GET", "/v1/factories/12/x", false},
+		{"GET", "/v1/factoriesx", false},
+		{"GET", "/v1/sprockets", false},
+		{"GET", "/graphql", false},
+	} {
+		if got := isDownload(httptest.NewRequest(c.method, c.path, nil)); got != c.download {
+			t.Errorf("%s %s: download %v, want %v", c.method, c.path, got, c.download)
+		}
+	}
+	limit := requestDeadline(10*time.Second, time.Minute)
+	if got := limit(httptest.NewRequest("GET", "/v1/factories/3", nil)); got != time.Minute {
+		t.Errorf("a download's deadline: %v, want DOWNLOAD_TIMEOUT", got)
+	}
+	if got := limit(httptest.NewRequest("GET", "/v1/sprockets/3", nil)); got != 10*time.Second {
+		t.Errorf("another request's deadline: %v, want DB_TIMEOUT", got)
+	}
+	if got := requestDeadline(time.Minute, time.Second)(httptest.NewRequest("GET", "/v1/factories", nil)); got != time.Minute {
+		t.Errorf("a download's deadline shorter than DB_TIMEOUT: %v", got)
 	}
 }

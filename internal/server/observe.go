@@ -99,15 +99,15 @@ const deadlineGrace = 100 * time.Millisecond
 
 const msgDeadline = "The request did not finish within its deadline; try again shortly."
 
-// deadline puts a deadline of d on every request that is not a
-// subscription, so that every database call made for it ends in bounded
+// deadline puts a deadline on every request that is not a subscription
+// (limit chooses it: downloads have their own), so that every database call made for it ends in bounded
 // time, and answers 503 (with Retry-After) at that deadline for a handler
 // that has not begun its answer: a driver blocked on a black-holed
 // database (lib/pq ignores the context of a blocked read) cannot hold a
 // client past its deadline. The handler goes on in the background until
 // its call gives up (the pool's stall limit) and its writes are dropped.
 // A subscription has its write deadline lifted instead.
-func deadline(d time.Duration) func(http.Handler) http.Handler {
+func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if isSubscription(r) {
@@ -115,6 +115,7 @@ func deadline(d time.Duration) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			d := limit(r)
 			if d <= 0 {
 				next.ServeHTTP(w, r)
 				return

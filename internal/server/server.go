@@ -64,7 +64,7 @@ func New(d Deps) http.Handler {
 		timeout = d.Config.DBTimeout
 	}
 	r.Use(inFlight(d.Config.MaxInFlight))
-	r.Use(deadline(timeout))
+	r.Use(deadline(requestDeadline(timeout, d.Config.DownloadTimeout)))
 	r.Use(limitBody(d.Config.MaxBody))
 	r.Use(cors(d.Config.CORSOrigins))
 	r.Use(authenticate(d.Tokens, d.ProtectReads))
@@ -303,4 +303,27 @@ func inFlight(limit int) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// requestDeadline is the deadline of a request: download for the legacy
+// downloads (never shorter than timeout), timeout for the rest.
+func requestDeadline(timeout, download time.Duration) func(*http.Request) time.Duration {
+	download = max(download, timeout)
+	return func(r *http.Request) time.Duration {
+		if isDownload(r) {
+			return download
+		}
+		return timeout
+	}
+}
+
+// isDownload reports the legacy downloads: GET (or HEAD) of every
+// factory's series or of one, streamed and as large as the data. They
+// get DOWNLOAD_TIMEOUT instead of DB_TIMEOUT.
+func isDownload(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/factories")
+	return ok && (rest == "" || rest == "/" || (strings.HasPrefix(rest, "/") && !strings.Contains(rest[1:], "/")))
 }
