@@ -16,39 +16,91 @@ var rollupWidths = []int64{86400, 3600}
 // bucketStart is the start of the width-second bucket holding t.
 func bucketStart(t, width int64) int64 { return floorDiv(t, width) * width }
 
-// refreshRollups recomputes, from the raw points, every rollup bucket that
-// holds one of the given times. It runs in the writer's transaction, so
-// rollups are exact whenever points are visible. Contiguous buckets are
-// refreshed by one statement.
+// refreshRollups recomputes every rollup bucket that holds one of the
+// given times: the finest width from the raw points, each coarser one from
+// the finer rollups it is made of (a day from its 24 hours: the same
+// aggregates, reading a few dozen rows instead of every point of the day
+// again). It runs in the writer's transaction, so rollups are exact
+// whenever points are visible. Contiguous buckets are refreshed by one
+// statement.
 func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Point) error {
 	if len(points) == 0 {
 		return nil
 	}
-	upsert := rollupRefreshSQL(`factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`)
+	fromPoints := rollupRefreshSQL(`factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`)
 	c := s.Client(ctx)
-	for _, w := range rollupWidths {
-		starts := make([]int64, 0, 16)
-		seen := map[int64]bool{}
-		for _, p := range points {
-			b := bucketStart(p.Time, w)
-			if !seen[b] {
-				seen[b] = true
-				starts = append(starts, b)
-			}
+	for i := len(rollupWidths) - 1; i >= 0; i-- { // finest first
+		w := rollupWidths[i]
+		query := fromPoints
+		if i < len(rollupWidths)-1 {
+			query = rollupFromFinerSQL(rollupWidths[i+1])
 		}
-		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
-		for i := 0; i < len(starts); {
-			j := i
-			for j+1 < len(starts) && starts[j+1] == starts[j]+w {
-				j++
-			}
-			if _, err := c.ExecContext(ctx, upsert, w, factoryID, starts[i], starts[j]+w); err != nil {
+		for _, run := range bucketRuns(points, w) {
+			if _, err := c.ExecContext(ctx, query, w, factoryID, run[0], run[1]); err != nil {
 				return classify(err, "")
 			}
-			i = j + 1
 		}
 	}
 	return nil
+}
+
+// bucketRuns returns the runs [from, to) of contiguous width-second buckets
+// that hold the points' times, in order.
+func bucketRuns(points []Point, width int64) [][2]int64 {
+	starts := make([]int64, 0, 16)
+	seen := map[int64]bool{}
+	for _, p := range points {
+		b := bucketStart(p.Time, width)
+		if !seen[b] {
+			seen[b] = true
+			starts = append(starts, b)
+		}
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	var runs [][2]int64
+	for i := 0; i < len(starts); {
+		j := i
+		for j+1 < len(starts) && starts[j+1] == starts[j]+width {
+			j++
+		}
+		runs = append(runs, [2]int64{starts[i], starts[j] + width})
+		i = j + 1
+	}
+	return runs
+}
+
+// rollupFromFinerSQL is the statement that recomputes the rollups of width
+// $1 of factory $2 whose buckets start in [$3, $4) from the rollups of
+// width finer (which divides $1) inside them: counts and sums add up, the
+// extremes are the extremes of the parts, the first and last points are
+// those of the parts with the earliest and latest times, and the time of
+// the smallest (largest) actual or goal is the earliest such time among the
+// parts that hold that value — what rollupRefreshSQL computes from the
+// points, with the same ties. A bucket whose parts are all gone keeps its
+// row only if it had points (no point is ever removed from a factory that
+// lives).
+func rollupFromFinerSQL(finer int64) string {
+	part := func(col, cond string) string {
+		return `(SELECT h.` + col + ` FROM rollups h WHERE h.factory_id = g.fid AND h.width = ` + fmt.Sprint(finer) +
+			` AND h.bucket >= g.b AND h.bucket < g.b + $1 AND ` + cond + `)`
+	}
+	pick := func(tcol, vcol, val string) string {
+		return `(SELECT MIN(h.` + tcol + `) FROM rollups h WHERE h.factory_id = g.fid AND h.width = ` + fmt.Sprint(finer) +
+			` AND h.bucket >= g.b AND h.bucket < g.b + $1 AND h.` + vcol + ` = g.` + val + `)`
+	}
+	return `WITH g AS (SELECT factory_id AS fid, bucket - (((bucket % $1) + $1) % $1) AS b, SUM(n) AS n, ` +
+		`SUM(sum_actual) AS sa, SUM(sum_goal) AS sg, MIN(min_actual) AS mina, MAX(max_actual) AS maxa, ` +
+		`MIN(min_goal) AS ming, MAX(max_goal) AS maxg, MIN(min_time) AS tmin, MAX(max_time) AS tmax ` +
+		`FROM rollups WHERE factory_id = $2 AND width = ` + fmt.Sprint(finer) + ` AND bucket >= CAST($3 AS BIGINT) AND bucket < CAST($4 AS BIGINT) ` +
+		`GROUP BY factory_id, b) ` +
+		`INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time, ` +
+		`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time) ` +
+		`SELECT fid, CAST($1 AS BIGINT), b, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax, ` +
+		part("first_actual", "h.min_time = g.tmin") + `, ` + part("first_goal", "h.min_time = g.tmin") + `, ` +
+		part("last_actual", "h.max_time = g.tmax") + `, ` + part("last_goal", "h.max_time = g.tmax") + `, ` +
+		pick("min_actual_time", "min_actual", "mina") + `, ` + pick("max_actual_time", "max_actual", "maxa") + `, ` +
+		pick("min_goal_time", "min_goal", "ming") + `, ` + pick("max_goal_time", "max_goal", "maxg") + ` ` +
+		`FROM g WHERE true ` + rollupUpsertTail
 }
 
 // rollupRefreshSQL is the statement that recomputes, from chart_data, every
@@ -76,13 +128,16 @@ func rollupRefreshSQL(where string) string {
 		pick("actual", "mina") + `, ` + pick("actual", "maxa") + `, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + ` ` +
 		// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
 		`FROM g WHERE true ` +
-		`ON CONFLICT (factory_id, width, bucket) DO UPDATE SET n = excluded.n, sum_actual = excluded.sum_actual, ` +
-		`sum_goal = excluded.sum_goal, min_actual = excluded.min_actual, max_actual = excluded.max_actual, ` +
-		`min_goal = excluded.min_goal, max_goal = excluded.max_goal, min_time = excluded.min_time, max_time = excluded.max_time, ` +
-		`first_actual = excluded.first_actual, first_goal = excluded.first_goal, last_actual = excluded.last_actual, ` +
-		`last_goal = excluded.last_goal, min_actual_time = excluded.min_actual_time, max_actual_time = excluded.max_actual_time, ` +
-		`min_goal_time = excluded.min_goal_time, max_goal_time = excluded.max_goal_time`
+		rollupUpsertTail
 }
+
+// rollupUpsertTail replaces a stored rollup with the one just computed.
+const rollupUpsertTail = `ON CONFLICT (factory_id, width, bucket) DO UPDATE SET n = excluded.n, sum_actual = excluded.sum_actual, ` +
+	`sum_goal = excluded.sum_goal, min_actual = excluded.min_actual, max_actual = excluded.max_actual, ` +
+	`min_goal = excluded.min_goal, max_goal = excluded.max_goal, min_time = excluded.min_time, max_time = excluded.max_time, ` +
+	`first_actual = excluded.first_actual, first_goal = excluded.first_goal, last_actual = excluded.last_actual, ` +
+	`last_goal = excluded.last_goal, min_actual_time = excluded.min_actual_time, max_actual_time = excluded.max_actual_time, ` +
+	`min_goal_time = excluded.min_goal_time, max_goal_time = excluded.max_goal_time`
 
 // rollupWidthFor returns the coarsest rollup width that divides interval,
 // or 0 when none does (the series then reads raw points).
