@@ -19,6 +19,7 @@ import (
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -34,7 +35,12 @@ type gqlEnv struct {
 
 func newGQL(t *testing.T, d string) *gqlEnv {
 	t.Helper()
-	db := testdb.Open(t, d)
+	return newGQLOn(t, testdb.Open(t, d))
+}
+
+// newGQLOn is newGQL over a database the test opened itself.
+func newGQLOn(t *testing.T, db *database.DB) *gqlEnv {
+	t.Helper()
 	e := &gqlEnv{t: t}
 	drv := dialect.DebugWithContext(db.Driver(), func(context.Context, ...any) { e.statements.Add(1) })
 	client := ent.NewClient(ent.Driver(drv))
