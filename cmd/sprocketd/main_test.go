@@ -211,6 +211,7 @@ func TestSeedFillsOnlyAnEmptyDatabase(t *testing.T) {
 // and fails for one that answers 503, one that does not answer in time and
 // an address where nothing listens.
 func TestHealthcheckAsksReadyz(t *testing.T) {
+	t.Parallel() // no shared state; it mostly waits
 	healthcheck := func(base string) (string, error) {
 		u, err := url.Parse(base)
 		if err != nil {

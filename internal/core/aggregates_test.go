@@ -100,6 +100,7 @@ func checkSeries(t *testing.T, s *Service, id int, points []Point, q SeriesQuery
 // random windows whose buckets are whole hours or days equal the series
 // computed from the raw points.
 func TestPointAggregatesThroughRollupsEqualRawPoints(t *testing.T) {
+	t.Parallel() // its own databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		s := newService(t, d)
 		ctx := context.Background()
@@ -165,6 +166,7 @@ func TestPointAggregatesThroughRollupsEqualRawPoints(t *testing.T) {
 // the same points; always, LTTB keeps at most maxDataPoints stored points
 // at their own times, the window's first and last among them.
 func TestLTTBMatchesPlainLTTBOverRawPoints(t *testing.T) {
+	t.Parallel() // its own databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		s := newService(t, d)
 		ctx := context.Background()

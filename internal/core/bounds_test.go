@@ -175,6 +175,7 @@ func TestSeriesArgsBounds(t *testing.T) {
 // summed, averaged and bucketed without overflow by every read, on both
 // databases, and every time a read reports lies in the domain.
 func TestExtremePointsKeepEveryReadWorking(t *testing.T) {
+	t.Parallel() // its own databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		s := newService(t, d)
 		ctx := context.Background()

@@ -122,6 +122,7 @@ func nearlyEqual(a, b []float64) bool {
 // against a plain Go computation on random data, for every aggregate, on
 // both databases.
 func TestSeriesEqualsComputingFromRawPoints(t *testing.T) {
+	t.Parallel() // its own databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		s := newService(t, d)
 		ctx := context.Background()

@@ -119,6 +119,7 @@ const pointsPerCallMax = 1000
 //
 // Run it with -race too (.ci/run does).
 func TestConcurrentWritersKeepChartDataExact(t *testing.T) {
+	t.Parallel() // its own databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		s := newService(t, d)
 		ctx := context.Background()
@@ -185,7 +186,7 @@ func TestConcurrentWritersKeepChartDataExact(t *testing.T) {
 							if _, err := s.RecordProduction(ctx, c.factory, c.points, c.upsert); err != nil {
 								return err
 							}
-							time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
+							time.Sleep(time.Duration(20+rng.IntN(60)) * time.Millisecond)
 							return nil
 						})
 					} else {

@@ -15,6 +15,7 @@ import (
 // its raw points, and series read through rollups equal series computed
 // from the raw points.
 func TestRollupsStayExactAsPointsArrive(t *testing.T) {
+	t.Parallel() // its own databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		s := newService(t, d)
 		ctx := context.Background()

@@ -169,6 +169,7 @@ func TestAnInvalidCursorSaysSo(t *testing.T) {
 // 100 of its characters quoted, as a literal or in a variable, in queries
 // and mutations.
 func TestAHugeIDIsQuotedShort(t *testing.T) {
+	t.Parallel() // its own server and databases; no shared state
 	opts := gqlhttp.DefaultOptions()
 	// Over the defaults' body limit and string bound, which refuse such
 	// an id before decoding it (PAYLOAD_TOO_LARGE): raised, to see how a

@@ -47,6 +47,7 @@ func closeStatus(t *testing.T, c *websocket.Conn, within time.Duration) (websock
 // sends no connection_init is closed at the deadline with 4408, also with
 // PROTECT_READS; one that initialises in time stays open past it.
 func TestWebSocketsWithoutConnectionInitAreClosedWith4408(t *testing.T) {
+	t.Parallel() // its own server and databases; no shared state
 	const deadline = 400 * time.Millisecond
 	const token = "a-long-enough-ws-token"
 	tokens, _ := auth.NewTokens([]string{token}, nil)
@@ -305,6 +306,7 @@ func readStream(t *testing.T, conn *websocket.Conn, want int) streamEnd {
 // recorded side by side (one after the other on SQLite), on both
 // databases.
 func TestAFastSubscriberReceivesLargeBatches(t *testing.T) {
+	t.Parallel() // its own server and databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		h := newHubEndpoint(t, d, gqlhttp.DefaultOptions())
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -340,6 +342,7 @@ func TestAFastSubscriberReceivesLargeBatches(t *testing.T) {
 // falls more than the buffer behind, it is ended with a coded error before
 // complete, on both databases.
 func TestASubscriberThatDoesNotReadGetsSubscriberTooSlow(t *testing.T) {
+	t.Parallel() // its own server and databases; no shared state
 	testdb.Each(t, func(t *testing.T, d string) {
 		h := newHubEndpoint(t, d, gqlhttp.DefaultOptions())
 		h.hub.SetBuffer(1000)

@@ -67,6 +67,7 @@ func TestCachedFactoryAnswersFollowWritesOnEveryReplica(t *testing.T) {
 // TestLargeSeriesStreamColumnByColumnOnPostgres: a series of 260,000 points
 // (past the column-streaming threshold) comes back whole and in order.
 func TestLargeSeriesStreamColumnByColumnOnPostgres(t *testing.T) {
+	t.Parallel() // no shared state; it mostly waits
 	srv := newTestServer(t, dialect.Postgres, nil)
 	const n = 260_000
 	pts := make([]core.Point, n)

@@ -47,6 +47,7 @@ func TestOnlySubscriptionsEscapeTheDeadline(t *testing.T) {
 // error shape, and drops what the handler writes later. A handler that
 // has begun its answer is left to finish it.
 func TestAStuckHandlerIsAnsweredAtItsDeadline(t *testing.T) {
+	t.Parallel() // no shared state; it mostly waits
 	const d = 200 * time.Millisecond
 	release := make(chan struct{})
 	defer close(release)
@@ -121,6 +122,7 @@ func TestAPanicPastTheDeadlineMiddlewareStillReachesTheRecoverer(t *testing.T) {
 // timeout even when the ping itself never returns (a black-holed
 // database), and concurrent checks share one ping.
 func TestReadinessAnswersInTimeAndPingsOnce(t *testing.T) {
+	t.Parallel() // no shared state; it mostly waits
 	var pings atomic.Int32
 	block := make(chan struct{})
 	defer close(block)
