@@ -1434,7 +1434,8 @@ type Mutation {
   deleteFactory(id: ID!): ID!
   """
   Adds a batch of points to a factory, in one transaction: all or nothing.
-  At most 100000 points a call.
+  About 10,000 points a call at most: a request's JSON values are bounded
+  (GRAPHQL_MAX_VARIABLE_VALUES, 4 a point); send larger loads as several calls.
   """
   recordProduction(factoryId: ID!, points: [PointInput!]!, mode: RecordMode = APPEND): RecordProductionPayload!
 }
