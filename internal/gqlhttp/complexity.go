@@ -297,6 +297,13 @@ func pageCost(first, last *int64) int {
 // an open end of which is the end of the time domain. Arguments that the
 // resolver refuses cost 1.
 func (w costWalker) seriesSize(f *ast.Field) int {
+	// M4 returns up to four points a bucket: with maxDataPoints it cuts
+	// the window into a quarter as many buckets (at least two), with an
+	// interval into as many as the interval makes.
+	perBucket := 1
+	if agg, _ := w.arg(f, "aggregate").(string); agg == string(core.AggM4) {
+		perBucket = 4
+	}
 	points, interval := w.intArg(f, "maxDataPoints"), w.intArg(f, "interval")
 	switch {
 	case points != nil && interval != nil:
@@ -304,6 +311,9 @@ func (w costWalker) seriesSize(f *ast.Field) int {
 	case points != nil:
 		if *points < 2 || *points > core.MaxDataPoints {
 			return 1
+		}
+		if perBucket > 1 {
+			return max(int(*points), 2*perBucket)
 		}
 		return int(*points)
 	case interval == nil:
@@ -324,7 +334,7 @@ func (w costWalker) seriesSize(f *ast.Field) int {
 	}
 	// Buckets are aligned to multiples of the interval: one more than the
 	// span holds whole.
-	return int(min((to-from) / *interval + 2, core.MaxDataPoints))
+	return perBucket * int(min((to-from) / *interval + 2, core.MaxDataPoints))
 }
 
 // arg is the value of the argument name of f, with the variables; nil when

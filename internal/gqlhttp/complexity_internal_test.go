@@ -69,6 +69,10 @@ func TestCosts(t *testing.T) {
 		{"an hour in buckets of a minute", `{ factories(first: 1) { edges { node { series(from: "2026-01-01T00:00:00Z", to: "2026-01-01T01:00:00Z", interval: 60) { actual } } } } }`, nil, 1 + 1 + 1 + 2*62},
 		{"a page of points by default", `{ factoryByRowId(rowId: 1) { points { edges { node { time actual goal } } } } }`, nil, 1 + 100*6},
 		{"nodes of three ids", `{ nodes(ids: ["a", "b", "c"]) { id } }`, nil, 3 * 2},
+		// M4 returns up to four points a bucket.
+		{"an hour of M4 in buckets of a minute", `{ factories(first: 1) { edges { node { series(from: "2026-01-01T00:00:00Z", to: "2026-01-01T01:00:00Z", interval: 60, aggregate: M4) { actual } } } } }`, nil, 1 + 1 + 1 + 2*4*62},
+		{"M4 at two values", `{ factoryByRowId(rowId: 1) { series(maxDataPoints: 2, aggregate: M4) { actual } } }`, nil, 1 + 2*8},
+		{"M4 at 1,000 values", `{ factoryByRowId(rowId: 1) { series(maxDataPoints: 1000, aggregate: M4) { actual } } }`, nil, 1 + 2*1000},
 	}
 	for _, tab := range graphiql.DefaultTabs {
 		pass = append(pass, struct {
