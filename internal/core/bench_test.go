@@ -148,6 +148,61 @@ func BenchmarkSeries(b *testing.B) {
 	})
 }
 
+// benchFactory creates a factory of n per-minute points from start,
+// recorded in batches of MaxRecordBatch.
+func benchFactory(b *testing.B, s *Service, n int, start int64) int {
+	ctx := context.Background()
+	f, err := s.CreateFactory(ctx, FactoryInput{Points: benchPoints(min(n, MaxRecordBatch), start)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for done := MaxRecordBatch; done < n; done += MaxRecordBatch {
+		pts := benchPoints(min(n-done, MaxRecordBatch), start+int64(done)*60)
+		if _, err := s.RecordProduction(ctx, f.ID, pts, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f.ID
+}
+
+// BenchmarkSeriesM4 measures the aggregates that choose points, through
+// the rollups: M4 and LTTB of 1,000 values over a 1,000,000-point factory,
+// M4 of at most 500 values over one day of it, and a dashboard of 20
+// factories of 50,000 points with 500 M4 values each.
+func BenchmarkSeriesM4(b *testing.B) {
+	testdb.EachBench(b, func(b *testing.B, d string) {
+		s := newBenchService(b, d)
+		ctx := context.Background()
+		const start = 1_700_000_000
+		big := benchFactory(b, s, 1_000_000, start)
+		small := make([]int, 20)
+		for i := range small {
+			small[i] = benchFactory(b, s, 50_000, start)
+		}
+		lo := int64(start + 500_000*60 + 1234)
+		hi := lo + 86400
+		for _, c := range []struct {
+			name string
+			ids  []int
+			q    SeriesQuery
+		}{
+			{"m4-1000", []int{big}, SeriesQuery{MaxDataPoints: 1000, Aggregate: AggM4}},
+			{"lttb-1000", []int{big}, SeriesQuery{MaxDataPoints: 1000, Aggregate: AggLTTB}},
+			{"day-m4-500", []int{big}, SeriesQuery{Window: Window{From: &lo, To: &hi}, MaxDataPoints: 500, Aggregate: AggM4}},
+			{"dashboard-20x500-m4", small, SeriesQuery{MaxDataPoints: 500, Aggregate: AggM4}},
+		} {
+			b.Run(c.name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					res, err := s.Series(ctx, c.ids, c.q)
+					if err != nil || len(res[c.ids[0]].Epochs) == 0 {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	})
+}
+
 func BenchmarkValidatePoints(b *testing.B) {
 	pts := benchPoints(100000, 0)
 	b.ResetTimer()

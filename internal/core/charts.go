@@ -633,9 +633,9 @@ func commonRollupWidth(wins []seriesWindow) int64 {
 // seriesFromRollups computes a series from whole rollup buckets and the
 // raw points at the windows' edges, in one statement. FIRST and LAST take
 // the values of the part (rollup bucket or edge point) with the earliest
-// or latest time; M4 picks, in each series bucket, the first and last time
+// or latest time; M4 picks, in each series bucket, the first and last point
 // and the earliest time of the smallest and largest actual over its parts
-// (exactly the points the raw computation picks), then reads those points.
+// (exactly the points the raw computation picks): see m4FromRollups.
 func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResult, wins []seriesWindow, wd int64, agg Aggregate) error {
 	rws := make([]rollupWindow, len(wins))
 	for i, w := range wins {
@@ -655,17 +655,7 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 		query = with + `, b AS (SELECT fid, ` + bucket + ` AS bt, ` + cols + `, ROW_NUMBER() OVER (` + part + ` ORDER BY ` + order + `) AS r, ` +
 			`SUM(n) OVER (` + part + `) AS bn FROM parts) SELECT fid, bt, ` + cols + `, bn FROM b WHERE r = 1 ORDER BY fid, bt`
 	case AggM4:
-		// The chosen points' values are read by (factory_id, time), one
-		// index probe each: scalar subqueries keep the planner from
-		// joining against the whole table.
-		query = with + `, b AS (SELECT fid, ` + bucket + ` AS bt, tmin, tmax, mina, maxa, tmina, tmaxa, ` +
-			`MIN(tmin) OVER (` + part + `) AS f, MAX(tmax) OVER (` + part + `) AS l, ` +
-			`MIN(mina) OVER (` + part + `) AS mn, MAX(maxa) OVER (` + part + `) AS mx FROM parts), ` +
-			`pick(fid, pt) AS (SELECT fid, f FROM b UNION SELECT fid, l FROM b ` +
-			`UNION SELECT fid, MIN(tmina) FROM b WHERE mina = mn GROUP BY fid, bt ` +
-			`UNION SELECT fid, MIN(tmaxa) FROM b WHERE maxa = mx GROUP BY fid, bt) ` +
-			`SELECT fid, pt, (SELECT c.actual FROM chart_data c WHERE c.factory_id = pick.fid AND c."time" = pick.pt), ` +
-			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = pick.fid AND c."time" = pick.pt), 1 FROM pick ORDER BY fid, pt`
+		return s.m4FromRollups(ctx, out, with, args)
 	default:
 		var cols string
 		switch agg {
@@ -682,6 +672,79 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 			`GROUP BY fid, off, iv, (t - off) / iv ORDER BY fid, bt`
 	}
 	return s.scanSeries(ctx, out, query, args)
+}
+
+// m4FromRollups computes M4 over the parts defined by with: one grouping
+// finds each series bucket's first and last time and its smallest and
+// largest actual, a second one over the parts joined to their bucket takes
+// the first and last point's values (carried by the parts) and the earliest
+// time of each extreme (ties: the earliest time wins, as over raw points).
+// Only the goal at an extreme's time may still have to be read, one index
+// probe by (factory_id, time), and only when that point is not the bucket's
+// first or last. Each bucket comes back as one row; its up to four points
+// are put in time order here.
+func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, with string, args []any) error {
+	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with), args...)
+	if err != nil {
+		return classify(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fid int
+		var pts [4]Point
+		if err := rows.Scan(&fid, &pts[0].Time, &pts[0].Actual, &pts[0].Goal, &pts[1].Time, &pts[1].Actual, &pts[1].Goal,
+			&pts[2].Time, &pts[2].Actual, &pts[2].Goal, &pts[3].Time, &pts[3].Actual, &pts[3].Goal); err != nil {
+			return classify(err, "")
+		}
+		// Each distinct time once, in time order (insertion sort of four).
+		sel := pts[:0]
+		for _, p := range pts {
+			dup := false
+			for _, q := range sel {
+				if q.Time == p.Time {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				sel = append(sel, p)
+			}
+		}
+		for i := 1; i < len(sel); i++ {
+			for j := i; j > 0 && sel[j].Time < sel[j-1].Time; j-- {
+				sel[j], sel[j-1] = sel[j-1], sel[j]
+			}
+		}
+		r := out[fid]
+		for _, p := range sel {
+			r.Epochs = append(r.Epochs, max(p.Time, MinTime))
+			r.Actual = append(r.Actual, p.Actual)
+			r.Goal = append(r.Goal, p.Goal)
+			r.Counts = append(r.Counts, 1)
+		}
+		out[fid] = r
+	}
+	return classify(rows.Err(), "")
+}
+
+// m4Query is the statement of m4FromRollups over the parts defined by
+// with: one row per series bucket, (fid, then time, actual and goal of its
+// first point, its last point, the earliest point of its smallest actual
+// and that of its largest actual), in order.
+func m4Query(with string) string {
+	goalAt := func(t string) string {
+		return `CASE WHEN ` + t + ` = f THEN fg WHEN ` + t + ` = l THEN lg ELSE ` +
+			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = h.fid AND c."time" = h.` + t + `) END`
+	}
+	return with + `, g AS (SELECT fid, off, iv, (t - off) / iv AS k, MIN(tmin) AS f, MAX(tmax) AS l, ` +
+		`MIN(mina) AS mn, MAX(maxa) AS mx FROM parts GROUP BY fid, off, iv, (t - off) / iv), ` +
+		`h AS (SELECT g.fid, g.k, g.f, g.l, g.mn, g.mx, ` +
+		`MAX(CASE WHEN p.tmin = g.f THEN p.fa END) AS fa, MAX(CASE WHEN p.tmin = g.f THEN p.fg END) AS fg, ` +
+		`MAX(CASE WHEN p.tmax = g.l THEN p.la END) AS la, MAX(CASE WHEN p.tmax = g.l THEN p.lg END) AS lg, ` +
+		`MIN(CASE WHEN p.mina = g.mn THEN p.tmina END) AS tn, MIN(CASE WHEN p.maxa = g.mx THEN p.tmaxa END) AS tx ` +
+		`FROM g JOIN parts p ON p.fid = g.fid AND p.off = g.off AND p.iv = g.iv AND (p.t - p.off) / p.iv = g.k ` +
+		`GROUP BY g.fid, g.off, g.iv, g.k, g.f, g.l, g.mn, g.mx) ` +
+		`SELECT fid, f, fa, fg, l, la, lg, tn, mn, ` + goalAt("tn") + `, tx, mx, ` + goalAt("tx") + ` FROM h ORDER BY fid, k`
 }
 
 // scanSeries reads (factory, time, actual, goal, count) rows into out.
