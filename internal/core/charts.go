@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"entgo.io/ent/dialect/sql"
@@ -313,13 +314,9 @@ func (s *Service) seriesPoints(ctx context.Context, out map[int]SeriesResult, wi
 			pick + `(c."time") AS pt, COUNT(*) AS n` + from + `GROUP BY c.factory_id, w.off, w.iv, ` + bucket + `) ` +
 			`SELECT g.fid, g.t, p.actual, p.goal, g.n FROM g JOIN chart_data p ON p.factory_id = g.fid AND p."time" = g.pt ORDER BY g.fid, g.t`
 	case AggM4:
-		part := `PARTITION BY c.factory_id, ` + bucket
-		query = cte.String() + `SELECT factory_id, "time", actual, goal, 1 FROM (SELECT c.factory_id, c."time", c.actual, c.goal, ` +
-			`ROW_NUMBER() OVER (` + part + ` ORDER BY c."time") AS r1, ` +
-			`ROW_NUMBER() OVER (` + part + ` ORDER BY c."time" DESC) AS r2, ` +
-			`ROW_NUMBER() OVER (` + part + ` ORDER BY c.actual, c."time") AS r3, ` +
-			`ROW_NUMBER() OVER (` + part + ` ORDER BY c.actual DESC, c."time") AS r4` + from +
-			`) x WHERE r1 = 1 OR r2 = 1 OR r3 = 1 OR r4 = 1 ORDER BY factory_id, "time"`
+		// The points stream out in any order and each bucket's four are
+		// chosen here: no sorts, no window functions.
+		return s.m4FromPoints(ctx, out, cte.String()+`SELECT c.factory_id, `+bucket+`, c."time", c.actual, c.goal`+from, args)
 	}
 	return s.scanSeries(ctx, out, query, args)
 }
@@ -674,6 +671,95 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 	return s.scanSeries(ctx, out, query, args)
 }
 
+// m4FromPoints computes M4 from raw points: query returns (factory,
+// bucket number, time, actual, goal) rows, in any order. Each bucket keeps
+// its first and last point and the earliest of its smallest and of its
+// largest actual, as the raw definition does.
+func (s *Service) m4FromPoints(ctx context.Context, out map[int]SeriesResult, query string, args []any) error {
+	type key struct {
+		fid int
+		k   int64
+	}
+	buckets := map[key]*[4]Point{}
+	rows, err := s.Client(ctx).QueryContext(ctx, query, args...)
+	if err != nil {
+		return classify(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k key
+		var p Point
+		if err := rows.Scan(&k.fid, &k.k, &p.Time, &p.Actual, &p.Goal); err != nil {
+			return classify(err, "")
+		}
+		b := buckets[k]
+		if b == nil {
+			buckets[k] = &[4]Point{p, p, p, p}
+			continue
+		}
+		if p.Time < b[0].Time {
+			b[0] = p
+		}
+		if p.Time > b[1].Time {
+			b[1] = p
+		}
+		if p.Actual < b[2].Actual || (p.Actual == b[2].Actual && p.Time < b[2].Time) {
+			b[2] = p
+		}
+		if p.Actual > b[3].Actual || (p.Actual == b[3].Actual && p.Time < b[3].Time) {
+			b[3] = p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return classify(err, "")
+	}
+	keys := make([]key, 0, len(buckets))
+	for k := range buckets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].fid != keys[j].fid {
+			return keys[i].fid < keys[j].fid
+		}
+		return keys[i].k < keys[j].k
+	})
+	for _, k := range keys {
+		appendM4(out, k.fid, *buckets[k])
+	}
+	return nil
+}
+
+// appendM4 appends to factory fid's series the distinct points of one
+// bucket's M4 choice, in time order.
+func appendM4(out map[int]SeriesResult, fid int, pts [4]Point) {
+	sel := pts[:0] // pts is a copy: overwritten in place as it is read
+	for _, p := range pts {
+		dup := false
+		for _, q := range sel {
+			if q.Time == p.Time {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			sel = append(sel, p)
+		}
+	}
+	for i := 1; i < len(sel); i++ { // insertion sort of at most four
+		for j := i; j > 0 && sel[j].Time < sel[j-1].Time; j-- {
+			sel[j], sel[j-1] = sel[j-1], sel[j]
+		}
+	}
+	r := out[fid]
+	for _, p := range sel {
+		r.Epochs = append(r.Epochs, max(p.Time, MinTime))
+		r.Actual = append(r.Actual, p.Actual)
+		r.Goal = append(r.Goal, p.Goal)
+		r.Counts = append(r.Counts, 1)
+	}
+	out[fid] = r
+}
+
 // m4FromRollups computes M4 over the parts defined by with: one grouping
 // finds each series bucket's first and last time and its smallest and
 // largest actual, a second one over the parts joined to their bucket takes
@@ -696,33 +782,7 @@ func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, w
 			&pts[2].Time, &pts[2].Actual, &pts[2].Goal, &pts[3].Time, &pts[3].Actual, &pts[3].Goal); err != nil {
 			return classify(err, "")
 		}
-		// Each distinct time once, in time order (insertion sort of four).
-		sel := pts[:0]
-		for _, p := range pts {
-			dup := false
-			for _, q := range sel {
-				if q.Time == p.Time {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				sel = append(sel, p)
-			}
-		}
-		for i := 1; i < len(sel); i++ {
-			for j := i; j > 0 && sel[j].Time < sel[j-1].Time; j-- {
-				sel[j], sel[j-1] = sel[j-1], sel[j]
-			}
-		}
-		r := out[fid]
-		for _, p := range sel {
-			r.Epochs = append(r.Epochs, max(p.Time, MinTime))
-			r.Actual = append(r.Actual, p.Actual)
-			r.Goal = append(r.Goal, p.Goal)
-			r.Counts = append(r.Counts, 1)
-		}
-		out[fid] = r
+		appendM4(out, fid, pts)
 	}
 	return classify(rows.Err(), "")
 }
@@ -736,14 +796,16 @@ func m4Query(with string) string {
 		return `CASE WHEN ` + t + ` = f THEN fg WHEN ` + t + ` = l THEN lg ELSE ` +
 			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = h.fid AND c."time" = h.` + t + `) END`
 	}
-	return with + `, g AS (SELECT fid, off, iv, (t - off) / iv AS k, MIN(tmin) AS f, MAX(tmax) AS l, ` +
-		`MIN(mina) AS mn, MAX(maxa) AS mx FROM parts GROUP BY fid, off, iv, (t - off) / iv), ` +
-		`h AS (SELECT g.fid, g.k, g.f, g.l, g.mn, g.mx, ` +
+	// q is parts narrowed to what the choice needs (it is read twice, so
+	// PostgreSQL keeps it in memory: narrow, it fits in work_mem).
+	return with + `, q AS (SELECT fid, (t - off) / iv AS k, tmin, tmax, mina, maxa, fa, fg, la, lg, tmina, tmaxa FROM parts), ` +
+		`g AS (SELECT fid, k, MIN(tmin) AS f, MAX(tmax) AS l, MIN(mina) AS mn, MAX(maxa) AS mx FROM q GROUP BY fid, k), ` +
+		`h AS (SELECT g.fid, g.k, MIN(g.f) AS f, MIN(g.l) AS l, MIN(g.mn) AS mn, MIN(g.mx) AS mx, ` +
 		`MAX(CASE WHEN p.tmin = g.f THEN p.fa END) AS fa, MAX(CASE WHEN p.tmin = g.f THEN p.fg END) AS fg, ` +
 		`MAX(CASE WHEN p.tmax = g.l THEN p.la END) AS la, MAX(CASE WHEN p.tmax = g.l THEN p.lg END) AS lg, ` +
 		`MIN(CASE WHEN p.mina = g.mn THEN p.tmina END) AS tn, MIN(CASE WHEN p.maxa = g.mx THEN p.tmaxa END) AS tx ` +
-		`FROM g JOIN parts p ON p.fid = g.fid AND p.off = g.off AND p.iv = g.iv AND (p.t - p.off) / p.iv = g.k ` +
-		`GROUP BY g.fid, g.off, g.iv, g.k, g.f, g.l, g.mn, g.mx) ` +
+		`FROM g JOIN q p ON p.fid = g.fid AND p.k = g.k AND (p.tmin = g.f OR p.tmax = g.l OR p.mina = g.mn OR p.maxa = g.mx) ` +
+		`GROUP BY g.fid, g.k) ` +
 		`SELECT fid, f, fa, fg, l, la, lg, tn, mn, ` + goalAt("tn") + `, tx, mx, ` + goalAt("tx") + ` FROM h ORDER BY fid, k`
 }
 

@@ -186,6 +186,10 @@ func splitWindow(w seriesWindow, width int64) rollupWindow {
 	return rollupWindow{w.factoryID, w.origin, w.interval, w.from, w.to, rollupFrom, rollupTo, width}
 }
 
+// edgeBranchesUpTo is the number of windows up to which rollupParts reads
+// each window's edge points by a statement branch of its own.
+const edgeBranchesUpTo = 64
+
 // rollupParts returns, for windows that share one rollup width, the WITH
 // clause that defines parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming,
 // maxg, tmin, tmax): one row per raw edge point or whole rollup bucket of
@@ -237,8 +241,27 @@ func rollupParts(wins []rollupWindow, points bool) (string, []any) {
 	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time"` + rawExtra + ` ` +
 		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c.factory_id IN ` + in.String() + ` AND `
 	b.WriteString(`), parts(fid, off, iv, t, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax` + cols + `) AS (`)
-	b.WriteString(raw + `c."time" >= w.lo AND c."time" < w.a UNION ALL `)
-	b.WriteString(raw + `c."time" >= w.b AND c."time" < w.hi UNION ALL `)
+	if len(wins) > edgeBranchesUpTo {
+		b.WriteString(raw + `c."time" >= w.lo AND c."time" < w.a UNION ALL `)
+		b.WriteString(raw + `c."time" >= w.b AND c."time" < w.hi UNION ALL `)
+	} else {
+		// Each window's edges as their own range scans with the bounds
+		// as parameters: the planner then knows they hold at most a
+		// bucket's points (joined to w it guesses a large share of the
+		// table, and plans the rest of the statement, hash tables and
+		// sorts, for millions of rows). The parameters are w's.
+		for i, w := range wins {
+			p := func(col int) string { return fmt.Sprintf("CAST($%d AS BIGINT)", 8*i+col+1) }
+			sel := `SELECT ` + p(0) + `, ` + p(1) + `, ` + p(2) + `, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time"` +
+				rawExtra + ` FROM chart_data c WHERE c.factory_id = ` + p(0) + ` AND `
+			if w.from < w.rollupFrom {
+				b.WriteString(sel + `c."time" >= ` + p(3) + ` AND c."time" < ` + p(5) + ` UNION ALL `)
+			}
+			if w.rollupTo < w.to {
+				b.WriteString(sel + `c."time" >= ` + p(6) + ` AND c."time" < ` + p(4) + ` UNION ALL `)
+			}
+		}
+	}
 	b.WriteString(`SELECT w.fid, w.off, w.iv, r.bucket, r.n, r.sum_actual, r.sum_goal, r.min_actual, r.max_actual, ` +
 		`r.min_goal, r.max_goal, r.min_time, r.max_time` + rollupExtra + ` FROM rollups r JOIN w ON r.factory_id = w.fid AND r.width = w.wd ` +
 		`WHERE r.factory_id IN ` + in.String() + ` AND r.width = CAST(` + width + ` AS BIGINT) AND r.bucket >= w.a AND r.bucket < w.b) `)
