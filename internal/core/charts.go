@@ -796,9 +796,10 @@ func m4Query(with string) string {
 		return `CASE WHEN ` + t + ` = f THEN fg WHEN ` + t + ` = l THEN lg ELSE ` +
 			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = h.fid AND c."time" = h.` + t + `) END`
 	}
-	// q is parts narrowed to what the choice needs (it is read twice, so
-	// PostgreSQL keeps it in memory: narrow, it fits in work_mem).
-	return with + `, q AS (SELECT fid, (t - off) / iv AS k, tmin, tmax, mina, maxa, fa, fg, la, lg, tmina, tmaxa FROM parts), ` +
+	// q is parts narrowed to what the choice needs, computed once and
+	// kept (narrow, it fits in PostgreSQL's work_mem; SQLite, told
+	// MATERIALIZED, no longer recomputes it for each bucket it joins).
+	return with + `, q AS MATERIALIZED (SELECT fid, (t - off) / iv AS k, tmin, tmax, mina, maxa, fa, fg, la, lg, tmina, tmaxa FROM parts), ` +
 		`g AS (SELECT fid, k, MIN(tmin) AS f, MAX(tmax) AS l, MIN(mina) AS mn, MAX(maxa) AS mx FROM q GROUP BY fid, k), ` +
 		`h AS (SELECT g.fid, g.k, MIN(g.f) AS f, MIN(g.l) AS l, MIN(g.mn) AS mn, MIN(g.mx) AS mx, ` +
 		`MAX(CASE WHEN p.tmin = g.f THEN p.fa END) AS fa, MAX(CASE WHEN p.tmin = g.f THEN p.fg END) AS fg, ` +
