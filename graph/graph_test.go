@@ -359,7 +359,9 @@ func TestNodesResolveInOneQueryAType(t *testing.T) {
 // for fifty. A new such field fails here until it is added to the table,
 // so it cannot go N+1 unnoticed.
 func TestEveryFieldThatListsFactoriesBatchesTheirCharts(t *testing.T) {
-	charts := `series(maxDataPoints: 10) { epochs actual } summary { count }`
+	charts := `series(maxDataPoints: 10) { epochs actual } summary { count }
+		m4: series(maxDataPoints: 12, aggregate: M4) { epochs actual } lttb: series(maxDataPoints: 10, aggregate: LTTB) { epochs actual }
+		first: series(maxDataPoints: 10, aggregate: FIRST) { actual }`
 	queries := map[string]string{
 		"Query.factories": `query($n: Int!) { factories(first: $n) { edges { node { ` + charts + ` } } } }`,
 		"Query.nodes":     `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Factory { ` + charts + ` } } }`,
