@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -16,18 +15,8 @@ import (
 func TestBackfillFillsFirstLastAndExtremeTimes(t *testing.T) {
 	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
 		t.Run(d, func(t *testing.T) {
-			var url string
-			if d == dialect.SQLite {
-				url = filepath.Join(t.TempDir(), "up.db")
-			} else {
-				url = newPostgres(t)
-			}
 			ctx := context.Background()
-			db, err := Open(ctx, url, Options{MaxConns: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openEmpty(t, d)
 			if _, err := db.migrateUpTo(ctx, "20261129025340_init"); err != nil {
 				t.Fatal(err)
 			}

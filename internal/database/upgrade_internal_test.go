@@ -13,24 +13,30 @@ import (
 	"entgo.io/ent/dialect"
 )
 
+// openEmpty opens a new, empty database of dialect d (no migration
+// applied), closed at cleanup: the upgrade tests migrate it step by step.
+func openEmpty(t *testing.T, d string) *DB {
+	t.Helper()
+	url := filepath.Join(t.TempDir(), "up.db")
+	if d == dialect.Postgres {
+		url = newPostgres(t)
+	}
+	db, err := Open(context.Background(), url, Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestUpgradingKeepsTheData applies the migrations in two steps with data
 // in between, on both databases: a later migration (SQLite rebuilds a table
 // to change it) must keep every row, points included.
 func TestUpgradingKeepsTheData(t *testing.T) {
 	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
 		t.Run(d, func(t *testing.T) {
-			var url string
-			if d == dialect.SQLite {
-				url = filepath.Join(t.TempDir(), "up.db")
-			} else {
-				url = newPostgres(t)
-			}
 			ctx := context.Background()
-			db, err := Open(ctx, url, Options{MaxConns: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := openEmpty(t, d)
 			first, err := db.migrateUpTo(ctx, "20261129025340_init")
 			if err != nil || len(first) != 1 {
 				t.Fatalf("first step: %v %v", first, err)
