@@ -100,8 +100,8 @@ const deadlineGrace = 100 * time.Millisecond
 const msgDeadline = "The request did not finish within its deadline; try again shortly."
 
 // deadline puts a deadline on every request that is not a subscription
-// (limit chooses it: downloads have their own), so that every database call made for it ends in bounded
-// time, and answers 503 (with Retry-After) at that deadline for a handler
+// (limit chooses it: downloads have their own), so that every database
+// call made for it ends in bounded time, and answers 503 (with Retry-After) at that deadline for a handler
 // that has not begun its answer: a driver blocked on a black-holed
 // database (lib/pq ignores the context of a blocked read) cannot hold a
 // client past its deadline. The handler goes on in the background until

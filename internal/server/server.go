@@ -44,8 +44,9 @@ type Deps struct {
 	Tokens *auth.Tokens
 	// ProtectReads makes reads and subscriptions need a token too.
 	ProtectReads bool
-	// RequestTimeout bounds every request that is not a stream, and so
-	// every database call made for it; 0 means Config.DBTimeout.
+	// RequestTimeout bounds every request that is not a subscription or a
+	// download, and so every database call made for it; 0 means
+	// Config.DBTimeout.
 	RequestTimeout time.Duration
 }
 
@@ -324,6 +325,6 @@ func isDownload(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/factories")
-	return ok && (rest == "" || rest == "/" || (strings.HasPrefix(rest, "/") && !strings.Contains(rest[1:], "/")))
+	tail, ok := strings.CutPrefix(r.URL.Path, "/v1/factories")
+	return ok && (tail == "" || tail == "/" || (strings.HasPrefix(tail, "/") && !strings.Contains(tail[1:], "/")))
 }
