@@ -88,8 +88,8 @@ func securityHeaders(next http.Handler) http.Handler {
 // WebSocket gets the deadline from the GraphQL handler (see graph's
 // operation deadline).
 func isSubscription(r *http.Request) bool {
-	return r.URL.Path == "/graphql" && (strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
-		strings.Contains(r.Header.Get("Accept"), "text/event-stream"))
+	return isGraphQLWebSocket(r) ||
+		(r.URL.Path == "/graphql" && strings.Contains(r.Header.Get("Accept"), "text/event-stream"))
 }
 
 // deadlineGrace is how long past its deadline a request's handler may

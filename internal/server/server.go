@@ -284,12 +284,7 @@ func inFlight(limit int) func(http.Handler) http.Handler {
 		slots := make(chan struct{}, limit)
 		msg := fmt.Sprintf("The server is serving its limit of %d requests at once; try again shortly.", limit)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch r.URL.Path {
-			case "/healthz", "/readyz", "/metrics":
-				next.ServeHTTP(w, r)
-				return
-			}
-			if isSubscription(r) {
+			if isProbe(r.URL.Path) || isSubscription(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
