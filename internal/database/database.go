@@ -71,15 +71,11 @@ func Parse(raw string) (Target, error) {
 		// JIT compilation costs more than the short analytical queries
 		// here ever save (docs/performance.md); a URL may turn it on.
 		q := u.Query()
-		if q.Get("jit") == "" {
-			q.Set("jit", "off")
-		}
+		setDefault(q, "jit", "off")
 		// lib/pq runs a query with parameters in two round trips (Parse and
 		// Describe, then Bind and Execute) unless binary_parameters is on,
 		// when it sends them all at once: half the waits on every query.
-		if q.Get("binary_parameters") == "" {
-			q.Set("binary_parameters", "yes")
-		}
+		setDefault(q, "binary_parameters", "yes")
 		u.RawQuery = q.Encode()
 		return Target{Dialect: dialect.Postgres, DSN: u.String(), Safe: u.Redacted()}, nil
 	case raw == ":memory:":
@@ -111,17 +107,12 @@ func sqliteDSN(name string, memory bool) string {
 	if err != nil {
 		q = url.Values{}
 	}
-	set := func(k, v string) {
-		if q.Get(k) == "" {
-			q.Set(k, v)
-		}
-	}
-	set("_fk", "1")
-	set("_busy_timeout", "10000")
-	set("_txlock", "immediate")
+	setDefault(q, "_fk", "1")
+	setDefault(q, "_busy_timeout", "10000")
+	setDefault(q, "_txlock", "immediate")
 	if !memory {
-		set("_journal_mode", "WAL")
-		set("_synchronous", "NORMAL")
+		setDefault(q, "_journal_mode", "WAL")
+		setDefault(q, "_synchronous", "NORMAL")
 	}
 	return path + "?" + q.Encode()
 }
@@ -184,11 +175,17 @@ func withParam(dsn, key, value string) string {
 		return dsn
 	}
 	q := u.Query()
+	setDefault(q, key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// setDefault sets key to value in q unless q sets it already: the URL's
+// own settings win over ours.
+func setDefault(q url.Values, key, value string) {
 	if q.Get(key) == "" {
 		q.Set(key, value)
 	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // Driver returns ent's driver over the database (see NewDriver), for a
