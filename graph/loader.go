@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/sprocketapi/sprocket/ent"
-	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/core"
 )
 
@@ -129,7 +128,7 @@ func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(i
 	bs, _ := ctx.Value(loadersKey{}).(*batches)
 	if bs == nil {
 		res, err := load([]int{f.ID})
-		return res[f.ID], dataError(err)
+		return res[f.ID], err
 	}
 	key = fmt.Sprintf("%s|%v", key, ids)
 	bs.mu.Lock()
@@ -150,10 +149,10 @@ func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(i
 		b.res, b.err = res, err
 	})
 	if b.err != nil {
-		return zero, dataError(b.err)
+		return zero, b.err
 	}
 	if err := b.errs[f.ID]; err != nil {
-		return zero, dataError(err)
+		return zero, err
 	}
 	return b.res.(map[int]T)[f.ID], nil
 }
@@ -179,21 +178,6 @@ func loadEach[T any](ids []int, load func(ids []int) (map[int]T, error)) (map[in
 		}
 	}
 	return res, errs, nil
-}
-
-// dataError classifies an error of a chart load: a data exception of the
-// database becomes DATA_OUT_OF_RANGE; other errors are left as they are.
-func dataError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if ae, ok := apperr.As(err); ok && ae.Code == core.DataOutOfRange {
-		return err
-	}
-	if core.IsDataOutOfRange(err) {
-		return core.DataOutOfRangeError(err)
-	}
-	return err
 }
 
 // finite reports whether every value is a finite number: aggregates of
