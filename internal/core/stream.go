@@ -365,20 +365,3 @@ func (s *Service) SeriesVersion(ctx context.Context, id int) (int64, error) {
 	}
 	return f.SeriesVersion, nil
 }
-
-// PointCount returns how many points factory id has, from its daily
-// rollups (a few hundred rows for years of data, not a scan of points).
-func (s *Service) PointCount(ctx context.Context, id int) (int64, error) {
-	var n sql.NullInt64
-	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT SUM(n) FROM rollups WHERE factory_id = $1 AND width = $2`, id, rollupWidths[0])
-	if err != nil {
-		return 0, classify(err, "")
-	}
-	defer rows.Close()
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, classify(err, "")
-		}
-	}
-	return n.Int64, classify(rows.Err(), "")
-}
