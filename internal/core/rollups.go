@@ -93,9 +93,7 @@ func rollupFromFinerSQL(finer int64) string {
 		`MIN(min_goal) AS ming, MAX(max_goal) AS maxg, MIN(min_time) AS tmin, MAX(max_time) AS tmax ` +
 		`FROM rollups WHERE factory_id = $2 AND width = ` + fmt.Sprint(finer) + ` AND bucket >= CAST($3 AS BIGINT) AND bucket < CAST($4 AS BIGINT) ` +
 		`GROUP BY factory_id, b) ` +
-		`INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time, ` +
-		`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time) ` +
-		`SELECT fid, CAST($1 AS BIGINT), b, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax, ` +
+		rollupInsertHead +
 		part("first_actual", "h.min_time = g.tmin") + `, ` + part("first_goal", "h.min_time = g.tmin") + `, ` +
 		part("last_actual", "h.max_time = g.tmax") + `, ` + part("last_goal", "h.max_time = g.tmax") + `, ` +
 		pick("min_actual_time", "min_actual", "mina") + `, ` + pick("max_actual_time", "max_actual", "maxa") + `, ` +
@@ -121,15 +119,20 @@ func rollupRefreshSQL(where string) string {
 	return `WITH g AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +
 		`SUM(actual) AS sa, SUM(goal) AS sg, MIN(actual) AS mina, MAX(actual) AS maxa, MIN(goal) AS ming, MAX(goal) AS maxg, ` +
 		`MIN("time") AS tmin, MAX("time") AS tmax FROM chart_data WHERE ` + where + ` GROUP BY factory_id, b) ` +
-		`INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time, ` +
-		`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time) ` +
-		`SELECT fid, CAST($1 AS BIGINT), b, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax, ` +
+		rollupInsertHead +
 		at("actual", "tmin") + `, ` + at("goal", "tmin") + `, ` + at("actual", "tmax") + `, ` + at("goal", "tmax") + `, ` +
 		pick("actual", "mina") + `, ` + pick("actual", "maxa") + `, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + ` ` +
 		// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
 		`FROM g WHERE true ` +
 		rollupUpsertTail
 }
+
+// rollupInsertHead inserts the rollups of width $1 computed in g (fid, b,
+// n, sa, sg, mina, maxa, ming, maxg, tmin, tmax); the statement adds the
+// first/last values and the extremes' times, in that order.
+const rollupInsertHead = `INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time, ` +
+	`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time) ` +
+	`SELECT fid, CAST($1 AS BIGINT), b, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax, `
 
 // rollupUpsertTail replaces a stored rollup with the one just computed.
 const rollupUpsertTail = `ON CONFLICT (factory_id, width, bucket) DO UPDATE SET n = excluded.n, sum_actual = excluded.sum_actual, ` +
