@@ -49,12 +49,3 @@ func (s *Service) bulk(ctx context.Context) (context.Context, func(), error) {
 	}
 	return context.WithValue(ctx, laneKey{}, true), func() { <-s.lane }, nil
 }
-
-// BulkInUse returns how many heavy calls hold a turn now, and the lane's
-// size (0: unbounded), for metrics and tests.
-func (s *Service) BulkInUse() (used, size int) {
-	if s.lane == nil {
-		return 0, 0
-	}
-	return len(s.lane), cap(s.lane)
-}
