@@ -97,21 +97,7 @@ func (r *literalRewriter) fragment(name string) *ast.FragmentDefinition {
 }
 
 func (r *literalRewriter) selectionSet(set ast.SelectionSet) (ast.SelectionSet, bool) {
-	var out ast.SelectionSet
-	for i, sel := range set {
-		next, changed := r.selection(sel)
-		if changed && out == nil {
-			out = make(ast.SelectionSet, len(set))
-			copy(out, set[:i])
-		}
-		if out != nil {
-			out[i] = next
-		}
-	}
-	if out == nil {
-		return set, false
-	}
-	return out, true
+	return rewriteEach(set, r.selection)
 }
 
 func (r *literalRewriter) selection(sel ast.Selection) (ast.Selection, bool) {
@@ -146,24 +132,33 @@ func (r *literalRewriter) selection(sel ast.Selection) (ast.Selection, bool) {
 }
 
 func arguments(args ast.ArgumentList) (ast.ArgumentList, bool) {
-	var out ast.ArgumentList
-	for i, a := range args {
+	return rewriteEach(args, func(a *ast.Argument) (*ast.Argument, bool) {
 		v, changed := literal(a.Value)
+		if !changed {
+			return a, false
+		}
+		cp := *a
+		cp.Value = v
+		return &cp, true
+	})
+}
+
+// rewriteEach passes each item of items through rewrite. When one changes,
+// it returns a new list of the rewritten items; otherwise items itself.
+func rewriteEach[S ~[]E, E any](items S, rewrite func(E) (E, bool)) (S, bool) {
+	var out S
+	for i, it := range items {
+		next, changed := rewrite(it)
 		if changed && out == nil {
-			out = make(ast.ArgumentList, len(args))
-			copy(out, args[:i])
+			out = make(S, len(items))
+			copy(out, items[:i])
 		}
 		if out != nil {
-			if changed {
-				cp := *a
-				cp.Value = v
-				a = &cp
-			}
-			out[i] = a
+			out[i] = next
 		}
 	}
 	if out == nil {
-		return args, false
+		return items, false
 	}
 	return out, true
 }
@@ -182,23 +177,16 @@ func literal(v *ast.Value) (*ast.Value, bool) {
 		cp.Kind = ast.StringValue
 		return &cp, true
 	case ast.ListValue, ast.ObjectValue:
-		var out ast.ChildValueList
-		for i, c := range v.Children {
+		out, changed := rewriteEach(v.Children, func(c *ast.ChildValue) (*ast.ChildValue, bool) {
 			cv, changed := literal(c.Value)
-			if changed && out == nil {
-				out = make(ast.ChildValueList, len(v.Children))
-				copy(out, v.Children[:i])
+			if !changed {
+				return c, false
 			}
-			if out != nil {
-				if changed {
-					cc := *c
-					cc.Value = cv
-					c = &cc
-				}
-				out[i] = c
-			}
-		}
-		if out == nil {
+			cp := *c
+			cp.Value = cv
+			return &cp, true
+		})
+		if !changed {
 			return v, false
 		}
 		cp := *v
