@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -122,7 +123,7 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
-			tw := &timeoutWriter{w: w, h: make(http.Header)}
+			tw := &timeoutWriter{w: w, h: w.Header().Clone()}
 			done := make(chan struct{})
 			var panicked any
 			go func() {
@@ -166,8 +167,8 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 
 // timeoutWriter passes a handler's answer through until deadline takes
 // the request over; from then on the handler's writes are dropped. The
-// handler's headers are kept apart until it begins its answer, so a
-// takeover does not send half of them.
+// handler works on a copy of the headers set so far, which replaces them
+// when it begins its answer, so a takeover does not send half of them.
 type timeoutWriter struct {
 	w        http.ResponseWriter
 	h        http.Header
@@ -183,9 +184,8 @@ func (tw *timeoutWriter) begin() {
 	if !tw.begun {
 		tw.begun = true
 		dst := tw.w.Header()
-		for k, v := range tw.h {
-			dst[k] = v
-		}
+		clear(dst)
+		maps.Copy(dst, tw.h)
 	}
 }
 

@@ -64,10 +64,12 @@ func New(d Deps) http.Handler {
 	if timeout == 0 {
 		timeout = d.Config.DBTimeout
 	}
+	// cors comes before the refusals below, so that a browser can read
+	// them (a 503 and its Retry-After) instead of seeing a CORS failure.
+	r.Use(cors(d.Config.CORSOrigins))
 	r.Use(inFlight(d.Config.MaxInFlight))
 	r.Use(deadline(requestDeadline(timeout, d.Config.DownloadTimeout)))
 	r.Use(limitBody(d.Config.MaxBody))
-	r.Use(cors(d.Config.CORSOrigins))
 	r.Use(authenticate(d.Tokens, d.ProtectReads))
 	r.Use(options(r))
 
