@@ -240,7 +240,8 @@ func (w costWalker) field(f *ast.Field) int {
 
 // listSize is how many items the field f of the type parent can return.
 func (w costWalker) listSize(parent string, f *ast.Field) int {
-	switch parent + "." + f.Name {
+	key := parent + "." + f.Name
+	switch key {
 	case "Query.factories", "Query.sprockets", "Factory.points":
 		return pageCost(w.intArg(f, "first"), w.intArg(f, "last"))
 	case "Query.nodes":
@@ -251,22 +252,9 @@ func (w costWalker) listSize(parent string, f *ast.Field) int {
 		return 1
 	case "Factory.series":
 		return w.seriesSize(f)
-	case "__Schema.types":
-		return w.b.types
-	case "__Schema.directives":
-		return w.b.directives
-	case "__Type.fields":
-		return w.b.fields
-	case "__Type.inputFields":
-		return w.b.inputFields
-	case "__Type.enumValues":
-		return w.b.enumValues
-	case "__Type.interfaces":
-		return w.b.interfaces
-	case "__Type.possibleTypes":
-		return w.b.possibleTypes
-	case "__Field.args", "__Directive.args":
-		return w.b.args
+	}
+	if n, ok := w.b.lists[key]; ok {
+		return n
 	}
 	return 1
 }
@@ -400,40 +388,48 @@ func (w costWalker) timeArg(f *ast.Field, name string) (int64, bool) {
 	return t.Unix(), true
 }
 
-// introspectionBounds are the list sizes of introspection, from the schema.
+// introspectionBounds are the list sizes of introspection, from the
+// schema: lists maps "__Type.fields" and the like to the longest such list.
 type introspectionBounds struct {
-	schema                                                           *ast.Schema
-	types, directives                                                int
-	fields, inputFields, enumValues, interfaces, possibleTypes, args int
+	schema *ast.Schema
+	lists  map[string]int
 }
 
 func boundsOf(s *ast.Schema) *introspectionBounds {
-	b := &introspectionBounds{schema: s, types: max(1, len(s.Types)), directives: max(1, len(s.Directives))}
-	b.fields, b.inputFields, b.enumValues, b.interfaces, b.possibleTypes, b.args = 1, 1, 1, 1, 1, 1
+	fields, inputFields, enumValues, interfaces, possibleTypes, args := 1, 1, 1, 1, 1, 1
 	for _, t := range s.Types {
 		switch t.Kind {
 		case ast.InputObject:
-			b.inputFields = max(b.inputFields, len(t.Fields))
+			inputFields = max(inputFields, len(t.Fields))
 		case ast.Enum:
-			b.enumValues = max(b.enumValues, len(t.EnumValues))
+			enumValues = max(enumValues, len(t.EnumValues))
 		default:
-			b.fields = max(b.fields, len(t.Fields))
+			fields = max(fields, len(t.Fields))
 		}
-		b.interfaces = max(b.interfaces, len(t.Interfaces))
+		interfaces = max(interfaces, len(t.Interfaces))
 		if t.IsAbstractType() {
-			b.possibleTypes = max(b.possibleTypes, len(s.GetPossibleTypes(t)))
+			possibleTypes = max(possibleTypes, len(s.GetPossibleTypes(t)))
 		}
 		for _, f := range t.Fields {
-			b.args = max(b.args, len(f.Arguments))
+			args = max(args, len(f.Arguments))
 		}
 	}
 	for _, d := range s.Directives {
-		b.args = max(b.args, len(d.Arguments))
+		args = max(args, len(d.Arguments))
 	}
-	return b
+	return &introspectionBounds{schema: s, lists: map[string]int{
+		"__Schema.types":       max(1, len(s.Types)),
+		"__Schema.directives":  max(1, len(s.Directives)),
+		"__Type.fields":        fields,
+		"__Type.inputFields":   inputFields,
+		"__Type.enumValues":    enumValues,
+		"__Type.interfaces":    interfaces,
+		"__Type.possibleTypes": possibleTypes,
+		"__Field.args":         args,
+		"__Directive.args":     args,
+	}}
 }
 
-// addCost and mulCost saturate at math.MaxInt.
 func addCost(a, b int) int {
 	if a > math.MaxInt-b {
 		return math.MaxInt
