@@ -67,14 +67,3 @@ func int64ToInt(v int64) (int, bool) {
 	}
 	return int(v), true
 }
-
-// deref returns the values of the non-nil pointers.
-func deref(ps ...*float64) []float64 {
-	out := make([]float64, 0, len(ps))
-	for _, p := range ps {
-		if p != nil {
-			out = append(out, *p)
-		}
-	}
-	return out
-}

@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"fmt"
-	"math"
 	"reflect"
 	"sync"
 
@@ -178,16 +177,4 @@ func loadEach[T any](ids []int, load func(ids []int) (map[int]T, error)) (map[in
 		}
 	}
 	return res, errs, nil
-}
-
-// finite reports whether every value is a finite number: aggregates of
-// stored values beyond today's bounds can come back infinite (SQLite sums
-// to ±Inf where PostgreSQL fails), and JSON has no number for them.
-func finite(values ...float64) bool {
-	for _, v := range values {
-		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return false
-		}
-	}
-	return true
 }

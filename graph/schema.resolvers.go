@@ -84,9 +84,6 @@ func (r *factoryResolver) Series(ctx context.Context, obj *ent.Factory, from *ti
 	if err != nil {
 		return nil, err
 	}
-	if !finite(res.Actual...) || !finite(res.Goal...) {
-		return nil, core.DataOutOfRangeError(fmt.Errorf("factory %d: a series value is not finite", obj.ID))
-	}
 	out := &model.Series{
 		Interval:  res.Interval,
 		Aggregate: model.Aggregate(res.Aggregate),
@@ -115,11 +112,11 @@ func (r *factoryResolver) Summary(ctx context.Context, obj *ent.Factory, from *t
 	sm, err := loadFor(ctx, obj, "summary|"+w.Key(), func(ids []int) (map[int]core.Summary, error) {
 		return r.Service.Summaries(ctx, ids, w)
 	})
+	if err == nil {
+		err = sm.Err
+	}
 	if err != nil {
 		return nil, err
-	}
-	if !finite(sm.TotalActual, sm.TotalGoal) || !finite(deref(sm.Attainment, sm.MinActual, sm.MaxActual, sm.MinGoal, sm.MaxGoal)...) {
-		return nil, core.DataOutOfRangeError(fmt.Errorf("factory %d: a summary value is not finite", obj.ID))
 	}
 	out := &model.Summary{
 		Count: sm.Count, TotalActual: sm.TotalActual, TotalGoal: sm.TotalGoal, Attainment: sm.Attainment,

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -88,7 +89,8 @@ type SeriesResult struct {
 	Counts    []int64
 	// Err is this factory's own failure, when its stored range alone
 	// makes the query impossible (an interval that cuts it into too many
-	// buckets): the other factories of the call still get their series.
+	// buckets) or a value of its series is not finite (DataOutOfRange):
+	// the other factories of the call still get their series.
 	Err error
 }
 
@@ -101,6 +103,31 @@ type Summary struct {
 	MinActual, MaxActual *float64
 	MinGoal, MaxGoal     *float64
 	Attainment           *float64
+	// Err is DataOutOfRange when a value of this factory's summary is
+	// not finite; the other factories of the call still get theirs.
+	Err error
+}
+
+// finite reports whether every value is a finite number: aggregates of
+// stored values beyond today's bounds can come back infinite (SQLite sums
+// to ±Inf where PostgreSQL fails), and JSON has no number for them.
+func finite(values ...float64) bool {
+	for _, v := range values {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// finitePtrs is finite for the non-nil values.
+func finitePtrs(ps ...*float64) bool {
+	for _, p := range ps {
+		if p != nil && !finite(*p) {
+			return false
+		}
+	}
+	return true
 }
 
 func (q *SeriesQuery) normalize() error {
@@ -273,6 +300,11 @@ func (s *Service) Series(ctx context.Context, ids []int, q SeriesQuery) (map[int
 			out[id] = applyLTTB(out[id], max(2, m))
 		}
 	}
+	for id, r := range out {
+		if r.Err == nil && (!finite(r.Actual...) || !finite(r.Goal...)) {
+			out[id] = SeriesResult{Err: DataOutOfRangeError(fmt.Errorf("factory %d: a series value is not finite", id))}
+		}
+	}
 	return out, nil
 }
 
@@ -415,6 +447,9 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 		if sm.TotalGoal != 0 {
 			att := sm.TotalActual / sm.TotalGoal
 			sm.Attainment = &att
+		}
+		if !finite(sm.TotalActual, sm.TotalGoal) || !finitePtrs(sm.Attainment, sm.MinActual, sm.MaxActual, sm.MinGoal, sm.MaxGoal) {
+			sm = Summary{Err: DataOutOfRangeError(fmt.Errorf("factory %d: a summary value is not finite", id))}
 		}
 		out[id] = sm
 	}
