@@ -268,7 +268,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 		origins: origin.NewPolicy(opts.AllowedOrigins),
 		slots:   &wsSlots{limit: int64(opts.WSMaxConnections)},
 	})
-	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues})
+	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
 	srv.AddTransport(getTransport{maxValues: opts.MaxVariableValues})
 	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
 

@@ -181,21 +181,27 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	execute(w, r, exec, params, media, true)
 }
 
-// sseTransport is gqlgen's SSE transport behind our body checks: its own
-// decoding copies the raw body into the answer and the log.
+// sseTransport is gqlgen's SSE transport behind the POST transport's body
+// checks (streamBody): its own decoding copies the raw body into the
+// answer and the log. The body read through the checks is handed on.
 type sseTransport struct {
 	transport.SSE
 	maxBody   int64
 	maxValues int
+	maxString int
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	_, body, status, gqlErr := readBody(w, r, t.maxBody, t.maxValues)
-	if gqlErr != nil {
+	var body bytes.Buffer
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.TeeReader(r.Body, &body), r.Body}
+	if _, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString); gqlErr != nil {
 		writeErrors(w, status, mediaJSON, gqlerror.List{gqlErr})
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = io.NopCloser(&body)
 	t.SSE.Do(w, r, exec)
 }
 
@@ -204,57 +210,9 @@ func isJSON(r *http.Request) bool {
 	return err == nil && mt == mediaJSON
 }
 
-// readBody reads and decodes a POST body of at most limit bytes and
-// maxValues JSON values (0: no bound). The body is read into one buffer of
-// its announced length (no doubling copies), and its values are counted
-// on the bytes before anything is decoded, so a body of millions of small
-// values is refused before it becomes millions of Go values. On failure it
-// returns the status and error to answer with; neither repeats the body.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, maxValues int) (*graphql.RawParams, []byte, int, *gqlerror.Error) {
-	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
-	if err != nil {
-		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge,
-				fmt.Sprintf("The request body is larger than the limit of %d bytes.", tooLarge.Limit))
-		}
-		return nil, nil, http.StatusBadRequest, codedError(CodeBadRequest, "The request body could not be read.")
-	}
-	if maxValues > 0 && countJSONValues(body, maxValues) > maxValues {
-		return nil, nil, http.StatusRequestEntityTooLarge, codedError(CodePayloadTooLarge, tooManyValues("body", maxValues))
-	}
-	params := &graphql.RawParams{}
-	if err := decodeStrict(bytes.NewReader(body), params); err != nil {
-		return nil, nil, http.StatusBadRequest, codedError(CodeBadRequest, malformedBody(err))
-	}
-	return params, body, 0, nil
-}
-
 func tooManyValues(what string, limit int) string {
 	return fmt.Sprintf("The request %s holds more than %d JSON values (numbers, strings, objects, lists…); "+
 		"send fewer points a call.", what, limit)
-}
-
-// readAll reads r whole into a buffer of the announced size when there is
-// one (at most limit, plus a byte to see the end), growing it otherwise.
-func readAll(r io.Reader, announced, limit int64) ([]byte, error) {
-	if announced <= 0 || announced > limit {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, 0, announced+1)
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) { // longer than announced
-			rest, err := io.ReadAll(r)
-			return append(buf, rest...), err
-		}
-	}
 }
 
 // countJSONValues counts the values of the JSON text b, stopping once it
