@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,9 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 				defer func() {
 					if v := recover(); v != nil {
 						panicked = v
+						if v != http.ErrAbortHandler {
+							panicked = handlerPanic{value: v, stack: debug.Stack()}
+						}
 					}
 				}()
 				next.ServeHTTP(tw, r.WithContext(ctx))
@@ -163,6 +167,15 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 			}
 		})
 	}
+}
+
+// handlerPanic is a panic of a handler that deadline ran in a goroutine of
+// its own, raised again in the request's goroutine with the stack of the
+// handler's, which recoverer logs instead of its own (deadline's).
+// http.ErrAbortHandler is raised again as it is.
+type handlerPanic struct {
+	value any
+	stack []byte
 }
 
 // timeoutWriter passes a handler's answer through until deadline takes

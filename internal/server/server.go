@@ -218,8 +218,12 @@ func recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
+				stack := debug.Stack()
+				if p, ok := v.(handlerPanic); ok {
+					v, stack = p.value, p.stack
+				}
 				slog.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,
-					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+					"panic", fmt.Sprint(v), "stack", string(stack))
 				rest.WriteMessage(w, http.StatusInternalServerError, "Internal server error.")
 			}
 		}()
