@@ -30,7 +30,6 @@ type batches struct {
 
 type batch struct {
 	once sync.Once
-	ids  map[int]bool
 	res  any
 	err  error
 	// errs are the errors of single factories, when the batch failed on
@@ -123,20 +122,17 @@ func collectFactories(v reflect.Value, depth int, found func(*ent.Factory)) {
 // for all of f's siblings with the same field and arguments.
 func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(ids []int) (map[int]T, error)) (T, error) {
 	var zero T
-	ids := siblingFactories(ctx, f)
 	bs, _ := ctx.Value(loadersKey{}).(*batches)
 	if bs == nil {
 		res, err := load([]int{f.ID})
 		return res[f.ID], err
 	}
+	ids := siblingFactories(ctx, f)
 	key = fmt.Sprintf("%s|%v", key, ids)
 	bs.mu.Lock()
 	b, ok := bs.m[key]
 	if !ok {
-		b = &batch{ids: map[int]bool{}}
-		for _, id := range ids {
-			b.ids[id] = true
-		}
+		b = &batch{}
 		bs.m[key] = b
 	}
 	bs.mu.Unlock()
