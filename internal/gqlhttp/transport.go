@@ -120,24 +120,37 @@ func (postTransport) Supports(r *http.Request) bool {
 }
 
 func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	serve(w, r, exec, false, func(media string) *graphql.RawParams {
+		if !isJSON(r) {
+			writeRequestError(w, http.StatusUnsupportedMediaType, media, CodeUnsupportedMediaType,
+				"A GraphQL POST request must have Content-Type: application/json.")
+			return nil
+		}
+		params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
+		if gqlErr != nil {
+			writeErrors(w, status, media, gqlerror.List{gqlErr})
+			return nil
+		}
+		return params
+	})
+}
+
+// serve is the POST and GET transports' common part: it negotiates the
+// answer's media type, reads the operation with read (which writes its
+// own refusal and returns nil), times the reading and executes it.
+func serve(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, queryOnly bool, read func(media string) *graphql.RawParams) {
 	media, ok := negotiate(r)
 	if !ok {
 		writeNotAcceptable(w)
 		return
 	}
-	if !isJSON(r) {
-		writeRequestError(w, http.StatusUnsupportedMediaType, media, CodeUnsupportedMediaType,
-			"A GraphQL POST request must have Content-Type: application/json.")
-		return
-	}
 	start := graphql.Now()
-	params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
-	if gqlErr != nil {
-		writeErrors(w, status, media, gqlerror.List{gqlErr})
+	params := read(media)
+	if params == nil {
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	execute(w, r, exec, params, media, false)
+	execute(w, r, exec, params, media, queryOnly)
 }
 
 // getTransport runs queries sent as GET with URL parameters.
@@ -152,33 +165,28 @@ func (getTransport) Supports(r *http.Request) bool {
 }
 
 func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	media, ok := negotiate(r)
-	if !ok {
-		writeNotAcceptable(w)
-		return
-	}
-	start := graphql.Now()
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest, "The URL query string is malformed.")
-		return
-	}
-	params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
-	for name, dst := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
-		if v := q.Get(name); v != "" {
-			if n := countJSONValues([]byte(v), t.maxValues); t.maxValues > 0 && n > t.maxValues {
-				writeRequestError(w, http.StatusRequestEntityTooLarge, media, CodePayloadTooLarge, tooManyValues(name, t.maxValues))
-				return
-			}
-			if err := decodeStrict(strings.NewReader(v), dst); err != nil {
-				writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest,
-					fmt.Sprintf("The %s parameter must be a JSON object.", name))
-				return
+	serve(w, r, exec, true, func(media string) *graphql.RawParams {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest, "The URL query string is malformed.")
+			return nil
+		}
+		params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
+		for name, dst := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+			if v := q.Get(name); v != "" {
+				if n := countJSONValues([]byte(v), t.maxValues); t.maxValues > 0 && n > t.maxValues {
+					writeRequestError(w, http.StatusRequestEntityTooLarge, media, CodePayloadTooLarge, tooManyValues(name, t.maxValues))
+					return nil
+				}
+				if err := decodeStrict(strings.NewReader(v), dst); err != nil {
+					writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest,
+						fmt.Sprintf("The %s parameter must be a JSON object.", name))
+					return nil
+				}
 			}
 		}
-	}
-	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	execute(w, r, exec, params, media, true)
+		return params
+	})
 }
 
 // sseTransport is gqlgen's SSE transport behind the POST transport's body
