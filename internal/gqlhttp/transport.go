@@ -172,13 +172,16 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 			return nil
 		}
 		params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
-		for name, dst := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
-			if v := q.Get(name); v != "" {
+		for _, p := range [...]struct {
+			name string
+			dst  *map[string]any
+		}{{"variables", &params.Variables}, {"extensions", &params.Extensions}} {
+			if name, v := p.name, q.Get(p.name); v != "" {
 				if n := countJSONValues([]byte(v), t.maxValues); t.maxValues > 0 && n > t.maxValues {
 					writeRequestError(w, http.StatusRequestEntityTooLarge, media, CodePayloadTooLarge, tooManyValues(name, t.maxValues))
 					return nil
 				}
-				if err := decodeStrict(strings.NewReader(v), dst); err != nil {
+				if err := decodeStrict(strings.NewReader(v), p.dst); err != nil {
 					writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest,
 						fmt.Sprintf("The %s parameter must be a JSON object.", name))
 					return nil
