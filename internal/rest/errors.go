@@ -44,6 +44,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case status == http.StatusServiceUnavailable:
 		slog.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	case code == apperr.DataOutOfRange:
+		// The stored data needs repair: the operator must hear of it, as
+		// on GraphQL (the client's message says nothing of the cause).
+		slog.WarnContext(r.Context(), "stored data out of range", "method", r.Method, "path", r.URL.Path, "err", err)
 	case status >= 500:
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
