@@ -227,9 +227,10 @@ func recoverPanic(ctx context.Context, v any) error {
 }
 
 // errorGuard makes sure no error leaves without having passed presentError:
-// a few come straight from extensions as a graphql.Response, with the
-// cause in the message (entgql.Transactioner's "cannot create transaction:
-// <driver error>"). It wraps every extension added after it.
+// an extension may answer with a graphql.Response of its own, whose
+// uncoded errors can carry a cause in their message (entgql.Transactioner's
+// "cannot create transaction: <driver error>" did, before transactioner
+// replaced it). It wraps every extension added after it.
 type errorGuard struct{}
 
 var _ interface {

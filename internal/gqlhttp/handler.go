@@ -301,7 +301,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	srv.Use(operationShare{conns: opts.OperationConns})
 	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling
-	// factories (see loader.go). Required for the no-N+1 guarantee.
+	// factories (see graph/loader.go). Required for the no-N+1 guarantee.
 	srv.Use(graph.Loaders{})
 	return srv
 }
