@@ -26,6 +26,31 @@ type loadersKey struct{}
 type batches struct {
 	mu sync.Mutex
 	m  map[string]*batch
+	// found holds, by enclosing field, the factories its result holds:
+	// each field's result is searched once, not once per factory in it.
+	found map[*graphql.FieldContext]*factorySet
+}
+
+// factorySet is the factories of one field's result, in order.
+type factorySet struct {
+	ids []int
+	has map[int]bool
+}
+
+// factoriesIn returns the factories that fc's result holds.
+func (bs *batches) factoriesIn(fc *graphql.FieldContext) *factorySet {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if set, ok := bs.found[fc]; ok {
+		return set
+	}
+	set := &factorySet{has: map[int]bool{}}
+	collectFactories(reflect.ValueOf(fc.Result), 0, func(x *ent.Factory) {
+		set.ids = append(set.ids, x.ID)
+		set.has[x.ID] = true
+	})
+	bs.found[fc] = set
+	return set
 }
 
 type batch struct {
@@ -53,7 +78,7 @@ func (Loaders) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptOperation implements graphql.OperationInterceptor.
 func (Loaders) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	return next(context.WithValue(ctx, loadersKey{}, &batches{m: map[string]*batch{}}))
+	return next(context.WithValue(ctx, loadersKey{}, &batches{m: map[string]*batch{}, found: map[*graphql.FieldContext]*factorySet{}}))
 }
 
 // siblingFactories returns the ids of the factories resolved together
@@ -61,19 +86,13 @@ func (Loaders) InterceptOperation(ctx context.Context, next graphql.OperationHan
 // result holds f and others (a list, a connection's edges), or f alone. The
 // results are searched by their shape, not their type, so that any field
 // that returns factories batches their chart fields, a new one included.
-func siblingFactories(ctx context.Context, f *ent.Factory) []int {
+func siblingFactories(ctx context.Context, bs *batches, f *ent.Factory) []int {
 	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
 		if fc.Result == nil || fc.Result == any(f) {
 			continue
 		}
-		var ids []int
-		found := false
-		collectFactories(reflect.ValueOf(fc.Result), 0, func(x *ent.Factory) {
-			ids = append(ids, x.ID)
-			found = found || x.ID == f.ID
-		})
-		if found && len(ids) > 1 {
-			return ids
+		if set := bs.factoriesIn(fc); set.has[f.ID] && len(set.ids) > 1 {
+			return set.ids
 		}
 	}
 	return []int{f.ID}
@@ -127,7 +146,7 @@ func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(i
 		res, err := load([]int{f.ID})
 		return res[f.ID], err
 	}
-	ids := siblingFactories(ctx, f)
+	ids := siblingFactories(ctx, bs, f)
 	key = fmt.Sprintf("%s|%v", key, ids)
 	bs.mu.Lock()
 	b, ok := bs.m[key]
