@@ -11,11 +11,11 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/auth"
@@ -242,33 +242,18 @@ func readiness(ping func(context.Context) error) func(context.Context) error {
 	if ping == nil {
 		return func(context.Context) error { return nil }
 	}
-	var mu sync.Mutex
-	var inflight chan struct{}
-	var result error
+	var pings singleflight.Group
 	return func(ctx context.Context) error {
-		mu.Lock()
-		done := inflight
-		if done == nil {
-			done = make(chan struct{})
-			inflight = done
-			go func() {
-				pctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-				defer cancel()
-				err := ping(pctx)
-				mu.Lock()
-				result, inflight = err, nil
-				mu.Unlock()
-				close(done)
-			}()
-		}
-		mu.Unlock()
+		done := pings.DoChan("ping", func() (any, error) {
+			pctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+			defer cancel()
+			return nil, ping(pctx)
+		})
 		timer := time.NewTimer(readyTimeout)
 		defer timer.Stop()
 		select {
-		case <-done:
-			mu.Lock()
-			defer mu.Unlock()
-			return result
+		case res := <-done:
+			return res.Err
 		case <-timer.C:
 			return errors.New("the database did not answer within the readiness timeout")
 		case <-ctx.Done():
