@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sprocketapi/sprocket/internal/config"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/sprocketapi/sprocket/internal/config"
 )
 
 // The WebSocket budgets' defaults: the numbers are internal/config's.
