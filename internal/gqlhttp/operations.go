@@ -103,6 +103,9 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		return resp
 	}
 	name := oc.OperationName
+	if name == "" && oc.Operation != nil {
+		name = oc.Operation.Name // the document's one operation, named there
+	}
 	label := o.metricLabel(name)
 	if name == "" {
 		name = operationAnonymous
