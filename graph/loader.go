@@ -35,6 +35,7 @@ type batches struct {
 type factorySet struct {
 	ids []int
 	has map[int]bool
+	key string // ids, formatted for batch keys
 }
 
 // factoriesIn returns the factories that fc's result holds.
@@ -49,6 +50,7 @@ func (bs *batches) factoriesIn(fc *graphql.FieldContext) *factorySet {
 		set.ids = append(set.ids, x.ID)
 		set.has[x.ID] = true
 	})
+	set.key = fmt.Sprint(set.ids)
 	bs.found[fc] = set
 	return set
 }
@@ -81,21 +83,21 @@ func (Loaders) InterceptOperation(ctx context.Context, next graphql.OperationHan
 	return next(context.WithValue(ctx, loadersKey{}, &batches{m: map[string]*batch{}, found: map[*graphql.FieldContext]*factorySet{}}))
 }
 
-// siblingFactories returns the ids of the factories resolved together
+// siblingFactories returns the set of the factories resolved together
 // with f: every factory in the result of the nearest enclosing field whose
 // result holds f and others (a list, a connection's edges), or f alone. The
 // results are searched by their shape, not their type, so that any field
 // that returns factories batches their chart fields, a new one included.
-func siblingFactories(ctx context.Context, bs *batches, f *ent.Factory) []int {
+func siblingFactories(ctx context.Context, bs *batches, f *ent.Factory) *factorySet {
 	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
 		if fc.Result == nil || fc.Result == any(f) {
 			continue
 		}
 		if set := bs.factoriesIn(fc); set.has[f.ID] && len(set.ids) > 1 {
-			return set.ids
+			return set
 		}
 	}
-	return []int{f.ID}
+	return &factorySet{ids: []int{f.ID}, key: fmt.Sprint([]int{f.ID})}
 }
 
 var factoryType = reflect.TypeFor[*ent.Factory]()
@@ -146,8 +148,9 @@ func loadFor[T any](ctx context.Context, f *ent.Factory, key string, load func(i
 		res, err := load([]int{f.ID})
 		return res[f.ID], err
 	}
-	ids := siblingFactories(ctx, bs, f)
-	key = fmt.Sprintf("%s|%v", key, ids)
+	sibs := siblingFactories(ctx, bs, f)
+	ids := sibs.ids
+	key += "|" + sibs.key
 	bs.mu.Lock()
 	b, ok := bs.m[key]
 	if !ok {
