@@ -2,6 +2,7 @@ package gqlhttp
 
 import (
 	"context"
+	"iter"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -108,38 +109,13 @@ func (noIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
 func (noIntrospection) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	// The meta-fields exist on the query root only, so the root selection
 	// set and the fragments spread into it are all there is to look at.
-	seen := map[string]bool{}
-	var find func(ast.SelectionSet) *ast.Field
-	find = func(set ast.SelectionSet) *ast.Field {
-		for _, sel := range set {
-			switch s := sel.(type) {
-			case *ast.Field:
-				if s.Name == "__schema" || s.Name == "__type" {
-					return s
-				}
-			case *ast.InlineFragment:
-				if f := find(s.SelectionSet); f != nil {
-					return f
-				}
-			case *ast.FragmentSpread:
-				if seen[s.Name] {
-					continue
-				}
-				seen[s.Name] = true
-				def := s.Definition
-				if def == nil {
-					def = oc.Doc.Fragments.ForName(s.Name)
-				}
-				if def != nil {
-					if f := find(def.SelectionSet); f != nil {
-						return f
-					}
-				}
-			}
+	var f *ast.Field
+	for root := range rootFields(oc.Doc, oc.Operation.SelectionSet) {
+		if root.Name == "__schema" || root.Name == "__type" {
+			f = root
+			break
 		}
-		return nil
 	}
-	f := find(oc.Operation.SelectionSet)
 	if f == nil {
 		return nil
 	}
@@ -149,4 +125,43 @@ func (noIntrospection) MutateOperationContext(_ context.Context, oc *graphql.Ope
 		e.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
 	}
 	return e
+}
+
+// rootFields yields the fields of the root selection set set, with inline
+// fragments and the fragments spread into it expanded (each spread once),
+// in document order. doc, which may be nil, holds the fragments whose
+// spreads have no Definition.
+func rootFields(doc *ast.QueryDocument, set ast.SelectionSet) iter.Seq[*ast.Field] {
+	return func(yield func(*ast.Field) bool) {
+		seen := map[string]bool{}
+		var walk func(ast.SelectionSet) bool
+		walk = func(set ast.SelectionSet) bool {
+			for _, sel := range set {
+				switch s := sel.(type) {
+				case *ast.Field:
+					if !yield(s) {
+						return false
+					}
+				case *ast.InlineFragment:
+					if !walk(s.SelectionSet) {
+						return false
+					}
+				case *ast.FragmentSpread:
+					if seen[s.Name] {
+						continue
+					}
+					seen[s.Name] = true
+					def := s.Definition
+					if def == nil && doc != nil {
+						def = doc.Fragments.ForName(s.Name)
+					}
+					if def != nil && !walk(def.SelectionSet) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		walk(set)
+	}
 }

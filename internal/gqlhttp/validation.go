@@ -39,43 +39,21 @@ var singleRootField = core.Rule{
 				name = "Subscription " + strconv.Quote(op.Name)
 			}
 			keys := map[string]bool{}
-			seen := map[string]bool{}
-			var walk func(ast.SelectionSet)
-			walk = func(set ast.SelectionSet) {
-				for _, sel := range set {
-					switch s := sel.(type) {
-					case *ast.Field:
-						key := s.Alias
-						if key == "" {
-							key = s.Name
-						}
-						if strings.HasPrefix(s.Name, "__") {
-							addError(core.Message("%s must not select an introspection top level field.", name), core.At(s.Position))
-						}
-						if !keys[key] {
-							keys[key] = true
-							if len(keys) == 2 {
-								addError(core.Message("%s must select only one top level field.", name), core.At(s.Position))
-							}
-						}
-					case *ast.InlineFragment:
-						walk(s.SelectionSet)
-					case *ast.FragmentSpread:
-						if seen[s.Name] {
-							continue
-						}
-						seen[s.Name] = true
-						def := s.Definition
-						if def == nil && walker.Document != nil {
-							def = walker.Document.Fragments.ForName(s.Name)
-						}
-						if def != nil {
-							walk(def.SelectionSet)
-						}
+			for f := range rootFields(walker.Document, op.SelectionSet) {
+				key := f.Alias
+				if key == "" {
+					key = f.Name
+				}
+				if strings.HasPrefix(f.Name, "__") {
+					addError(core.Message("%s must not select an introspection top level field.", name), core.At(f.Position))
+				}
+				if !keys[key] {
+					keys[key] = true
+					if len(keys) == 2 {
+						addError(core.Message("%s must select only one top level field.", name), core.At(f.Position))
 					}
 				}
 			}
-			walk(op.SelectionSet)
 		})
 	},
 }
