@@ -548,17 +548,17 @@ func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage
 	if err := p.Window.Validate(); err != nil {
 		return PointsPage{}, err
 	}
-	ctx, done, err := s.bulk(ctx)
-	if err != nil {
-		return PointsPage{}, err
-	}
-	defer done()
 	if p.First != nil && p.Last != nil {
 		return PointsPage{}, apperr.InvalidField("first", "give first or last, not both.")
 	}
 	if err := CheckPage(p.First, p.Last); err != nil {
 		return PointsPage{}, err
 	}
+	ctx, done, err := s.bulk(ctx)
+	if err != nil {
+		return PointsPage{}, err
+	}
+	defer done()
 	n := DefaultPageSize
 	backward := p.Last != nil
 	switch {
