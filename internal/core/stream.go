@@ -306,7 +306,10 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 				return err
 			}
 			if next >= len(order) || order[next] != fid {
-				continue // a factory created after the id list was read
+				// Not reached: the rows are those of order's factories
+				// (the IN list), in its order. Kept so that a mismatch
+				// drops rows instead of writing them under another id.
+				continue
 			}
 			if err := begin(); err != nil {
 				return err
