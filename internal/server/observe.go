@@ -125,6 +125,17 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			tw := &timeoutWriter{w: w, h: w.Header().Clone()}
+			// The handler may outlive this request after a takeover, and
+			// the router pools its routing context once ServeHTTP returns:
+			// the handler routes on a copy of its own, whose route is
+			// handed back when it finishes in time (observe labels by it).
+			req := r.WithContext(ctx)
+			rc := chi.RouteContext(r.Context())
+			var routed *chi.Context
+			if rc != nil {
+				routed = rc.Clone()
+				req = req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, routed))
+			}
 			done := make(chan struct{})
 			var panicked any
 			go func() {
@@ -137,7 +148,7 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 						}
 					}
 				}()
-				next.ServeHTTP(tw, r.WithContext(ctx))
+				next.ServeHTTP(tw, req)
 			}()
 			select {
 			case <-done:
@@ -161,6 +172,9 @@ func deadline(limit func(r *http.Request) time.Duration) func(http.Handler) http
 					}
 					<-done // the answer has begun: let it end
 				}
+			}
+			if routed != nil {
+				rc.RoutePatterns = routed.RoutePatterns
 			}
 			if panicked != nil {
 				panic(panicked) // for recoverer, in the request's goroutine
