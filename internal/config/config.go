@@ -85,8 +85,9 @@ type Config struct {
 	LiveBufferPoints        int           // LIVE_BUFFER_POINTS (default 100000)
 }
 
-// maxMetricOperations is gqlhttp.MaxMetricOperations.
-const maxMetricOperations = 200
+// MaxMetricOperations caps how many names GRAPHQL_METRIC_OPERATIONS may
+// list, so that the operation label of the GraphQL metrics stays bounded.
+const MaxMetricOperations = 200
 
 // isGraphQLName reports whether s is a GraphQL name: [_A-Za-z][_0-9A-Za-z]*,
 // at most 100 characters here.
@@ -374,8 +375,8 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		}
 		c.GraphQLMetricOperations = append(c.GraphQLMetricOperations, name)
 	}
-	if len(c.GraphQLMetricOperations) > maxMetricOperations {
-		bad("GRAPHQL_METRIC_OPERATIONS", "lists %d names; at most %d", len(c.GraphQLMetricOperations), maxMetricOperations)
+	if len(c.GraphQLMetricOperations) > MaxMetricOperations {
+		bad("GRAPHQL_METRIC_OPERATIONS", "lists %d names; at most %d", len(c.GraphQLMetricOperations), MaxMetricOperations)
 	}
 	if v := getenv("SHUTDOWN_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)

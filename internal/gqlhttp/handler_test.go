@@ -719,4 +719,24 @@ func TestDefaultsAgreeWithTheConfiguration(t *testing.T) {
 		cfg.GraphQLDepthLimit != d.DepthLimit || cfg.GraphQLTokenLimit != d.TokenLimit || cfg.MaxBody != d.MaxBodyBytes {
 		t.Errorf("config %+v, graph %+v", cfg, d)
 	}
+	// OptionsFromConfig carries every budget over: a setting it forgot
+	// would leave the server on a zero value, or the default whatever the
+	// configuration says.
+	o := gqlhttp.OptionsFromConfig(cfg)
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"ComplexityLimit", o.ComplexityLimit, d.ComplexityLimit}, {"DepthLimit", o.DepthLimit, d.DepthLimit},
+		{"TokenLimit", o.TokenLimit, d.TokenLimit}, {"MaxBodyBytes", o.MaxBodyBytes, d.MaxBodyBytes},
+		{"MaxResponseBytes", o.MaxResponseBytes, d.MaxResponseBytes}, {"ResponsePoolBytes", o.ResponsePoolBytes, d.ResponsePoolBytes},
+		{"CostInFlight", o.CostInFlight, d.CostInFlight}, {"MaxVariableValues", o.MaxVariableValues, d.MaxVariableValues},
+		{"WSInitTimeout", o.WSInitTimeout, d.WSInitTimeout}, {"WSMaxConnections", o.WSMaxConnections, d.WSMaxConnections},
+		{"WSMaxSubscriptions", o.WSMaxSubscriptions, d.WSMaxSubscriptions},
+		{"OperationTimeout", o.OperationTimeout, cfg.DBTimeout}, {"OperationConns", o.OperationConns, cfg.DBOperationConns},
+	} {
+		if c.got != c.want {
+			t.Errorf("OptionsFromConfig(the defaults).%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
 }

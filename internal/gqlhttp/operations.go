@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -43,8 +44,8 @@ const (
 )
 
 // MaxMetricOperations caps how many names GRAPHQL_METRIC_OPERATIONS may
-// add.
-const MaxMetricOperations = 200
+// add (internal/config owns the number and refuses a longer list).
+const MaxMetricOperations = config.MaxMetricOperations
 
 // metricNames is the set of operation label values besides "anonymous"
 // and "other": KnownOperations and extra.
