@@ -43,7 +43,7 @@ func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int]
 	if first == nil && last == nil {
 		first = &defaultPage
 	}
-	return r.Client.Factory.Query().Paginate(ctx, after, first, before, last,
+	return r.Service.Client(ctx).Factory.Query().Paginate(ctx, after, first, before, last,
 		ent.WithFactoryOrder(ptrs(orderBy)), ent.WithFactoryFilter(where.Filter))
 }
 
@@ -55,7 +55,7 @@ func (r *queryResolver) Sprockets(ctx context.Context, after *entgql.Cursor[int]
 	if first == nil && last == nil {
 		first = &defaultPage
 	}
-	return r.Client.Sprocket.Query().Paginate(ctx, after, first, before, last,
+	return r.Service.Client(ctx).Sprocket.Query().Paginate(ctx, after, first, before, last,
 		ent.WithSprocketOrder(ptrs(orderBy)), ent.WithSprocketFilter(where.Filter))
 }
 

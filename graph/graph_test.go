@@ -45,7 +45,7 @@ func newGQLOn(t *testing.T, db *database.DB) *gqlEnv {
 	drv := dialect.DebugWithContext(db.Driver(), func(context.Context, ...any) { e.statements.Add(1) })
 	client := ent.NewClient(ent.Driver(drv))
 	e.svc = core.New(client, db.SQL, db.Dialect)
-	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: e.svc}, gqlhttp.DefaultOptions()))
+	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Service: e.svc}, gqlhttp.DefaultOptions()))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

@@ -31,7 +31,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
 	}
 	found := map[gid.ID]ent.Noder{}
 	if len(factoryIDs) > 0 {
-		fs, err := r.Client.Factory.Query().Where(factory.IDIn(factoryIDs...)).All(ctx)
+		fs, err := r.Service.Client(ctx).Factory.Query().Where(factory.IDIn(factoryIDs...)).All(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -40,7 +40,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []gid.ID) ([]ent.Noder, error)
 		}
 	}
 	if len(sprocketIDs) > 0 {
-		ss, err := r.Client.Sprocket.Query().Where(sprocket.IDIn(sprocketIDs...)).All(ctx)
+		ss, err := r.Service.Client(ctx).Sprocket.Query().Where(sprocket.IDIn(sprocketIDs...)).All(ctx)
 		if err != nil {
 			return nil, err
 		}

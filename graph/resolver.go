@@ -6,14 +6,12 @@ package graph
 import (
 	"context"
 
-	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/live"
 )
 
 // Resolver holds the dependencies of every resolver.
 type Resolver struct {
-	Client  *ent.Client
 	Service *core.Service
 	// Live serves subscriptions; nil refuses them.
 	Live Live

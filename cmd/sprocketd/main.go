@@ -36,6 +36,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/live"
+	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/seed"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
@@ -105,6 +106,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger.Info("database ready", "database", target.Safe, "dialect", db.Dialect, "migrations_applied", len(applied))
+	// Partitions of chart_data ahead of time and RETENTION (PostgreSQL):
+	// a first round now, then hourly while serving.
+	partitions := database.PartitionOptions{Ahead: cfg.PartitionsAhead}
+	if cfg.Retention.Enabled() {
+		partitions.Retention = cfg.Retention.Bound
+	}
+	maintenance, err := db.StartPartitionMaintenance(ctx, partitions, time.Hour, logger)
+	if err != nil {
+		return err
+	}
+	defer maintenance.Stop()
 	if cmd == "migrate" {
 		fmt.Fprintf(stdout, "applied %d migration(s) %v\n", len(applied), applied)
 		return nil
@@ -169,13 +181,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
+	replicas, err := openReplicas(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	if replicas != nil {
+		defer replicas.Close()
+		go replicas.Run(ctx)
+		metrics.Registry.MustRegister(replicas.Collectors()...)
+	}
 	gopts := gqlhttp.OptionsFromConfig(cfg)
-	gopts.Tokens, gopts.Metrics = tokens, metrics
+	gopts.Tokens, gopts.Metrics, gopts.Replicas = tokens, metrics, replicas
 	var draining atomic.Bool
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
 		Ping: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("shutting down")
@@ -186,6 +207,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:      metrics,
 		Tokens:       tokens,
 		ProtectReads: cfg.ProtectReads,
+		Replicas:     replicas,
 	})
 	return serve(ctx, cfg, h, logger, listening, func() {
 		// Readiness fails first, so load balancers stop sending; open
@@ -193,6 +215,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		draining.Store(true)
 		_ = hub.Close()
 	})
+}
+
+// openReplicas connects to the hot standbys of DATABASE_READ_URL, whose
+// pools take the primary's settings; nil when there are none.
+func openReplicas(ctx context.Context, cfg config.Config, db *database.DB, logger *slog.Logger) (*replica.Set, error) {
+	if len(cfg.DatabaseReadURLs) == 0 {
+		return nil, nil
+	}
+	set, err := replica.Open(ctx, db, cfg.DatabaseReadURLs, replica.Options{
+		MaxLag:   cfg.DatabaseReadMaxLag,
+		Wait:     cfg.DatabaseReadWait,
+		Interval: cfg.DatabaseReadCheckInterval,
+		Pool:     database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout},
+		Logger:   logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_READ_URL: %w", err)
+	}
+	logger.Info("read replicas", "standbys", len(set.Standbys()), "max_lag", cfg.DatabaseReadMaxLag, "wait", cfg.DatabaseReadWait)
+	return set, nil
 }
 
 // loadTokens builds the token set from API_TOKENS and API_TOKENS_FILE.

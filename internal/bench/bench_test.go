@@ -56,7 +56,7 @@ func newServer(t *testing.T, d string, so serverOptions) string {
 		deps.Tokens, deps.ProtectReads = tokens, true
 	}
 	if !so.restOnly {
-		deps.GraphQL = gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, opts)
+		deps.GraphQL = gqlhttp.NewHandler(&graph.Resolver{Service: svc}, opts)
 	}
 	hs := httptest.NewServer(server.New(deps))
 	t.Cleanup(hs.Close)

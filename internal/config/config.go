@@ -76,6 +76,13 @@ type Config struct {
 
 	SeriesCacheBytes int64 // SERIES_CACHE_BYTES
 
+	// RETENTION: how long chart data is kept (PostgreSQL only; whole
+	// monthly partitions are dropped). Zero keeps every point.
+	Retention Retention
+	// PARTITIONS_AHEAD: months after the current one that get a partition
+	// of chart_data (PostgreSQL; default 3).
+	PartitionsAhead int
+
 	// GRAPHQL_METRIC_OPERATIONS: operation names counted under their own
 	// name in sprocket_graphql_operations_total, besides the built-in ones.
 	GraphQLMetricOperations []string
@@ -83,6 +90,20 @@ type Config struct {
 	WSMaxConnections        int           // WS_MAX_CONNECTIONS (default 1000)
 	WSMaxSubscriptions      int           // WS_MAX_SUBSCRIPTIONS (default 100)
 	LiveBufferPoints        int           // LIVE_BUFFER_POINTS (default 100000)
+
+	// DATABASE_READ_URL: PostgreSQL hot standbys (comma-separated) that
+	// serve the reads of read-only requests; empty: the primary serves all.
+	DatabaseReadURLs []string
+	// DATABASE_READ_MAX_LAG: a standby further behind the primary than
+	// this is skipped (default 2s).
+	DatabaseReadMaxLag time.Duration
+	// DATABASE_READ_WAIT: how long a read that must see a client's write
+	// (it carries the write's Sprocket-LSN) waits for a standby to replay
+	// it before it goes to the primary (default 200ms).
+	DatabaseReadWait time.Duration
+	// DATABASE_READ_CHECK_INTERVAL: how often the standbys' health and lag
+	// are checked (default 1s).
+	DatabaseReadCheckInterval time.Duration
 }
 
 // MaxMetricOperations caps how many names GRAPHQL_METRIC_OPERATIONS may
@@ -139,6 +160,10 @@ const (
 	DefaultWSInitTimeout            = 10 * time.Second
 	DefaultWSMaxConnections         = 1000
 	DefaultWSMaxSubscriptions       = 100
+	// DefaultPartitionsAhead: a quarter of months ahead have their
+	// partition of chart_data, so a maintenance outage of weeks loses
+	// nothing (points would wait in the default partition).
+	DefaultPartitionsAhead = 3
 )
 
 func load(getenv func(string) string, serving bool) (Config, error) {
@@ -171,6 +196,10 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLResponsePoolBytes: DefaultGraphQLResponsePoolBytes,
 		GraphQLCostInFlight:      DefaultGraphQLCostInFlight,
 		GraphQLMaxVariableValues: DefaultGraphQLMaxVariableValues,
+
+		DatabaseReadMaxLag:        2 * time.Second,
+		DatabaseReadWait:          200 * time.Millisecond,
+		DatabaseReadCheckInterval: time.Second,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -377,6 +406,49 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	}
 	if len(c.GraphQLMetricOperations) > MaxMetricOperations {
 		bad("GRAPHQL_METRIC_OPERATIONS", "lists %d names; at most %d", len(c.GraphQLMetricOperations), MaxMetricOperations)
+	}
+	for _, u := range strings.Split(getenv("DATABASE_READ_URL"), ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if l := strings.ToLower(u); !strings.HasPrefix(l, "postgres://") && !strings.HasPrefix(l, "postgresql://") {
+			bad("DATABASE_READ_URL", "must list postgres:// URLs of hot standbys, comma-separated")
+			continue
+		}
+		c.DatabaseReadURLs = append(c.DatabaseReadURLs, u)
+	}
+	if l := strings.ToLower(c.DatabaseURL); len(c.DatabaseReadURLs) > 0 && !strings.HasPrefix(l, "postgres://") && !strings.HasPrefix(l, "postgresql://") {
+		bad("DATABASE_READ_URL", "needs a PostgreSQL DATABASE_URL: standbys replicate a PostgreSQL primary")
+	}
+	for _, l := range []struct {
+		name string
+		min  time.Duration
+		dst  *time.Duration
+	}{
+		{"DATABASE_READ_MAX_LAG", 0, &c.DatabaseReadMaxLag},
+		{"DATABASE_READ_WAIT", 0, &c.DatabaseReadWait},
+		{"DATABASE_READ_CHECK_INTERVAL", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},
+	} {
+		if v := getenv(l.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < l.min {
+				bad(l.name, "must be a duration of at least %v such as 1s, not %q", l.min, v)
+			}
+			*l.dst = d
+		}
+	}
+	if r, err := ParseRetention(getenv("RETENTION")); err != nil {
+		bad("RETENTION", "%v", err)
+	} else {
+		c.Retention = r
+	}
+	c.PartitionsAhead = DefaultPartitionsAhead
+	if v := getenv("PARTITIONS_AHEAD"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 120 {
+			bad("PARTITIONS_AHEAD", "must be a whole number of months from 1 to 120, not %q", v)
+		}
+		c.PartitionsAhead = n
 	}
 	if v := getenv("SHUTDOWN_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -48,8 +48,19 @@ func New(client *ent.Client, pool *sql.DB, d string) *Service {
 
 // Client returns the ent client for ctx: the one of the transaction that
 // travels in ctx, if any, so that core operations compose inside a caller's
-// transaction (a GraphQL mutation's, for instance).
+// transaction (a GraphQL mutation's, for instance); else the hot standby's
+// that the replica router chose for a read-only request
+// (database.WithReadClient); else the primary's. Writes use writer.
 func (s *Service) Client(ctx context.Context) *ent.Client {
+	if c := database.ReadClient(ctx); c != nil && ent.TxFromContext(ctx) == nil {
+		return c
+	}
+	return s.writer(ctx)
+}
+
+// writer is Client for a write: the transaction's client or the
+// primary's, never a standby's, whatever ctx was routed to.
+func (s *Service) writer(ctx context.Context) *ent.Client {
 	if tx := ent.TxFromContext(ctx); tx != nil {
 		return tx.Client()
 	}

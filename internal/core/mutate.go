@@ -54,7 +54,7 @@ func (s *Service) RenameFactory(ctx context.Context, id int, name string) (*ent.
 	if err := validateName(name); err != nil {
 		return nil, err
 	}
-	f, err := s.Client(ctx).Factory.UpdateOneID(id).SetName(name).Save(ctx)
+	f, err := s.writer(ctx).Factory.UpdateOneID(id).SetName(name).Save(ctx)
 	return f, classify(err, msgFactoryNotFound)
 }
 

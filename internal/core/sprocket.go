@@ -12,6 +12,7 @@ import (
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/sprocket"
 	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/database"
 )
 
 // ErrSprocketNotFound is the message of a missing sprocket, as /v1 says it.
@@ -54,10 +55,11 @@ func (s *Service) ListSprockets(ctx context.Context) ([]*ent.Sprocket, error) {
 }
 
 // GetSprocket returns one sprocket, or a NotFound error.
-// Outside a transaction, concurrent calls share their queries (see
-// coalescer); inside one, it reads through the transaction.
+// Outside a transaction, concurrent calls share their queries on the
+// primary (see coalescer); inside one, it reads through the transaction,
+// and on a standby through its client.
 func (s *Service) GetSprocket(ctx context.Context, id int) (*ent.Sprocket, error) {
-	if ent.TxFromContext(ctx) != nil {
+	if ent.TxFromContext(ctx) != nil || database.ReadClient(ctx) != nil {
 		sp, err := s.Client(ctx).Sprocket.Get(ctx, id)
 		return sp, classify(err, msgSprocketNotFound)
 	}
@@ -156,7 +158,7 @@ func (s *Service) CreateSprocket(ctx context.Context, in SprocketInput) (*ent.Sp
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	sp, err := s.Client(ctx).Sprocket.Create().
+	sp, err := s.writer(ctx).Sprocket.Create().
 		SetTeeth(in.Teeth).
 		SetPitchDiameter(in.PitchDiameter).
 		SetOutsideDiameter(in.OutsideDiameter).
@@ -170,7 +172,7 @@ func (s *Service) UpdateSprocket(ctx context.Context, id int, in SprocketInput) 
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	sp, err := s.Client(ctx).Sprocket.UpdateOneID(id).
+	sp, err := s.writer(ctx).Sprocket.UpdateOneID(id).
 		SetTeeth(in.Teeth).
 		SetPitchDiameter(in.PitchDiameter).
 		SetOutsideDiameter(in.OutsideDiameter).
@@ -181,5 +183,5 @@ func (s *Service) UpdateSprocket(ctx context.Context, id int, in SprocketInput) 
 
 // DeleteSprocket removes sprocket id.
 func (s *Service) DeleteSprocket(ctx context.Context, id int) error {
-	return classify(s.Client(ctx).Sprocket.DeleteOneID(id).Exec(ctx), msgSprocketNotFound)
+	return classify(s.writer(ctx).Sprocket.DeleteOneID(id).Exec(ctx), msgSprocketNotFound)
 }

@@ -124,7 +124,7 @@ func (s *Service) inSnapshot(ctx context.Context, fn func(q querier) error) erro
 		return fn(tx.Client())
 	}
 	if s.postgres {
-		tx, err := s.client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		tx, err := s.Client(ctx).BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
 			return classify(err, "")
 		}

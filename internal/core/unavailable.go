@@ -90,3 +90,7 @@ func isUniqueViolation(err error) bool {
 	}
 	return sqlState(err) == "23505"
 }
+
+// IsUnavailable reports whether err says the database could not be
+// reached or dropped the connection (see isUnavailable).
+func IsUnavailable(err error) bool { return isUnavailable(err) }

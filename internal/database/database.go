@@ -39,6 +39,9 @@ type Options struct {
 	// the client's side, which a black-holed link does not carry); 0 leaves
 	// the server's setting, as does a statement_timeout in the URL.
 	StatementTimeout time.Duration
+	// Lazy opens the pool without checking that the database answers (a
+	// standby that is down at start-up is checked again later).
+	Lazy bool
 }
 
 // Target is a parsed DATABASE_URL: the driver, its data source name and a
@@ -76,6 +79,8 @@ func Parse(raw string) (Target, error) {
 		// Describe, then Bind and Execute) unless binary_parameters is on,
 		// when it sends them all at once: half the waits on every query.
 		setDefault(q, "binary_parameters", "yes")
+		// Operators find the service's sessions in pg_stat_activity.
+		setDefault(q, "application_name", "sprocketd")
 		u.RawQuery = q.Encode()
 		return Target{Dialect: dialect.Postgres, DSN: u.String(), Safe: u.Redacted()}, nil
 	case raw == ":memory:":
@@ -158,6 +163,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	if opts.Lazy {
+		return &DB{SQL: db, Dialect: t.Dialect, url: rawURL}, nil
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {

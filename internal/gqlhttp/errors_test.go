@@ -89,7 +89,7 @@ func TestTheErrorPresenterShowsCodesAndHidesCauses(t *testing.T) {
 func TestAPanicInAResolverBecomesAnInternalError(t *testing.T) {
 	db := testdb.Open(t, testdb.Dialects[0])
 	client := db.Client()
-	srv := newServer(&graph.Resolver{Client: client, Service: core.New(client, db.SQL, db.Dialect)}, DefaultOptions())
+	srv := newServer(&graph.Resolver{Service: core.New(client, db.SQL, db.Dialect)}, DefaultOptions())
 	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
 		if graphql.GetFieldContext(ctx).Field.Name == "sprockets" {
 			panic("boom: a secret detail")

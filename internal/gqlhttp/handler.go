@@ -21,6 +21,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/origin"
+	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -130,6 +131,9 @@ type Options struct {
 	// time; a subscribe beyond it gets an error message
 	// (WS_MAX_SUBSCRIPTIONS).
 	WSMaxSubscriptions int
+	// Replicas are the hot standbys that query operations read from
+	// (DATABASE_READ_URL); nil: the primary serves every read.
+	Replicas *replica.Set
 }
 
 // OptionsFromConfig returns the settings the configuration gives; the
@@ -299,6 +303,12 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	// After the deadline, which bounds the wait for a turn.
 	srv.Use(costShare{sem: semaphore.NewWeighted(opts.CostInFlight), capacity: opts.CostInFlight})
 	srv.Use(operationShare{conns: opts.OperationConns})
+	if opts.Replicas != nil {
+		// After the deadline and the shares, which bound its wait; before
+		// the transactioner, so that a mutation's position follows its
+		// commit.
+		srv.Use(readRouter{set: opts.Replicas})
+	}
 	srv.Use(transactioner{svc: r.Service})
 	// Per-operation cache that batches series/summary across sibling
 	// factories (see graph/loader.go). Required for the no-N+1 guarantee.

@@ -50,7 +50,7 @@ func newLiveEndpoint(t *testing.T, dialect string, opts gqlhttp.Options, live gr
 	db := testdb.Open(t, dialect)
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
-	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: live}, opts))
+	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: live}, opts))
 	t.Cleanup(srv.Close)
 	return &endpoint{t: t, db: db, svc: svc, url: srv.URL}
 }

@@ -190,7 +190,7 @@ func newHubEndpoint(t *testing.T, d string, opts gqlhttp.Options) *hubEndpoint {
 	}
 	t.Cleanup(func() { h.hub.Close() })
 	svc.SetNotifier(h.hub)
-	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: h.hub}, opts))
+	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: h.hub}, opts))
 	t.Cleanup(srv.Close)
 	h.endpoint = &endpoint{t: t, db: db, svc: svc, url: srv.URL}
 	f, err := svc.CreateFactory(context.Background(), core.FactoryInput{Name: "North"})

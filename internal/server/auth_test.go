@@ -30,7 +30,7 @@ func authServer(t *testing.T, protectReads bool) *testServer {
 	opts.Tokens, opts.ProtectReads = tokens, protectReads
 	h := server.New(server.Deps{
 		Config: cfg, Service: svc, Tokens: tokens, ProtectReads: protectReads,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, opts),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, opts),
 	})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)

@@ -40,7 +40,7 @@ func newTestServer(t testing.TB, dialect string, env map[string]string) *testSer
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, gqlhttp.OptionsFromConfig(cfg)),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.OptionsFromConfig(cfg)),
 		Ping:    db.SQL.PingContext,
 	})
 	hs := httptest.NewServer(h)

@@ -57,7 +57,7 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 	client0 := db.Client()
 	svc := core.New(client0, db.SQL, dialect.Postgres)
 	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client0, Service: svc}, gqlhttp.DefaultOptions())})
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.DefaultOptions())})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -22,6 +22,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/origin"
+	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/rest"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/web/dashboard"
@@ -44,6 +45,9 @@ type Deps struct {
 	Tokens *auth.Tokens
 	// ProtectReads makes reads and subscriptions need a token too.
 	ProtectReads bool
+	// Replicas are the hot standbys that read-only requests read from;
+	// nil: the primary serves every read.
+	Replicas *replica.Set
 	// RequestTimeout bounds every request that is not a subscription or a
 	// download, and so every database call made for it; 0 means
 	// Config.DBTimeout.
@@ -71,6 +75,7 @@ func New(d Deps) http.Handler {
 	r.Use(deadline(requestDeadline(timeout, d.Config.DownloadTimeout)))
 	r.Use(limitBody(d.Config.MaxBody))
 	r.Use(authenticate(d.Tokens, d.ProtectReads))
+	r.Use(readRouting(d.Replicas))
 	r.Use(options(r))
 
 	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes}))
@@ -186,7 +191,7 @@ func cors(origins []string) func(http.Handler) http.Handler {
 				h.Add("Vary", "Origin")
 			}
 			if h.Get("Access-Control-Allow-Origin") != "" {
-				h.Set("Access-Control-Expose-Headers", "Location, X-Request-ID, Retry-After")
+				h.Set("Access-Control-Expose-Headers", "Location, X-Request-ID, Retry-After, "+replica.Header)
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -355,7 +355,7 @@ func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc, Live: hub}, gopts),
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
 		Tokens:  tokens,
 	})
 	f := &fixture{svc: svc, hub: hub, ops: &opLog{}, conns: map[net.Conn]struct{}{}}

@@ -345,7 +345,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := newMux(defaultOptions())
-	mux.Handle("/graphql", gqlhttp.NewHandler(&graph.Resolver{Client: client, Service: svc}, gqlhttp.DefaultOptions()))
+	mux.Handle("/graphql", gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.DefaultOptions()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close) // after the browser's, which NewBrowser registers
 	host := srv.Listener.Addr().String()
