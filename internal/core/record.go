@@ -206,25 +206,31 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 	const insert = `INSERT INTO chart_data (factory_id, "time", actual, goal) ` +
 		`SELECT $1, u.t, u.a, u.g FROM unnest(CAST($2 AS bigint[]), CAST($3 AS double precision[]), CAST($4 AS double precision[])) AS u(t, a, g) `
 	if upsert {
-		rows, err := c.QueryContext(ctx, insert+
-			`ON CONFLICT (factory_id, "time") DO UPDATE SET actual = EXCLUDED.actual, goal = EXCLUDED.goal RETURNING (xmax = 0)`,
+		// Which points replaced stored ones: RETURNING (xmax = 0) would
+		// say, but PostgreSQL refuses system columns in the RETURNING of a
+		// partitioned table (chart_data is one), so the statement also
+		// counts the batch's times stored before it ran (a CTE sees the
+		// snapshot from before the INSERT; the factory's lock keeps other
+		// writers out).
+		rows, err := c.QueryContext(ctx, `WITH stored AS (SELECT COUNT(*) AS n FROM chart_data WHERE factory_id = $1 AND "time" = ANY(CAST($2 AS bigint[]))), `+
+			`written AS (`+insert+`ON CONFLICT (factory_id, "time") DO UPDATE SET actual = EXCLUDED.actual, goal = EXCLUDED.goal RETURNING 1) `+
+			`SELECT (SELECT n FROM stored), (SELECT COUNT(*) FROM written)`,
 			id, times, actual, goal)
 		if err != nil {
 			return res, classify(err, "")
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var inserted bool
-			if err := rows.Scan(&inserted); err != nil {
+		var stored, written int
+		if rows.Next() {
+			if err := rows.Scan(&stored, &written); err != nil {
 				return res, classify(err, "")
 			}
-			if inserted {
-				res.Inserted++
-			} else {
-				res.Updated++
-			}
 		}
-		return res, classify(rows.Err(), "")
+		if err := rows.Err(); err != nil {
+			return res, classify(err, "")
+		}
+		res.Updated, res.Inserted = stored, written-stored
+		return res, nil
 	}
 	rows, err := c.QueryContext(ctx, insert+`ON CONFLICT (factory_id, "time") DO NOTHING RETURNING "time"`,
 		id, times, actual, goal)

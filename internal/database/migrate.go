@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"ariga.io/atlas/sql/postgres"
+	atlasschema "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
 )
@@ -170,11 +172,50 @@ func migrationFiles(d string) ([]string, error) {
 // factories: checking it row by row made bulk inserts three times slower,
 // so the core guards the reference instead (it locks the factory row FOR
 // KEY SHARE once per batch, and deletes a factory's points with it).
+//
+// Also on PostgreSQL, chart_data is partitioned by range of "time" and has
+// no primary key (migration partition_chart_data, see partition.go): a
+// unique key of a partitioned table must hold the partition key, and every
+// unique key keeps factory_id for a distribution by factory, so the unique
+// (factory_id, "time") index is its only key, and the id column stays
+// (ent reads it back) as a plain identity column. ent cannot express
+// either, so chartDataAsMigrated hides exactly these two differences from
+// the diff.
 func SchemaOptions(d string) []schema.MigrateOption {
 	if d == dialect.Postgres {
-		return []schema.MigrateOption{schema.WithForeignKeys(false)}
+		return []schema.MigrateOption{schema.WithForeignKeys(false), schema.WithDiffHook(chartDataAsMigrated)}
 	}
 	return nil
+}
+
+// chartDataAsMigrated is the diff hook of SchemaOptions on PostgreSQL: when
+// the database's chart_data is partitioned, the comparison ignores its
+// partition key, and ent's primary key on id (which a partitioned
+// chart_data cannot have) is left out of the desired table. Anything else
+// about chart_data, and every other table, is compared as ent sees it.
+func chartDataAsMigrated(next schema.Differ) schema.Differ {
+	return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
+		cur, ok := current.Table("chart_data")
+		if !ok {
+			return next.Diff(current, desired)
+		}
+		partitioned := false
+		attrs := make([]atlasschema.Attr, 0, len(cur.Attrs))
+		for _, a := range cur.Attrs {
+			if _, ok := a.(*postgres.Partition); ok {
+				partitioned = true
+				continue
+			}
+			attrs = append(attrs, a)
+		}
+		if partitioned {
+			cur.Attrs = attrs
+			if want, ok := desired.Table("chart_data"); ok && cur.PrimaryKey == nil {
+				want.PrimaryKey = nil
+			}
+		}
+		return next.Diff(current, desired)
+	})
 }
 
 // foreignKeyCheck fails when a SQLite migration left a row referring to

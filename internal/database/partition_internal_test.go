@@ -1,0 +1,122 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+)
+
+// beforePartitioning is the last migration before chart_data was
+// partitioned on PostgreSQL.
+const beforePartitioning = "20261130221336_backfill_rollup_first_last_extremes"
+
+// dump returns the query's rows as text, one line each.
+func dump(t *testing.T, db *DB, query string) []string {
+	t.Helper()
+	rows, err := db.SQL.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.TrimSuffix(fmt.Sprintln(vals...), "\n"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPartitioningKeepsEveryPoint upgrades a PostgreSQL database holding
+// points of several months, of no plausible month (small, negative and
+// millisecond times, the ends of the time domain) and of two factories,
+// through the migration that partitions chart_data: every row keeps its
+// id and values, the window reads the service makes answer the same, each
+// month that held points has its partition and the rest sits in the
+// default partition, new rows continue the ids, and the only index is the
+// unique (factory_id, time) one.
+func TestPartitioningKeepsEveryPoint(t *testing.T) {
+	ctx := context.Background()
+	db := openEmpty(t, dialect.Postgres)
+	if _, err := db.migrateUpTo(ctx, beforePartitioning); err != nil {
+		t.Fatal(err)
+	}
+	jan2024 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	var values []string
+	for i := int64(0); i < 3000; i++ { // every 47 minutes from 2024-01 into 2024-04
+		values = append(values, fmt.Sprintf("(%d, %d, %d, 10)", 1+i%2, jan2024+i*2820+i%2, i%37))
+	}
+	for _, tm := range []int64{-8_640_000_000_000, 8_640_000_000_000, -1, 0, 10, 1_700_000_000_000, 946684799, 4102444800} {
+		values = append(values, fmt.Sprintf("(1, %d, 1.5, 2)", tm))
+	}
+	for _, q := range []string{
+		`INSERT INTO factories (id, created_at, updated_at, name) VALUES (1, now(), now(), 'Factory 1'), (2, now(), now(), 'Factory 2')`,
+		`INSERT INTO chart_data (factory_id, "time", actual, goal) VALUES ` + strings.Join(values, ", "),
+		`DELETE FROM chart_data WHERE id % 101 = 0`, // gaps in the ids
+	} {
+		if _, err := db.SQL.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reads := []string{
+		`SELECT id, factory_id, "time", actual, goal FROM chart_data ORDER BY id`,
+		`SELECT factory_id, "time", actual, goal FROM chart_data WHERE factory_id IN (1, 2) ORDER BY factory_id, "time"`,
+		fmt.Sprintf(`SELECT factory_id, ("time" - %d) / 86400, COUNT(*), SUM(actual), MIN(goal), MAX("time") FROM chart_data WHERE "time" >= %d AND "time" < %d GROUP BY 1, 2 ORDER BY 1, 2`,
+			jan2024, jan2024+20*86400, jan2024+75*86400),
+		`SELECT (SELECT MIN("time") FROM chart_data WHERE factory_id = 1), (SELECT MAX("time") FROM chart_data WHERE factory_id = 1 AND "time" < 1000000000000)`,
+	}
+	before := make([][]string, len(reads))
+	for i, q := range reads {
+		before[i] = dump(t, db, q)
+	}
+	var maxID int64
+	if err := db.SQL.QueryRowContext(ctx, `SELECT MAX(id) FROM chart_data`).Scan(&maxID); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil || len(applied) == 0 {
+		t.Fatalf("migrating: %v %v", applied, err)
+	}
+	for i, q := range reads {
+		if after := dump(t, db, q); strings.Join(after, "\n") != strings.Join(before[i], "\n") || len(after) == 0 {
+			t.Errorf("%s\nanswers %d rows after partitioning, %d before (or different ones)", q, len(after), len(before[i]))
+		}
+	}
+	where := dump(t, db, `SELECT tableoid::regclass::text, COUNT(*) FROM chart_data GROUP BY 1 ORDER BY 1`)
+	// 946684799 (1999-12-31T23:59:59Z) and 4102444800 (2100-01-01) are
+	// outside the months the migration partitions.
+	if strings.Join(where, ";") != "chart_data_default 8;chart_data_p202401 941;chart_data_p202402 880;chart_data_p202403 941;chart_data_p202404 209" {
+		t.Errorf("rows by partition: %v", where)
+	}
+	var id int64
+	if err := db.SQL.QueryRowContext(ctx, `INSERT INTO chart_data (factory_id, "time", actual, goal) VALUES (2, 5, 1, 1) RETURNING id`).Scan(&id); err != nil || id != maxID+1 {
+		t.Errorf("a new row has id %d (%v), want %d", id, err, maxID+1)
+	}
+	if _, err := db.SQL.ExecContext(ctx, `INSERT INTO chart_data (factory_id, "time", actual, goal) VALUES (2, 5, 1, 1) ON CONFLICT (factory_id, "time") DO UPDATE SET actual = 3`); err != nil {
+		t.Errorf("ON CONFLICT (factory_id, time): %v", err)
+	}
+	indexes := dump(t, db, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'chart_data'`)
+	if len(indexes) != 1 || !strings.Contains(indexes[0], `UNIQUE INDEX chartdata_factory_id_time ON ONLY public.chart_data USING btree (factory_id, "time") INCLUDE (actual, goal)`) {
+		t.Errorf("chart_data's indexes: %v", indexes)
+	}
+	if left := dump(t, db, `SELECT relname FROM pg_class WHERE relname LIKE 'chart_data_unpartitioned%'`); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
