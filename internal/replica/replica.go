@@ -47,6 +47,10 @@ type Set struct {
 	opts     Options
 	next     atomic.Uint32
 	history  history
+	// floor is the primary's position when the Set opened, after the
+	// migrations: a standby that has not replayed them lacks the tables
+	// and columns this version reads, so no read goes to it before.
+	floor LSN
 
 	reads     *prometheus.CounterVec
 	fallbacks *prometheus.CounterVec
@@ -89,6 +93,11 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 		opts.Logger = slog.Default()
 	}
 	s := &Set{primary: primary.SQL, opts: opts}
+	floor, err := PrimaryLSN(ctx, primary.SQL)
+	if err != nil {
+		return nil, fmt.Errorf("reading the primary's log position: %w", err)
+	}
+	s.floor = floor
 	s.history.keep = max(opts.MaxLag, 10*opts.Interval) + opts.Interval
 	primaryDriver := primary.Driver()
 	for i, u := range urls {
@@ -251,13 +260,14 @@ func PrimaryLSN(ctx context.Context, db *sql.DB) (LSN, error) {
 }
 
 // Route returns ctx with its reads routed to a standby that has replayed
-// at least need (0: any), or ctx unchanged (the primary) when none is up,
+// at least need (0: any) and the migrations (floor), or ctx unchanged (the primary) when none is up,
 // within the lag bound and caught up within the wait. A read that must
 // wait polls the most advanced standby.
 func (s *Set) Route(ctx context.Context, need LSN) context.Context {
 	if len(s.standbys) == 0 {
 		return ctx
 	}
+	need = max(need, s.floor)
 	maxLag := int64(s.opts.MaxLag)
 	var best *Standby
 	anyUp := false
