@@ -5,11 +5,15 @@
 //	sprocketbench gen      create F factories × P points through createFactory and recordProduction
 //	sprocketbench run      drive the server(s) with C clients for D per workload; a table or JSON
 //	sprocketbench pgbench  pgbench -S in a scratch database, the database's own ceiling
+//	sprocketbench cluster  a PostgreSQL primary and a streaming standby, for DATABASE_READ_URL
 //
 // The JSON of run (--json) is a Report: the machine, the settings, one
 // Result per workload and server (requests, req_per_sec, p50_ms, p90_ms,
 // p99_ms, max_ms, errors, bytes_per_sec, points_per_sec, skipped, failed),
-// the Ratios of compare to primary, and pgbench's tps when asked for.
+// the Ratios of compare to primary, and pgbench's tps when asked for. For a
+// server with read replicas, each Result also counts the reads its
+// standbys served and those that went to the primary (standby_reads,
+// primary_reads).
 package bench
 
 import (
@@ -26,6 +30,7 @@ commands:
   gen      generate factories × points through the service's bulk path (createFactory, recordProduction)
   run      drive running server(s) with concurrent clients; print throughput and latency per workload
   pgbench  run pgbench -S against a PostgreSQL server, for comparison
+  cluster  start a PostgreSQL primary and a streaming standby, to run sprocketd with read replicas
 
 sprocketbench <command> -h lists the command's flags.
 `
@@ -54,6 +59,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var o pgbenchOptions
 		if o, err = parsePgbench(args, stderr); err == nil {
 			err = runPgbench(ctx, o, stdout, stderr)
+		}
+	case "cluster":
+		var o clusterOptions
+		if o, err = parseCluster(args, stderr); err == nil {
+			err = runCluster(ctx, o, stdout, stderr)
 		}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

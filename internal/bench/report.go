@@ -48,6 +48,12 @@ type Result struct {
 	Points       int64    `json:"points,omitempty"` // points written (gql-record, bulk-ingest)
 	PointsPerSec float64  `json:"points_per_sec,omitempty"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
+	// StandbyReads and PrimaryReads count, for a server with read
+	// replicas, the read-only requests of the workload (its warm-up
+	// included) that its standbys served and those sent to the primary
+	// instead (its sprocket_replica_* metrics); absent otherwise.
+	StandbyReads *int64 `json:"standby_reads,omitempty"`
+	PrimaryReads *int64 `json:"primary_reads,omitempty"`
 	// Background is what ran beside the measured requests (fair-sprocket-get).
 	Background *Background `json:"background,omitempty"`
 }
@@ -132,6 +138,13 @@ func writeTable(w io.Writer, rep *Report) error {
 		head = append(head, "server")
 	}
 	head = append(head, "requests", "req/s", "p50", "p90", "p99", "max", "errors", "bytes/s", "points/s")
+	replicas := false
+	for _, r := range rep.Results {
+		replicas = replicas || r.StandbyReads != nil
+	}
+	if replicas {
+		head = append(head, "standby reads")
+	}
 	if compare {
 		head = append(head, "×req/s", "×p50")
 	}
@@ -177,6 +190,9 @@ func writeTable(w io.Writer, rep *Report) error {
 			}
 			cells = append(cells, strconv.FormatInt(r.Requests, 10), num(r.ReqPerSec), fmtMs(r.P50Ms), fmtMs(r.P90Ms),
 				fmtMs(r.P99Ms), fmtMs(r.MaxMs), strconv.FormatInt(r.Errors, 10), fmtBytes(r.BytesPerSec)+"/s", pts)
+			if replicas {
+				cells = append(cells, standbyShare(r))
+			}
 			if compare && r.Target == "compare" {
 				if ratio, ok := ratios[r.Workload]; ok {
 					cells = append(cells, fmt.Sprintf("%.2f", ratio.Throughput), fmt.Sprintf("%.2f", ratio.P50))
@@ -271,4 +287,17 @@ func round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Millisecond)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// standbyShare is the table's cell of the reads a workload's standbys
+// served: "standby/all (percent)", or "-" for a server without standbys.
+func standbyShare(r Result) string {
+	if r.StandbyReads == nil {
+		return "-"
+	}
+	all := *r.StandbyReads + *r.PrimaryReads
+	if all == 0 {
+		return "0/0"
+	}
+	return fmt.Sprintf("%d/%d (%.0f%%)", *r.StandbyReads, all, 100*float64(*r.StandbyReads)/float64(all))
 }

@@ -205,7 +205,9 @@ func runOne(ctx context.Context, w workload, t *target, o *runOptions, log io.Wr
 		fmt.Fprintf(log, "%-8s %-19s failed: %s\n", t.role, w.name, r.Failed)
 		return r
 	}
+	reads := t.c.scrapeReplicaReads(ctx)
 	m := measure(ctx, p, o.clients, o.warmup, o.duration, o.seed)
+	r.fillStandby(reads, t.c.scrapeReplicaReads(ctx))
 	if p.cleanup != nil {
 		// Cleaning up may take a while (deleting what bulk-ingest wrote);
 		// it gets its own deadline, not the per-request one.
@@ -224,6 +226,9 @@ func runOne(ctx context.Context, w workload, t *target, o *runOptions, log io.Wr
 	}
 	fmt.Fprintf(log, "%-8s %-19s %7d requests  %9.1f req/s  p50 %-9s p99 %-9s errors %d\n",
 		t.role, w.name, r.Requests, r.ReqPerSec, fmtMs(r.P50Ms), fmtMs(r.P99Ms), r.Errors)
+	if r.StandbyReads != nil {
+		fmt.Fprintf(log, "%-8s %-19s reads served by standbys %d, by the primary %d\n", t.role, w.name, *r.StandbyReads, *r.PrimaryReads)
+	}
 	for _, s := range r.ErrorSamples {
 		fmt.Fprintf(log, "         %-19s error: %s\n", "", s)
 	}

@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sprocketapi/sprocket/internal/pgcluster"
+)
+
+// The primary-plus-standby set-up: `sprocketbench cluster` starts one, and
+// run reports, for a server with DATABASE_READ_URL, how many of each
+// workload's reads its standbys served (from the server's own metrics).
+
+// replicaReads are a server's counters of routed reads.
+type replicaReads struct {
+	standby, primary float64
+	ok               bool // the server has standbys
+}
+
+// scrapeReplicaReads reads sprocket_replica_reads_total (all standbys)
+// and sprocket_replica_fallbacks_total (all reasons) from /metrics.
+func (c *client) scrapeReplicaReads(ctx context.Context) replicaReads {
+	var buf bytes.Buffer
+	if _, err := c.fetch(ctx, http.MethodGet, "/metrics", nil, "", &buf); err != nil {
+		return replicaReads{}
+	}
+	var r replicaReads
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		var dst *float64
+		switch {
+		case strings.HasPrefix(line, "sprocket_replica_reads_total{"):
+			dst = &r.standby
+		case strings.HasPrefix(line, "sprocket_replica_fallbacks_total{"):
+			dst = &r.primary
+		default:
+			continue
+		}
+		r.ok = true
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+				*dst += v
+			}
+		}
+	}
+	return r
+}
+
+// fillStandby sets the Result's standby figures from the counters before
+// and after the workload (its warm-up included).
+func (r *Result) fillStandby(before, after replicaReads) {
+	if !before.ok || !after.ok {
+		return
+	}
+	standby, primary := int64(after.standby-before.standby), int64(after.primary-before.primary)
+	r.StandbyReads, r.PrimaryReads = &standby, &primary
+}
+
+// prepareReadOwnWrite: each request creates a sprocket over /v1 and reads
+// it back at once with the write's Sprocket-LSN; a read that misses the
+// write is an error. Timed together, so the figure is a write's round
+// trip plus the wait for a standby to replay it.
+func prepareReadOwnWrite(ctx context.Context, t *target) (*plan, error) {
+	var mu sync.Mutex
+	var created []string
+	body := []byte(`{"teeth": 12, "pitch_diameter": 5, "outside_diameter": 6, "pitch": 1}`)
+	return &plan{
+		op: func(ctx context.Context, w *worker) (int64, int, error) {
+			res, err := t.c.fetch(ctx, http.MethodPost, "/v1/sprockets", body, "application/json", &w.buf)
+			if err != nil {
+				return 0, 0, err
+			}
+			loc, lsn := res.Header.Get("Location"), res.Header.Get("Sprocket-LSN")
+			if loc == "" {
+				return 0, 0, fmt.Errorf("POST /v1/sprockets: no Location")
+			}
+			mu.Lock()
+			created = append(created, loc)
+			mu.Unlock()
+			req, err := t.c.newRequest(ctx, http.MethodGet, loc, nil, "")
+			if err != nil {
+				return 0, 0, err
+			}
+			if lsn != "" {
+				req.Header.Set("Sprocket-LSN", lsn)
+			}
+			got, err := t.c.http.Do(req)
+			if err != nil {
+				return 0, 0, err
+			}
+			defer got.Body.Close()
+			n, _ := io.Copy(io.Discard, got.Body)
+			if got.StatusCode != http.StatusOK {
+				return n, 0, fmt.Errorf("GET %s after its write (Sprocket-LSN %q): HTTP %d: the read missed the write", loc, lsn, got.StatusCode)
+			}
+			return n, 0, nil
+		},
+		cleanup: func(ctx context.Context) error {
+			for _, loc := range created {
+				if _, err := t.c.discard(ctx, http.MethodDelete, loc, nil, ""); err != nil && statusOf(err) != http.StatusNotFound {
+					return err
+				}
+			}
+			return nil
+		},
+	}, nil
+}
+
+type clusterOptions struct {
+	dir     string
+	durable bool
+}
+
+func parseCluster(args []string, stderr io.Writer) (clusterOptions, error) {
+	var o clusterOptions
+	fs := flag.NewFlagSet("sprocketbench cluster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.dir, "dir", "", "directory for the data directories (default: a temporary one, removed at the end)")
+	fs.BoolVar(&o.durable, "durable", true, "keep fsync on, as a production server does (off: faster, for tests)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sprocketbench cluster [flags]\n\nStarts a PostgreSQL primary and a streaming hot standby (initdb, pg_basebackup -R) on free ports,\nprints their URLs, and runs until interrupted.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("cluster: unexpected arguments %q", fs.Args())
+	}
+	return o, nil
+}
+
+// runCluster starts a primary and a standby and keeps them until ctx ends.
+func runCluster(ctx context.Context, o clusterOptions, stdout, stderr io.Writer) error {
+	c, err := pgcluster.Start(pgcluster.Options{Dir: o.dir, Durable: o.durable})
+	if err != nil {
+		return err
+	}
+	defer c.Remove()
+	fmt.Fprintf(stdout, "primary and standby streaming in %s\n\nexport DATABASE_URL='%s'\nexport DATABASE_READ_URL='%s'\n\n(interrupt to stop them)\n",
+		c.Dir(), c.PrimaryURL, c.StandbyURL)
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "stopping the primary and the standby")
+	return nil
+}

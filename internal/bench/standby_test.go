@@ -1,0 +1,68 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/internal/bench"
+	"github.com/sprocketapi/sprocket/internal/config"
+	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/database"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
+	"github.com/sprocketapi/sprocket/internal/replica"
+	"github.com/sprocketapi/sprocket/internal/server"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
+	"github.com/sprocketapi/sprocket/internal/testdb"
+)
+
+// TestRunCountsTheReadsStandbysServe: against a server with a standby,
+// run reports for each workload how many reads the standby served, and
+// rest-read-own-write reads every write back.
+func TestRunCountsTheReadsStandbysServe(t *testing.T) {
+	c := testdb.NewCluster(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	db := testdb.OpenURL(t, c.PrimaryURL, 16)
+	set, err := replica.Open(ctx, db, []string{c.StandbyURL}, replica.Options{
+		MaxLag: 2 * time.Second, Wait: time.Second, Interval: 50 * time.Millisecond, Pool: database.Options{MaxConns: 16},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(set.Close)
+	go set.Run(ctx)
+	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := core.New(db.Client(), db.SQL, db.Dialect)
+	metrics := telemetry.NewMetrics("test", db.SQL, nil)
+	metrics.Registry.MustRegister(set.Collectors()...)
+	opts := gqlhttp.DefaultOptions()
+	opts.Replicas = set
+	hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc, Metrics: metrics, Replicas: set,
+		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, opts)}))
+	t.Cleanup(hs.Close)
+
+	out := mustRun(t, "run", "--url", hs.URL, "--state", filepath.Join(t.TempDir(), "state.json"), "--json",
+		"--workloads", "rest-sprocket-get,rest-read-own-write", "--sprockets", "10", "--clients", "4",
+		"--duration", "1s", "--warmup", "200ms")
+	var rep bench.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Requests == 0 || r.Errors != 0 || r.StandbyReads == nil || *r.StandbyReads == 0 {
+			t.Errorf("%s: %d requests, %d errors %v, standby reads %v", r.Workload, r.Requests, r.Errors, r.ErrorSamples, r.StandbyReads)
+			continue
+		}
+		if r.Workload == "rest-sprocket-get" && *r.StandbyReads < r.Requests {
+			t.Errorf("rest-sprocket-get: the standby served %d of %d reads and more", *r.StandbyReads, r.Requests)
+		}
+	}
+}
