@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/sprocketapi/sprocket/internal/pgcluster"
 )
@@ -66,28 +66,33 @@ func (r *Result) fillStandby(before, after replicaReads) {
 	r.StandbyReads, r.PrimaryReads = &standby, &primary
 }
 
-// prepareReadOwnWrite: each request creates a sprocket over /v1 and reads
-// it back at once with the write's Sprocket-LSN; a read that misses the
-// write is an error. Timed together, so the figure is a write's round
-// trip plus the wait for a standby to replay it.
+// prepareReadOwnWrite: each request updates the worker's own sprocket over
+// /v1 (PUT, a new tooth count each time) and reads it back at once with
+// the write's Sprocket-LSN; a read that does not show the write is an
+// error. Timed together, so the figure is a write's round trip plus the
+// wait for a standby to replay it. Each worker writes a sprocket of its
+// own, so no other write can hide its own: --sprockets must be at least
+// --clients.
 func prepareReadOwnWrite(ctx context.Context, t *target) (*plan, error) {
-	var mu sync.Mutex
-	var created []string
-	body := []byte(`{"teeth": 12, "pitch_diameter": 5, "outside_diameter": 6, "pitch": 1}`)
+	ids, err := t.sprockets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) < t.o.clients {
+		return nil, fmt.Errorf("needs a sprocket per client: --sprockets (%d) below --clients (%d)", len(ids), t.o.clients)
+	}
 	return &plan{
+		before: func(w *worker) {
+			w.body = fmt.Appendf(w.body[:0], `{"teeth": %d, "pitch_diameter": 5, "outside_diameter": 6, "pitch": 1}`, 1+w.seq%1_000_000)
+		},
 		op: func(ctx context.Context, w *worker) (int64, int, error) {
-			res, err := t.c.fetch(ctx, http.MethodPost, "/v1/sprockets", body, "application/json", &w.buf)
+			path := fmt.Sprintf("/v1/sprockets/%d", ids[w.index])
+			res, err := t.c.fetch(ctx, http.MethodPut, path, w.body, "application/json", &w.buf)
 			if err != nil {
 				return 0, 0, err
 			}
-			loc, lsn := res.Header.Get("Location"), res.Header.Get("Sprocket-LSN")
-			if loc == "" {
-				return 0, 0, fmt.Errorf("POST /v1/sprockets: no Location")
-			}
-			mu.Lock()
-			created = append(created, loc)
-			mu.Unlock()
-			req, err := t.c.newRequest(ctx, http.MethodGet, loc, nil, "")
+			lsn := res.Header.Get("Sprocket-LSN")
+			req, err := t.c.newRequest(ctx, http.MethodGet, path, nil, "")
 			if err != nil {
 				return 0, 0, err
 			}
@@ -99,19 +104,16 @@ func prepareReadOwnWrite(ctx context.Context, t *target) (*plan, error) {
 				return 0, 0, err
 			}
 			defer got.Body.Close()
-			n, _ := io.Copy(io.Discard, got.Body)
-			if got.StatusCode != http.StatusOK {
-				return n, 0, fmt.Errorf("GET %s after its write (Sprocket-LSN %q): HTTP %d: the read missed the write", loc, lsn, got.StatusCode)
+			var sp struct {
+				Teeth int `json:"teeth"`
 			}
-			return n, 0, nil
-		},
-		cleanup: func(ctx context.Context) error {
-			for _, loc := range created {
-				if _, err := t.c.discard(ctx, http.MethodDelete, loc, nil, ""); err != nil && statusOf(err) != http.StatusNotFound {
-					return err
-				}
+			if err := json.NewDecoder(got.Body).Decode(&sp); err != nil || got.StatusCode != http.StatusOK {
+				return 0, 0, fmt.Errorf("GET %s after its write: HTTP %d (%v)", path, got.StatusCode, err)
 			}
-			return nil
+			if want := 1 + w.seq%1_000_000; sp.Teeth != want {
+				return 0, 0, fmt.Errorf("GET %s after its write (Sprocket-LSN %q): teeth %d, want %d: the read missed the write", path, lsn, sp.Teeth, want)
+			}
+			return int64(w.buf.Len()), 0, nil
 		},
 	}, nil
 }

@@ -35,7 +35,7 @@ var workloads = []workload{
 	{name: "gql-dashboard-m4", about: "factories(first: 20), each with an M4 series of at most 500 values", graphql: true, prepare: prepareDashboardAgg("M4")},
 	{name: "gql-record", about: "recordProduction of 100 new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("gql-record", 100)},
 	{name: "fair-sprocket-get", about: "GET /v1/sprockets/{id} while --hostile-clients loop --hostile-query (and /healthz, /readyz are probed)", graphql: true, prepare: prepareFair},
-	{name: "rest-read-own-write", about: "POST /v1/sprockets, then GET it at once with the answer's Sprocket-LSN (a missed write is an error)", prepare: prepareReadOwnWrite},
+	{name: "rest-read-own-write", about: "PUT /v1/sprockets/{id} (a sprocket per client), then GET it at once with the answer's Sprocket-LSN (a missed write is an error)", prepare: prepareReadOwnWrite},
 	{name: "bulk-ingest", about: "recordProduction of --ingest-batch new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("bulk-ingest", 0)},
 }
 
