@@ -302,9 +302,13 @@ func TestSubscriptionsAndWritesStayOnThePrimary(t *testing.T) {
 		{"GET", "/v1/sprockets", ""},
 		{"POST", "/graphql", `{"query": "{ sprockets { totalCount } }"}`},
 	} {
-		code, body, _ := do(t, tc.method, base+tc.path, "not-a-position", tc.body)
-		if code != http.StatusBadRequest || !strings.Contains(body, replica.Header) {
-			t.Errorf("%s %s with a malformed %s: %d %s", tc.method, tc.path, replica.Header, code, body)
+		// Not a position; a position no write answered (past the
+		// primary's), on which every read would wait in vain.
+		for _, lsn := range []string{"not-a-position", "FFFFFFFF/FFFFFFFF"} {
+			code, body, _ := do(t, tc.method, base+tc.path, lsn, tc.body)
+			if code != http.StatusBadRequest || !strings.Contains(body, replica.Header) {
+				t.Errorf("%s %s with %s %q: %d %s", tc.method, tc.path, replica.Header, lsn, code, body)
+			}
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/database"
@@ -47,6 +48,7 @@ type Set struct {
 	opts     Options
 	next     atomic.Uint32
 	history  history
+	newest   atomic.Uint64 // the newest primary position known (LSN)
 	// floor is the primary's position when the Set opened, after the
 	// migrations: a standby that has not replayed them lacks the tables
 	// and columns this version reads, so no read goes to it before.
@@ -77,6 +79,9 @@ type Standby struct {
 	up       atomic.Bool
 	replayed atomic.Uint64 // LSN
 	lag      atomic.Int64  // nanoseconds
+	// polls shares one query of the replay position among the reads
+	// waiting on the standby at once.
+	polls singleflight.Group
 }
 
 // Name is the standby's position in DATABASE_READ_URL, from 1.
@@ -98,6 +103,7 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 		return nil, fmt.Errorf("reading the primary's log position: %w", err)
 	}
 	s.floor = floor
+	s.saw(floor)
 	s.history.keep = max(opts.MaxLag, 10*opts.Interval) + opts.Interval
 	primaryDriver := primary.Driver()
 	for i, u := range urls {
@@ -200,6 +206,7 @@ func (s *Set) Check(ctx context.Context) {
 	defer cancel()
 	if lsn, err := PrimaryLSN(ctx, s.primary); err == nil {
 		s.history.add(time.Now(), lsn)
+		s.saw(lsn)
 	}
 	var wg sync.WaitGroup
 	for _, sb := range s.standbys {
@@ -242,10 +249,19 @@ func (s *Set) markDown(sb *Standby, why string, err error) {
 func (sb *Standby) replayedLSN() LSN { return LSN(sb.replayed.Load()) }
 
 // advance raises the standby's known replay position to l.
-func (sb *Standby) advance(l LSN) {
+func (sb *Standby) advance(l LSN) { raise(&sb.replayed, uint64(l)) }
+
+// saw records a position the primary has reached.
+func (s *Set) saw(l LSN) { raise(&s.newest, uint64(l)) }
+
+// latest is the newest primary position this process knows.
+func (s *Set) latest() LSN { return LSN(s.newest.Load()) }
+
+// raise sets a to v unless it holds more already.
+func raise(a *atomic.Uint64, v uint64) {
 	for {
-		old := sb.replayed.Load()
-		if uint64(l) <= old || sb.replayed.CompareAndSwap(old, uint64(l)) {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
 			return
 		}
 	}
@@ -323,12 +339,10 @@ func (s *Set) waitFor(ctx context.Context, sb *Standby, need LSN) bool {
 	defer cancel()
 	pause := 500 * time.Microsecond
 	for {
-		var replayed LSN
-		if err := sb.db.SQL.QueryRowContext(ctx, `SELECT pg_last_wal_replay_lsn()`).Scan(&replayed); err != nil {
+		if err := sb.poll(ctx); err != nil {
 			return false
 		}
-		sb.advance(replayed)
-		if replayed >= need {
+		if sb.replayedLSN() >= need {
 			return true
 		}
 		select {
@@ -337,6 +351,30 @@ func (s *Set) waitFor(ctx context.Context, sb *Standby, need LSN) bool {
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 10*time.Millisecond)
+	}
+}
+
+// pollTimeout bounds one query of a standby's replay position.
+const pollTimeout = time.Second
+
+// poll reads the standby's replay position, in one query for all the
+// reads that wait on it at the time.
+func (sb *Standby) poll(ctx context.Context) error {
+	done := sb.polls.DoChan("replay", func() (any, error) {
+		qctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
+		defer cancel()
+		var replayed LSN
+		if err := sb.db.SQL.QueryRowContext(qctx, `SELECT pg_last_wal_replay_lsn()`).Scan(&replayed); err != nil {
+			return nil, err
+		}
+		sb.advance(replayed)
+		return nil, nil
+	})
+	select {
+	case res := <-done:
+		return res.Err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

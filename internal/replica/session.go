@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -28,19 +29,50 @@ func sessionFrom(ctx context.Context) *session {
 	return s
 }
 
+// ErrAhead is a Sprocket-LSN past the primary's own position: no write
+// answered it, and a read that waited for it would wait in vain.
+var ErrAhead = errors.New("the log position is ahead of the primary's: send back one a write answered")
+
 // Begin starts the request's session from the value of its Header ("" for
 // none); write marks a request that writes (its answer reports the
-// position after it). An invalid value is the client's error.
-func Begin(ctx context.Context, header string, write bool) (context.Context, error) {
-	s := &session{write: write}
+// position after it). A value that is not a position, or one past the
+// primary's (ErrAhead), is the client's error: each read that carries it
+// would otherwise wait DATABASE_READ_WAIT for nothing.
+func (s *Set) Begin(ctx context.Context, header string, write bool) (context.Context, error) {
+	ss := &session{write: write}
 	if header != "" {
 		l, err := ParseLSN(header)
 		if err != nil {
 			return ctx, err
 		}
-		s.need = l
+		if err := s.notAhead(ctx, l); err != nil {
+			return ctx, err
+		}
+		ss.need = l
 	}
-	return context.WithValue(ctx, sessionKey{}, s), nil
+	return context.WithValue(ctx, sessionKey{}, ss), nil
+}
+
+// notAhead checks l against the newest primary position this process
+// knows (its checks and its writes' answers), and asks the primary only
+// when l is newer: a write through another sprocketd, or a forged value.
+func (s *Set) notAhead(ctx context.Context, l LSN) error {
+	if l <= s.latest() {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, reportTimeout)
+	defer cancel()
+	cur, err := PrimaryLSN(qctx, s.primary)
+	if err != nil {
+		// Not the client's fault: the read goes on and, if no standby
+		// has replayed l within the wait, to the primary.
+		return nil
+	}
+	s.saw(cur)
+	if l > cur {
+		return ErrAhead
+	}
+	return nil
 }
 
 // RouteRead routes the reads of ctx's request (or operation) to a
@@ -73,12 +105,8 @@ func (s *Set) Wrote(ctx context.Context) LSN {
 		s.opts.Logger.WarnContext(ctx, "reading the primary's log position after a write", "error", err)
 		return 0
 	}
-	for {
-		old := ss.wrote.Load()
-		if uint64(l) <= old || ss.wrote.CompareAndSwap(old, uint64(l)) {
-			break
-		}
-	}
+	raise(&ss.wrote, uint64(l))
+	s.saw(l)
 	return l
 }
 

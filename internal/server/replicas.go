@@ -26,7 +26,7 @@ func readRouting(set *replica.Set) func(http.Handler) http.Handler {
 			graphql := r.URL.Path == "/graphql"
 			read := r.Method == http.MethodGet || r.Method == http.MethodHead
 			write := !read && r.Method != http.MethodOptions && !graphql
-			ctx, err := replica.Begin(r.Context(), r.Header.Get(replica.Header), write)
+			ctx, err := set.Begin(r.Context(), r.Header.Get(replica.Header), write)
 			if err != nil {
 				refuse(w, r, http.StatusBadRequest, replica.Header+": "+err.Error(), apperr.Invalid)
 				return
