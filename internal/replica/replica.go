@@ -77,6 +77,7 @@ type Standby struct {
 	client *ent.Client
 
 	up       atomic.Bool
+	checked  atomic.Bool   // a check has run: the first says up or down
 	replayed atomic.Uint64 // LSN
 	lag      atomic.Int64  // nanoseconds
 	// polls shares one query of the replay position among the reads
@@ -233,15 +234,18 @@ func (s *Set) checkStandby(ctx context.Context, sb *Standby) {
 	default:
 		sb.advance(replayed)
 		sb.lag.Store(int64(s.history.lag(sb.replayedLSN(), time.Now())))
+		sb.checked.Store(true)
 		if !sb.up.Swap(true) {
 			s.opts.Logger.Info("standby up", "standby", sb.name, "database", sb.safe)
 		}
 	}
 }
 
-// markDown takes sb out of rotation until a check finds it up.
+// markDown takes sb out of rotation until a check finds it up. It says
+// so once: when the standby goes down, or when the first check finds it
+// down (a standby that never answered, or a primary listed by mistake).
 func (s *Set) markDown(sb *Standby, why string, err error) {
-	if sb.up.Swap(false) {
+	if sb.up.Swap(false) || !sb.checked.Swap(true) {
 		s.opts.Logger.Warn("standby down: reads go to the primary", "standby", sb.name, "database", sb.safe, "reason", why, "error", err)
 	}
 }
