@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -310,5 +312,31 @@ func TestSubscriptionsAndWritesStayOnThePrimary(t *testing.T) {
 				t.Errorf("%s %s with %s %q: %d %s", tc.method, tc.path, replica.Header, lsn, code, body)
 			}
 		}
+	}
+}
+
+// TestAPrimaryListedAsAStandbyIsNeverReadFrom: a server that is not in
+// recovery (here the primary itself) has positions of its own, against
+// which no read can be checked: it is never used, and reads go to the
+// primary.
+func TestAPrimaryListedAsAStandbyIsNeverReadFrom(t *testing.T) {
+	url := testdb.URL(t, dialect.Postgres)
+	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url, "DATABASE_READ_URL": url,
+		"DATABASE_READ_CHECK_INTERVAL": "50ms"})
+	id, _ := createSprocket(t, base, 3)
+	time.Sleep(200 * time.Millisecond) // a few checks
+	for range 5 {
+		if code, body, _ := do(t, "GET", fmt.Sprintf("%s/v1/sprockets/%d", base, id), "", ""); code != 200 {
+			t.Fatalf("GET: %d %s", code, body)
+		}
+	}
+	if got := metric(t, base, standbyUp); got != 0 {
+		t.Errorf("%s = %v for a server that is not a standby", standbyUp, got)
+	}
+	if got := metric(t, base, `sprocket_replica_reads_total{standby="1"}`); got != 0 {
+		t.Errorf("%v reads went to it", got)
+	}
+	if got := metric(t, base, `sprocket_replica_fallbacks_total{reason="down"}`); got < 5 {
+		t.Errorf("fallbacks for down: %v, want 5", got)
 	}
 }
