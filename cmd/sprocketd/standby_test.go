@@ -14,6 +14,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/sprocketapi/sprocket/internal/pgcluster"
 	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -256,7 +257,7 @@ func TestReadsFallBackToThePrimaryWhenTheStandbyStops(t *testing.T) {
 	for range 5 {
 		read()
 	}
-	c.StopStandby(t)
+	c.StopStandby(t, 0)
 	stopped := time.Now()
 	for time.Since(stopped) < time.Second {
 		read()
@@ -274,7 +275,7 @@ func TestReadsFallBackToThePrimaryWhenTheStandbyStops(t *testing.T) {
 		t.Error("no read was sent to the primary for the standby being down")
 	}
 
-	c.StartStandby(t)
+	c.StartStandby(t, 0)
 	eventually(t, 30*time.Second, "the standby is up again", func() bool { return metric(t, base, standbyUp) == 1 })
 	before := metric(t, base, `sprocket_replica_reads_total{standby="1"}`)
 	read()
@@ -338,5 +339,45 @@ func TestAPrimaryListedAsAStandbyIsNeverReadFrom(t *testing.T) {
 	}
 	if got := metric(t, base, `sprocket_replica_fallbacks_total{reason="down"}`); got < 5 {
 		t.Errorf("fallbacks for down: %v, want 5", got)
+	}
+}
+
+// TestReadsTakeTurnsAcrossStandbys: two standbys share the reads; with
+// one stopped, the other serves them all and none goes to the primary.
+func TestReadsTakeTurnsAcrossStandbys(t *testing.T) {
+	c := testdb.NewClusterOf(t, pgcluster.Options{Standbys: 2})
+	env := standbyEnv(c)
+	env["DATABASE_READ_URL"] = strings.Join(c.StandbyURLs, ",")
+	base := start(t, env)
+	id, _ := createSprocket(t, base, 5)
+	c.WaitReplayed(t)
+	for _, n := range []string{"1", "2"} {
+		eventually(t, 10*time.Second, "standby "+n+" is up", func() bool { return metric(t, base, `sprocket_replica_up{standby="`+n+`"}`) == 1 })
+	}
+	url := fmt.Sprintf("%s/v1/sprockets/%d", base, id)
+	for range 20 {
+		if code, body, _ := do(t, "GET", url, "", ""); code != 200 {
+			t.Fatalf("GET: %d %s", code, body)
+		}
+	}
+	one, two := metric(t, base, `sprocket_replica_reads_total{standby="1"}`), metric(t, base, `sprocket_replica_reads_total{standby="2"}`)
+	if one != 10 || two != 10 {
+		t.Errorf("20 reads went %v and %v to the standbys, want 10 and 10", one, two)
+	}
+
+	c.StopStandby(t, 0)
+	eventually(t, 10*time.Second, "standby 1 is down", func() bool { return metric(t, base, `sprocket_replica_up{standby="1"}`) == 0 })
+	for range 20 {
+		if code, body, _ := do(t, "GET", url, "", ""); code != 200 {
+			t.Fatalf("GET with standby 1 down: %d %s", code, body)
+		}
+	}
+	if got := metric(t, base, `sprocket_replica_reads_total{standby="2"}`); got != two+20 {
+		t.Errorf("standby 2 served %v of the 20 reads, want all", got-two)
+	}
+	for _, reason := range []string{"down", "lag", "behind", "error"} {
+		if got := metric(t, base, `sprocket_replica_fallbacks_total{reason="`+reason+`"}`); got != 0 {
+			t.Errorf("%v reads went to the primary (%s) with a standby up", got, reason)
+		}
 	}
 }

@@ -35,24 +35,28 @@ type Options struct {
 	Bin string
 	// Durable keeps fsync on (for measurements); tests leave it off.
 	Durable bool
-	// StandbyConf lines are added to the standby's configuration
+	// StandbyConf lines are added to the standbys' configuration
 	// (recovery_min_apply_delay, for a standby that lags on purpose).
 	StandbyConf []string
+	// Standbys is how many standbys follow the primary (default 1).
+	Standbys int
 }
 
-// Cluster is a running primary and standby.
+// Cluster is a running primary and its standbys.
 type Cluster struct {
-	PrimaryURL string
-	StandbyURL string
+	PrimaryURL  string
+	StandbyURL  string   // the first standby's
+	StandbyURLs []string // every standby's, in order
 
-	bin, root        string
-	primary, standby string // data directories
-	cred             *syscall.Credential
-	temporary        bool
+	bin, root string
+	primary   string   // data directories
+	standbys  []string // data directories
+	cred      *syscall.Credential
+	temporary bool
 }
 
-// Start creates and starts a primary and its standby, and waits until
-// the standby streams.
+// Start creates and starts a primary and its standbys, and waits until
+// they stream.
 func Start(opts Options) (_ *Cluster, err error) {
 	c := &Cluster{bin: opts.Bin}
 	if c.bin == "" {
@@ -84,12 +88,8 @@ func Start(opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	c.primary, c.standby = filepath.Join(c.root, "primary"), filepath.Join(c.root, "standby")
+	c.primary = filepath.Join(c.root, "primary")
 	pport, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	sport, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func Start(opts Options) (_ *Cluster, err error) {
 		"port = " + strconv.Itoa(pport),
 		"unix_socket_directories = '" + c.root + "'",
 		"wal_level = replica",
-		"max_wal_senders = 5",
+		"max_wal_senders = 10",
 		"hot_standby = on",
 		"max_connections = 100",
 		"jit = off",
@@ -117,33 +117,46 @@ func Start(opts Options) (_ *Cluster, err error) {
 	if err := c.start(c.primary); err != nil {
 		return nil, err
 	}
-	if err := c.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "postgres",
-		"-D", c.standby, "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
-		return nil, err
-	}
-	if err := appendConf(c.standby, append([]string{"port = " + strconv.Itoa(sport)}, opts.StandbyConf...)); err != nil {
-		return nil, err
-	}
-	if err := c.start(c.standby); err != nil {
-		return nil, err
-	}
 	c.PrimaryURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", pport)
-	c.StandbyURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", sport)
-	return c, c.waitStreaming()
+	for i := range max(opts.Standbys, 1) {
+		dir := filepath.Join(c.root, "standby")
+		if i > 0 {
+			dir += strconv.Itoa(i + 1)
+		}
+		sport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(pport), "-U", "postgres",
+			"-D", dir, "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
+			return nil, err
+		}
+		if err := appendConf(dir, append([]string{"port = " + strconv.Itoa(sport)}, opts.StandbyConf...)); err != nil {
+			return nil, err
+		}
+		c.standbys = append(c.standbys, dir)
+		if err := c.start(dir); err != nil {
+			return nil, err
+		}
+		c.StandbyURLs = append(c.StandbyURLs, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", sport))
+	}
+	c.StandbyURL = c.StandbyURLs[0]
+	return c, c.waitStreaming(len(c.standbys))
 }
 
 // Dir is the directory of the data directories and logs.
 func (c *Cluster) Dir() string { return c.root }
 
-// StopStandby stops the standby (fast shutdown: its sessions are ended).
-func (c *Cluster) StopStandby() error {
-	return c.run("pg_ctl", "-D", c.standby, "-m", "fast", "-w", "stop")
+// StopStandby stops standby i (from 0), in a fast shutdown: its sessions
+// are ended.
+func (c *Cluster) StopStandby(i int) error {
+	return c.run("pg_ctl", "-D", c.standbys[i], "-m", "fast", "-w", "stop")
 }
 
-// StartStandby starts the stopped standby again.
-func (c *Cluster) StartStandby() error { return c.start(c.standby) }
+// StartStandby starts the stopped standby i again.
+func (c *Cluster) StartStandby(i int) error { return c.start(c.standbys[i]) }
 
-// WaitReplayed waits until the standby has replayed everything the
+// WaitReplayed waits until every standby has replayed everything the
 // primary has written so far.
 func (c *Cluster) WaitReplayed(ctx context.Context) error {
 	p, err := sql.Open("postgres", c.PrimaryURL)
@@ -151,15 +164,24 @@ func (c *Cluster) WaitReplayed(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	s, err := sql.Open("postgres", c.StandbyURL)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	var lsn string
 	if err := p.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
 		return err
 	}
+	for _, url := range c.StandbyURLs {
+		if err := waitReplayed(ctx, url, lsn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitReplayed(ctx context.Context, url, lsn string) error {
+	s, err := sql.Open("postgres", url)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
 	for {
 		var done bool
 		err := s.QueryRowContext(ctx, `SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn`, lsn).Scan(&done)
@@ -174,9 +196,9 @@ func (c *Cluster) WaitReplayed(ctx context.Context) error {
 	}
 }
 
-// Stop stops both servers at once.
+// Stop stops every server at once.
 func (c *Cluster) Stop() {
-	for _, dir := range []string{c.standby, c.primary} {
+	for _, dir := range append(append([]string{}, c.standbys...), c.primary) {
 		if dir == "" {
 			continue
 		}
@@ -186,7 +208,7 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// Remove stops both servers and deletes their files when Start made the
+// Remove stops every server and deletes their files when Start made the
 // directory.
 func (c *Cluster) Remove() {
 	c.Stop()
@@ -195,7 +217,7 @@ func (c *Cluster) Remove() {
 	}
 }
 
-func (c *Cluster) waitStreaming() error {
+func (c *Cluster) waitStreaming(standbys int) error {
 	p, err := sql.Open("postgres", c.PrimaryURL)
 	if err != nil {
 		return err
@@ -204,11 +226,11 @@ func (c *Cluster) waitStreaming() error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
-		if err := p.QueryRow(`SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'`).Scan(&n); err == nil && n > 0 {
+		if err := p.QueryRow(`SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'`).Scan(&n); err == nil && n >= standbys {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("pgcluster: the standby did not stream within 30 s; its log:\n%s", c.log(c.standby))
+			return fmt.Errorf("pgcluster: %d of %d standbys stream after 30 s; the first one's log:\n%s", n, standbys, c.log(c.standbys[0]))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -19,12 +19,18 @@ type Cluster struct {
 	*pgcluster.Cluster
 }
 
-// NewCluster starts a primary and its standby. standbyConf lines are added
-// to the standby's configuration (recovery_min_apply_delay, for a standby
-// that lags on purpose).
+// NewCluster starts a primary and one standby. standbyConf lines are
+// added to the standby's configuration (recovery_min_apply_delay, for a
+// standby that lags on purpose).
 func NewCluster(t testing.TB, standbyConf ...string) *Cluster {
 	t.Helper()
-	c, err := pgcluster.Start(pgcluster.Options{StandbyConf: standbyConf})
+	return NewClusterOf(t, pgcluster.Options{StandbyConf: standbyConf})
+}
+
+// NewClusterOf starts a primary and standbys as opts say.
+func NewClusterOf(t testing.TB, opts pgcluster.Options) *Cluster {
+	t.Helper()
+	c, err := pgcluster.Start(opts)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
@@ -32,18 +38,19 @@ func NewCluster(t testing.TB, standbyConf ...string) *Cluster {
 	return &Cluster{c}
 }
 
-// StopStandby stops the standby (fast shutdown: its sessions are ended).
-func (c *Cluster) StopStandby(t testing.TB) {
+// StopStandby stops standby i (from 0), in a fast shutdown: its sessions
+// are ended.
+func (c *Cluster) StopStandby(t testing.TB, i int) {
 	t.Helper()
-	if err := c.Cluster.StopStandby(); err != nil {
+	if err := c.Cluster.StopStandby(i); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// StartStandby starts the stopped standby again.
-func (c *Cluster) StartStandby(t testing.TB) {
+// StartStandby starts the stopped standby i again.
+func (c *Cluster) StartStandby(t testing.TB, i int) {
 	t.Helper()
-	if err := c.Cluster.StartStandby(); err != nil {
+	if err := c.Cluster.StartStandby(i); err != nil {
 		t.Fatal(err)
 	}
 }
