@@ -119,8 +119,9 @@ func prepareReadOwnWrite(ctx context.Context, t *target) (*plan, error) {
 }
 
 type clusterOptions struct {
-	dir     string
-	durable bool
+	dir      string
+	durable  bool
+	standbys int
 }
 
 func parseCluster(args []string, stderr io.Writer) (clusterOptions, error) {
@@ -129,6 +130,7 @@ func parseCluster(args []string, stderr io.Writer) (clusterOptions, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.dir, "dir", "", "directory for the data directories (default: a temporary one, removed at the end)")
 	fs.BoolVar(&o.durable, "durable", true, "keep fsync on, as a production server does (off: faster, for tests)")
+	fs.IntVar(&o.standbys, "standbys", 1, "standbys that follow the primary")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sprocketbench cluster [flags]\n\nStarts a PostgreSQL primary and a streaming hot standby (initdb, pg_basebackup -R) on free ports,\nprints their URLs, and runs until interrupted.\n\nflags:")
 		fs.PrintDefaults()
@@ -139,18 +141,21 @@ func parseCluster(args []string, stderr io.Writer) (clusterOptions, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("cluster: unexpected arguments %q", fs.Args())
 	}
+	if o.standbys < 1 || o.standbys > 8 {
+		return o, fmt.Errorf("cluster: --standbys must be from 1 to 8")
+	}
 	return o, nil
 }
 
 // runCluster starts a primary and a standby and keeps them until ctx ends.
 func runCluster(ctx context.Context, o clusterOptions, stdout, stderr io.Writer) error {
-	c, err := pgcluster.Start(pgcluster.Options{Dir: o.dir, Durable: o.durable})
+	c, err := pgcluster.Start(pgcluster.Options{Dir: o.dir, Durable: o.durable, Standbys: o.standbys})
 	if err != nil {
 		return err
 	}
 	defer c.Remove()
-	fmt.Fprintf(stdout, "primary and standby streaming in %s\n\nexport DATABASE_URL='%s'\nexport DATABASE_READ_URL='%s'\n\n(interrupt to stop them)\n",
-		c.Dir(), c.PrimaryURL, c.StandbyURL)
+	fmt.Fprintf(stdout, "primary and %d standby(s) streaming in %s\n\nexport DATABASE_URL='%s'\nexport DATABASE_READ_URL='%s'\n\n(interrupt to stop them)\n",
+		len(c.StandbyURLs), c.Dir(), c.PrimaryURL, strings.Join(c.StandbyURLs, ","))
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping the primary and the standby")
 	return nil
