@@ -1,10 +1,17 @@
 package bench_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,5 +71,77 @@ func TestRunCountsTheReadsStandbysServe(t *testing.T) {
 		if r.Workload == "rest-sprocket-get" && *r.StandbyReads < r.Requests {
 			t.Errorf("rest-sprocket-get: the standby served %d of %d reads and more", *r.StandbyReads, r.Requests)
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestClusterStartsAPrimaryAndStandbys: `sprocketbench cluster` prints the
+// URLs to export, of a primary and of standbys in recovery, and removes
+// them when interrupted.
+func TestClusterStartsAPrimaryAndStandbys(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- bench.Run(ctx, []string{"cluster", "--durable=false", "--standbys", "2"}, &out, io.Discard)
+	}()
+	urls := regexp.MustCompile(`export DATABASE_URL='([^']+)'\nexport DATABASE_READ_URL='([^']+)'`)
+	var m []string
+	deadline := time.Now().Add(60 * time.Second)
+	for m = urls.FindStringSubmatch(out.String()); m == nil; m = urls.FindStringSubmatch(out.String()) {
+		select {
+		case err := <-done:
+			t.Fatalf("cluster ended: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URLs within 60 s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	standbys := strings.Split(m[2], ",")
+	if len(standbys) != 2 {
+		t.Fatalf("standbys %q", m[2])
+	}
+	dir := regexp.MustCompile(`streaming in (\S+)`).FindStringSubmatch(out.String())
+	for i, url := range append([]string{m[1]}, standbys...) {
+		db, err := sql.Open("postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recovering bool
+		if err := db.QueryRow(`SELECT pg_is_in_recovery()`).Scan(&recovering); err != nil || recovering != (i > 0) {
+			t.Errorf("%s: in recovery %v (%v)", url, recovering, err)
+		}
+		db.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if dir == nil {
+		t.Fatal("no directory printed")
+	}
+	if _, err := os.Stat(dir[1]); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the interrupt (%v)", dir[1], err)
 	}
 }
