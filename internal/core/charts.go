@@ -328,7 +328,19 @@ func (s *Service) seriesPoints(ctx context.Context, out map[int]SeriesResult, wi
 		args = append(args, w.factoryID, w.origin, w.from, w.to, w.interval) // w(fid, off, lo, hi, iv)
 	}
 	cte.WriteString(`) `)
-	const from = ` FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c."time" >= w.lo AND c."time" < w.hi `
+	// On PostgreSQL the span of all windows bounds the scans of
+	// chart_data as constants too, so that they are planned over the
+	// partitions (months) it overlaps only.
+	span := func(string) string { return "" }
+	if s.postgres {
+		lo, hi := windowSpan(wins)
+		args = append(args, lo, hi)
+		n := len(args)
+		span = func(alias string) string {
+			return fmt.Sprintf(` AND %s."time" >= CAST($%d AS BIGINT) AND %s."time" < CAST($%d AS BIGINT)`, alias, n-1, alias, n)
+		}
+	}
+	from := ` FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c."time" >= w.lo AND c."time" < w.hi` + span("c") + ` `
 	const bucket = `(c."time" - w.off) / w.iv`
 	var query string
 	switch agg {
@@ -344,7 +356,7 @@ func (s *Service) seriesPoints(ctx context.Context, out map[int]SeriesResult, wi
 		}
 		query = cte.String() + `, g AS (SELECT c.factory_id AS fid, w.off + ` + bucket + ` * w.iv AS t, ` +
 			pick + `(c."time") AS pt, COUNT(*) AS n` + from + `GROUP BY c.factory_id, w.off, w.iv, ` + bucket + `) ` +
-			`SELECT g.fid, g.t, p.actual, p.goal, g.n FROM g JOIN chart_data p ON p.factory_id = g.fid AND p."time" = g.pt ORDER BY g.fid, g.t`
+			`SELECT g.fid, g.t, p.actual, p.goal, g.n FROM g JOIN chart_data p ON p.factory_id = g.fid AND p."time" = g.pt` + span("p") + ` ORDER BY g.fid, g.t`
 	case AggM4:
 		// The points stream out in any order and each bucket's four are
 		// chosen here: no sorts, no window functions.
@@ -354,32 +366,64 @@ func (s *Service) seriesPoints(ctx context.Context, out map[int]SeriesResult, wi
 }
 
 // extents returns the first and last time of each factory's points within
-// w, for the factories that have any. Each bound is its own MIN or MAX
-// subquery, which both databases answer from the (factory_id, time) index
-// in a couple of probes, whatever the size of the series.
+// w, for the factories that have any. The whole days of the window come
+// from the daily rollups (the first and the last day that holds points),
+// only its partial days at the edges from raw points, and every read of
+// chart_data is a range scan of the (factory_id, time) index between
+// bounds given as parameters: on PostgreSQL, where chart_data is
+// partitioned by month, the planner then prunes the partitions outside
+// them (a MIN over a factory's whole series would plan and probe every
+// partition). The first edge, day or edge that holds points gives the
+// first time, and the last the last time: the rollups are exact.
 func (s *Service) extents(ctx context.Context, ids []int, w Window) (map[int][2]int64, error) {
-	var b strings.Builder
-	args := make([]any, 0, len(ids)+2)
-	b.WriteString(`WITH v(id) AS (VALUES `)
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		args = append(args, id)
-		fmt.Fprintf(&b, "(CAST($%d AS BIGINT))", len(args))
-	}
-	b.WriteString(`) SELECT v.id, (SELECT MIN("time") FROM chart_data c WHERE c.factory_id = v.id`)
-	bounds := ""
+	day := rollupWidths[0]
+	lo, hi := MinTime, MaxTime+1
 	if w.From != nil {
-		args = append(args, *w.From)
-		bounds += fmt.Sprintf(` AND c."time" >= CAST($%d AS BIGINT)`, len(args))
+		lo = *w.From
 	}
 	if w.To != nil {
-		args = append(args, *w.To)
-		bounds += fmt.Sprintf(` AND c."time" < CAST($%d AS BIGINT)`, len(args))
+		hi = *w.To
 	}
-	b.WriteString(bounds + `), (SELECT MAX("time") FROM chart_data c WHERE c.factory_id = v.id` + bounds + `) FROM v`)
-	rows, err := s.Client(ctx).QueryContext(ctx, b.String(), args...)
+	if hi <= lo {
+		return map[int][2]int64{}, nil
+	}
+	a := -floorDiv(-lo, day) * day // the first whole day
+	b := floorDiv(hi, day) * day   // the end of the last whole day
+	if a >= b {
+		a, b = hi, hi // no whole day: the window is all edge
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(ids)+5)
+	sb.WriteString(`WITH v(id) AS (VALUES `)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, id)
+		fmt.Fprintf(&sb, "(CAST($%d AS BIGINT))", len(args))
+	}
+	// The bounds are numbered as they first appear (SQLite numbers $N
+	// parameters in that order).
+	vals := []int64{1: lo, 2: a, 3: b, 4: hi, 5: day}
+	placed := map[int]string{}
+	p := func(k int) string {
+		if ph, ok := placed[k]; ok {
+			return ph
+		}
+		args = append(args, vals[k])
+		placed[k] = fmt.Sprintf("CAST($%d AS BIGINT)", len(args))
+		return placed[k]
+	}
+	raw := func(agg, from, to string) string {
+		return `(SELECT ` + agg + `(c."time") FROM chart_data c WHERE c.factory_id = v.id AND c."time" >= ` + from + ` AND c."time" < ` + to + `)`
+	}
+	days := func(col, order string) string {
+		return `(SELECT r.` + col + ` FROM rollups r WHERE r.factory_id = v.id AND r.width = ` + p(5) + ` AND r.bucket >= ` + p(2) +
+			` AND r.bucket < ` + p(3) + ` AND r.n > 0 ORDER BY r.bucket ` + order + ` LIMIT 1)`
+	}
+	sb.WriteString(`) SELECT v.id, COALESCE(` + raw("MIN", p(1), p(2)) + `, ` + days("min_time", "ASC") + `, ` + raw("MIN", p(3), p(4)) + `), ` +
+		`COALESCE(` + raw("MAX", p(3), p(4)) + `, ` + days("max_time", "DESC") + `, ` + raw("MAX", p(1), p(2)) + `) FROM v`)
+	rows, err := s.Client(ctx).QueryContext(ctx, sb.String(), args...)
 	if err != nil {
 		return nil, classify(err, "")
 	}
@@ -662,6 +706,15 @@ func commonRollupWidth(wins []seriesWindow) int64 {
 	return wd
 }
 
+// windowSpan returns the smallest [lo, hi) that holds every window.
+func windowSpan(wins []seriesWindow) (lo, hi int64) {
+	lo, hi = wins[0].from, wins[0].to
+	for _, w := range wins[1:] {
+		lo, hi = min(lo, w.from), max(hi, w.to)
+	}
+	return lo, hi
+}
+
 // seriesFromRollups computes a series from whole rollup buckets and the
 // raw points at the windows' edges, in one statement. FIRST and LAST take
 // the values of the part (rollup bucket or edge point) with the earliest
@@ -687,7 +740,8 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 		query = with + `, b AS (SELECT fid, ` + bucket + ` AS bt, ` + cols + `, ROW_NUMBER() OVER (` + part + ` ORDER BY ` + order + `) AS r, ` +
 			`SUM(n) OVER (` + part + `) AS bn FROM parts) SELECT fid, bt, ` + cols + `, bn FROM b WHERE r = 1 ORDER BY fid, bt`
 	case AggM4:
-		return s.m4FromRollups(ctx, out, with, args)
+		lo, hi := windowSpan(wins)
+		return s.m4FromRollups(ctx, out, with, args, lo, hi)
 	default:
 		var cols string
 		switch agg {
@@ -804,8 +858,13 @@ func appendM4(out map[int]SeriesResult, fid int, pts [4]Point) {
 // probe by (factory_id, time), and only when that point is not the bucket's
 // first or last. Each bucket comes back as one row; its up to four points
 // are put in time order here.
-func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, with string, args []any) error {
-	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with), args...)
+func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, with string, args []any, lo, hi int64) error {
+	span := 0
+	if s.postgres {
+		args = append(args, lo, hi)
+		span = len(args) - 1
+	}
+	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with, span), args...)
 	if err != nil {
 		return classify(err, "")
 	}
@@ -826,10 +885,18 @@ func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, w
 // with: one row per series bucket, (fid, then time, actual and goal of its
 // first point, its last point, the earliest point of its smallest actual
 // and that of its largest actual), in order.
-func m4Query(with string) string {
+//
+// Unless span is 0, the probes are also bounded by the span of the
+// windows, parameters $span and $span+1: PostgreSQL then plans them over
+// the partitions of chart_data (months) that the windows overlap only.
+func m4Query(with string, span int) string {
+	bounds := ""
+	if span > 0 {
+		bounds = fmt.Sprintf(` AND c."time" >= CAST($%d AS BIGINT) AND c."time" < CAST($%d AS BIGINT)`, span, span+1)
+	}
 	goalAt := func(t string) string {
 		return `CASE WHEN ` + t + ` = f THEN fg WHEN ` + t + ` = l THEN lg ELSE ` +
-			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = h.fid AND c."time" = h.` + t + `) END`
+			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = h.fid AND c."time" = h.` + t + bounds + `) END`
 	}
 	// q is parts narrowed to what the choice needs, computed once and
 	// kept (narrow, it fits in PostgreSQL's work_mem; SQLite, told

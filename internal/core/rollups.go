@@ -27,7 +27,14 @@ func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Po
 	if len(points) == 0 {
 		return nil
 	}
-	fromPoints := rollupRefreshSQL(`factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`)
+	// On PostgreSQL the subqueries are bounded by the refreshed run too,
+	// so that they are planned over its partitions only; SQLite (no
+	// partitions) would rather scan that range than the bucket's.
+	within := ""
+	if s.postgres {
+		within = `c."time" >= CAST($3 AS BIGINT) AND c."time" < CAST($4 AS BIGINT) AND `
+	}
+	fromPoints := rollupRefreshSQL(`factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`, within)
 	c := s.Client(ctx)
 	for i := len(rollupWidths) - 1; i >= 0; i-- { // finest first
 		w := rollupWidths[i]
@@ -108,13 +115,16 @@ func rollupFromFinerSQL(finer int64) string {
 // them with it (where: true). Each bucket's first and last point are the
 // points at its MIN and MAX time; the time of its smallest (largest) actual
 // or goal is the earliest time that holds that value. The subqueries are
-// range scans of the (factory_id, time) index within the bucket's points.
-func rollupRefreshSQL(where string) string {
+// range scans of the (factory_id, time) index within the bucket's points;
+// within (empty, or conditions ending in AND) bounds them further with
+// constants, so that PostgreSQL plans them over the partitions of
+// chart_data that hold the refreshed buckets only, not over every month.
+func rollupRefreshSQL(where, within string) string {
 	pick := func(col, val string) string {
-		return `(SELECT MIN(c."time") FROM chart_data c WHERE c.factory_id = g.fid AND c."time" >= g.tmin AND c."time" <= g.tmax AND c.` + col + ` = g.` + val + `)`
+		return `(SELECT MIN(c."time") FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" >= g.tmin AND c."time" <= g.tmax AND c.` + col + ` = g.` + val + `)`
 	}
 	at := func(col, t string) string {
-		return `(SELECT c.` + col + ` FROM chart_data c WHERE c.factory_id = g.fid AND c."time" = g.` + t + `)`
+		return `(SELECT c.` + col + ` FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = g.` + t + `)`
 	}
 	return `WITH g AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +
 		`SUM(actual) AS sa, SUM(goal) AS sg, MIN(actual) AS mina, MAX(actual) AS maxa, MIN(goal) AS ming, MAX(goal) AS maxg, ` +

@@ -91,12 +91,12 @@ func (s *Service) StreamSeries(ctx context.Context, ids []int, sink SeriesSink) 
 			return err
 		}
 		for _, id := range ids {
-			n := counts[id]
+			n := counts[id].n
 			if n >= columnsFrom {
 				if err := flush(); err != nil {
 					return err
 				}
-				if err := s.streamColumns(ctx, q, id, n, sink); err != nil {
+				if err := s.streamColumns(ctx, q, id, counts[id], sink); err != nil {
 					return err
 				}
 				continue
@@ -172,10 +172,17 @@ func (s *Service) factoryIDs(ctx context.Context, q querier) ([]int, error) {
 	return ids, classify(rows.Err(), "")
 }
 
+// storedSpan is how many points a factory has, and the first and last of
+// their times.
+type storedSpan struct{ n, first, last int64 }
+
 // pointCounts returns how many points each factory has (of ids when
-// filter is set, else of all), from the daily rollups.
-func (s *Service) pointCounts(ctx context.Context, q querier, ids []int, filter bool) (map[int]int64, error) {
-	query := `SELECT factory_id, SUM(n) FROM rollups WHERE width = $1`
+// filter is set, else of all) and the span of their times, from the daily
+// rollups. The reads of the points are bounded by that span: on
+// PostgreSQL the planner then prunes the partitions (months) of chart_data
+// outside it, instead of planning and opening every one.
+func (s *Service) pointCounts(ctx context.Context, q querier, ids []int, filter bool) (map[int]storedSpan, error) {
+	query := `SELECT factory_id, SUM(n), MIN(min_time), MAX(max_time) FROM rollups WHERE width = $1`
 	args := []any{rollupWidths[0]}
 	if filter {
 		query += ` AND factory_id IN (`
@@ -193,14 +200,14 @@ func (s *Service) pointCounts(ctx context.Context, q querier, ids []int, filter 
 		return nil, classify(err, "")
 	}
 	defer rows.Close()
-	out := make(map[int]int64, len(ids))
+	out := make(map[int]storedSpan, len(ids))
 	for rows.Next() {
 		var id int
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
+		var sp storedSpan
+		if err := rows.Scan(&id, &sp.n, &sp.first, &sp.last); err != nil {
 			return nil, classify(err, "")
 		}
-		out[id] = n
+		out[id] = sp
 	}
 	return out, classify(rows.Err(), "")
 }
@@ -233,7 +240,7 @@ func (h *heldColumn) emit(sink SeriesSink) error {
 // ordered by factory and time, passing on the actual values as they come
 // and holding goals and times until each factory's end. counts are the
 // factories' point counts.
-func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts map[int]int64, sink SeriesSink) error {
+func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts map[int]storedSpan, sink SeriesSink) error {
 	if len(order) == 0 {
 		return nil
 	}
@@ -247,7 +254,17 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 		fmt.Fprintf(&b, "$%d", i+1)
 		args = append(args, id)
 	}
-	b.WriteString(`) ORDER BY factory_id, "time"`)
+	first, last := int64(0), int64(-1) // no point: an empty span
+	for _, id := range order {
+		if sp := counts[id]; sp.n > 0 {
+			if last < first {
+				first, last = sp.first, sp.last
+			}
+			first, last = min(first, sp.first), max(last, sp.last)
+		}
+	}
+	args = append(args, first, last)
+	fmt.Fprintf(&b, `) AND "time" >= CAST($%d AS BIGINT) AND "time" <= CAST($%d AS BIGINT) ORDER BY factory_id, "time"`, len(args)-1, len(args))
 	rows, err := q.QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return classify(err, "")
@@ -258,7 +275,7 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 	next, open := 0, false // order[next] is the factory being written
 	begin := func() error {
 		open = true
-		if err := sink.BeginFactory(order[next], counts[order[next]]); err != nil {
+		if err := sink.BeginFactory(order[next], counts[order[next]].n); err != nil {
 			return err
 		}
 		return sink.Column(ColumnActual)
@@ -328,15 +345,16 @@ func (s *Service) streamRows(ctx context.Context, q querier, order []int, counts
 }
 
 // streamColumns reads factory id column by column, from q's snapshot.
-func (s *Service) streamColumns(ctx context.Context, q querier, id int, n int64, sink SeriesSink) error {
-	if err := sink.BeginFactory(id, n); err != nil {
+func (s *Service) streamColumns(ctx context.Context, q querier, id int, sp storedSpan, sink SeriesSink) error {
+	if err := sink.BeginFactory(id, sp.n); err != nil {
 		return err
 	}
 	for c, col := range []string{ColumnActual: "actual", ColumnGoal: "goal", ColumnTime: `"time"`} {
 		if err := sink.Column(SeriesColumn(c)); err != nil {
 			return err
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 ORDER BY "time"`, id)
+		rows, err := q.QueryContext(ctx, `SELECT `+col+` FROM chart_data WHERE factory_id = $1 `+
+			`AND "time" >= CAST($2 AS BIGINT) AND "time" <= CAST($3 AS BIGINT) ORDER BY "time"`, id, sp.first, sp.last)
 		if err != nil {
 			return classify(err, "")
 		}
