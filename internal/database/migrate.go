@@ -173,44 +173,42 @@ func migrationFiles(d string) ([]string, error) {
 // so the core guards the reference instead (it locks the factory row FOR
 // KEY SHARE once per batch, and deletes a factory's points with it).
 //
-// Also on PostgreSQL, chart_data is partitioned by range of "time" and has
-// no primary key (migration partition_chart_data, see partition.go): a
-// unique key of a partitioned table must hold the partition key, and every
-// unique key keeps factory_id for a distribution by factory, so the unique
-// (factory_id, "time") index is its only key, and the id column stays
-// (ent reads it back) as a plain identity column. ent cannot express
-// either, so chartDataAsMigrated hides exactly these two differences from
+// Also on PostgreSQL, chart_data is partitioned by range of "time" and
+// neither it nor rollups has a primary key (migrations partition_chart_data
+// and rollups_without_primary_key; see partition.go): a unique key of a
+// partitioned table must hold the partition key, and every unique key
+// keeps factory_id so that the tables can be distributed by factory
+// (Citus). Their unique (factory_id, …) indexes are their keys, and the id
+// columns stay (ent reads them back) as plain identity columns. ent cannot
+// express either, so keysAsMigrated hides exactly these differences from
 // the diff.
 func SchemaOptions(d string) []schema.MigrateOption {
 	if d == dialect.Postgres {
-		return []schema.MigrateOption{schema.WithForeignKeys(false), schema.WithDiffHook(chartDataAsMigrated)}
+		return []schema.MigrateOption{schema.WithForeignKeys(false), schema.WithDiffHook(keysAsMigrated)}
 	}
 	return nil
 }
 
-// chartDataAsMigrated is the diff hook of SchemaOptions on PostgreSQL: when
-// the database's chart_data is partitioned, the comparison ignores its
-// partition key, and ent's primary key on id (which a partitioned
-// chart_data cannot have) is left out of the desired table. Anything else
-// about chart_data, and every other table, is compared as ent sees it.
-func chartDataAsMigrated(next schema.Differ) schema.Differ {
+// keysAsMigrated is the diff hook of SchemaOptions on PostgreSQL: the
+// comparison ignores the partition key of chart_data, and leaves ent's
+// primary key on id out of the desired chart_data and rollups when the
+// database's table has none. Anything else about them, and every other
+// table, is compared as ent sees it.
+func keysAsMigrated(next schema.Differ) schema.Differ {
 	return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
-		cur, ok := current.Table("chart_data")
-		if !ok {
-			return next.Diff(current, desired)
-		}
-		partitioned := false
-		attrs := make([]atlasschema.Attr, 0, len(cur.Attrs))
-		for _, a := range cur.Attrs {
-			if _, ok := a.(*postgres.Partition); ok {
-				partitioned = true
+		for _, name := range []string{"chart_data", "rollups"} {
+			cur, ok := current.Table(name)
+			if !ok {
 				continue
 			}
-			attrs = append(attrs, a)
-		}
-		if partitioned {
+			attrs := make([]atlasschema.Attr, 0, len(cur.Attrs))
+			for _, a := range cur.Attrs {
+				if _, ok := a.(*postgres.Partition); !ok || name != "chart_data" {
+					attrs = append(attrs, a)
+				}
+			}
 			cur.Attrs = attrs
-			if want, ok := desired.Table("chart_data"); ok && cur.PrimaryKey == nil {
+			if want, ok := desired.Table(name); ok && cur.PrimaryKey == nil {
 				want.PrimaryKey = nil
 			}
 		}

@@ -120,3 +120,30 @@ func TestPartitioningKeepsEveryPoint(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+// TestEveryUniqueKeyHoldsFactoryID keeps the path to a distribution by
+// factory (Citus) open on PostgreSQL: the unique keys of chart_data and
+// rollups hold factory_id (chart_data's also its partition key, "time"),
+// each table has one index to maintain per row written, and factories and
+// sprockets are keyed by their id alone (the factory's id is its
+// factory_id).
+func TestEveryUniqueKeyHoldsFactoryID(t *testing.T) {
+	db := openEmpty(t, dialect.Postgres)
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, db, `SELECT c.relname::text, i.indisunique, i.indisprimary, `+
+		`(SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) `+
+		`JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum WHERE k.n <= i.indnkeyatts) `+
+		`FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace s ON s.oid = c.relnamespace `+
+		`WHERE s.nspname = 'public' AND c.relname IN ('chart_data', 'rollups', 'factories', 'sprockets') ORDER BY 1, 4`)
+	want := []string{
+		"chart_data true false factory_id,time",
+		"factories true true id",
+		"rollups true false factory_id,width,bucket",
+		"sprockets true true id",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("indexes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,2 @@
+-- hand-written: rollups_without_primary_key
+ALTER TABLE "rollups" DROP CONSTRAINT "rollups_pkey";
