@@ -623,6 +623,13 @@ func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage
 	if p.Before != nil {
 		q = q.Where(short(*p.Before))
 	}
+	if s.postgres {
+		lo, hi, err := s.pageSpan(ctx, id, p, n+1)
+		if err != nil {
+			return PointsPage{}, err
+		}
+		q = q.Where(chartdata.TimeGTE(lo), chartdata.TimeLT(hi))
+	}
 	// Scanning from the far end serves last/before; the page is put back
 	// in its order below.
 	if p.Desc != backward {
@@ -659,6 +666,93 @@ func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage
 		page.HasPrevious = p.After != nil
 	}
 	return page, nil
+}
+
+// pageSpan returns times [lo, hi) that hold the first need points of the
+// page's scan (from its window and cursors, in the order it scans), found
+// in the daily rollups: the scan's first and last stored times, and, when
+// no value filter applies, the day at which the days after the first hold
+// need points. Bounded by constants, the page's statement is planned over
+// the partitions (months) of chart_data it may read only, not every month
+// (PostgreSQL).
+func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int) (lo, hi int64, err error) {
+	lo, hi = MinTime, MaxTime+1
+	if p.From != nil {
+		lo = max(lo, *p.From)
+	}
+	if p.To != nil {
+		hi = min(hi, *p.To)
+	}
+	// The cursors: "after" is beyond in the page's order, "before" short.
+	up := !p.Desc // the page's order is ascending
+	for _, c := range []struct {
+		t      *int64
+		beyond bool
+	}{{p.After, true}, {p.Before, false}} {
+		if c.t == nil {
+			continue
+		}
+		if c.beyond == up {
+			lo = max(lo, *c.t+1)
+		} else {
+			hi = min(hi, *c.t)
+		}
+	}
+	if lo >= hi {
+		return lo, lo, nil
+	}
+	day := rollupWidths[0]
+	// The scan runs up from lo unless it serves a descending page forward
+	// or an ascending one backward (last/before).
+	asc := p.Desc == (p.Last != nil)
+	f := p.Filter
+	counted := f.ActualGTE == nil && f.ActualLTE == nil && f.GoalGTE == nil && f.GoalLTE == nil && f.BelowGoal == nil
+	// edge: the scan's first stored time, from the first (last) day that
+	// overlaps [lo, hi) and holds points. reach: the day at which the days
+	// wholly inside [lo, hi), counted in the scan's order, hold need
+	// points (a day that also holds points outside can only end the count
+	// where it changes nothing).
+	dayLo := floorDiv(lo, day) * day
+	edge, order, countFrom, countTo := `min_time`, `ASC`, dayLo+1, hi
+	if !asc {
+		edge, order, countFrom, countTo = `max_time`, `DESC`, dayLo, floorDiv(hi-1, day)*day
+	}
+	reach, args := `NULL`, []any{id, day, dayLo, hi}
+	if counted {
+		args = append(args, countFrom, countTo, need)
+		reach = `(SELECT x.bucket FROM (SELECT bucket, SUM(n) OVER (ORDER BY bucket ` + order + `) AS c FROM rollups ` +
+			`WHERE factory_id = $1 AND width = $2 AND bucket >= $5 AND bucket < $6) x WHERE x.c >= $7 ORDER BY x.bucket ` + order + ` LIMIT 1)`
+	}
+	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT (SELECT `+edge+` FROM rollups WHERE factory_id = $1 AND width = $2 `+
+		`AND bucket >= $3 AND bucket < $4 AND n > 0 ORDER BY bucket `+order+` LIMIT 1), `+reach, args...)
+	if err != nil {
+		return 0, 0, classify(err, "")
+	}
+	defer rows.Close()
+	var first, reached sql.NullInt64
+	if rows.Next() {
+		if err := rows.Scan(&first, &reached); err != nil {
+			return 0, 0, classify(err, "")
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, classify(err, "")
+	}
+	if !first.Valid {
+		return lo, lo, nil // no point in [lo, hi)
+	}
+	if asc {
+		lo = max(lo, first.Int64)
+		if reached.Valid {
+			hi = min(hi, reached.Int64+day)
+		}
+	} else {
+		hi = min(hi, first.Int64+1)
+		if reached.Valid {
+			lo = max(lo, reached.Int64)
+		}
+	}
+	return lo, max(lo, hi), nil
 }
 
 // CountPoints counts factory id's points in the page's window and filter.
