@@ -1346,6 +1346,10 @@ type RollupMutation struct {
 	addmin_goal_time   *int64
 	max_goal_time      *int64
 	addmax_goal_time   *int64
+	min_actual_goal    *float64
+	addmin_actual_goal *float64
+	max_actual_goal    *float64
+	addmax_actual_goal *float64
 	clearedFields      map[string]struct{}
 	done               bool
 	oldValue           func(context.Context) (*Rollup, error)
@@ -2570,6 +2574,118 @@ func (m *RollupMutation) ResetMaxGoalTime() {
 	m.addmax_goal_time = nil
 }
 
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (m *RollupMutation) SetMinActualGoal(f float64) {
+	m.min_actual_goal = &f
+	m.addmin_actual_goal = nil
+}
+
+// MinActualGoal returns the value of the "min_actual_goal" field in the mutation.
+func (m *RollupMutation) MinActualGoal() (r float64, exists bool) {
+	v := m.min_actual_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinActualGoal returns the old "min_actual_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMinActualGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinActualGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinActualGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinActualGoal: %w", err)
+	}
+	return oldValue.MinActualGoal, nil
+}
+
+// AddMinActualGoal adds f to the "min_actual_goal" field.
+func (m *RollupMutation) AddMinActualGoal(f float64) {
+	if m.addmin_actual_goal != nil {
+		*m.addmin_actual_goal += f
+	} else {
+		m.addmin_actual_goal = &f
+	}
+}
+
+// AddedMinActualGoal returns the value that was added to the "min_actual_goal" field in this mutation.
+func (m *RollupMutation) AddedMinActualGoal() (r float64, exists bool) {
+	v := m.addmin_actual_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinActualGoal resets all changes to the "min_actual_goal" field.
+func (m *RollupMutation) ResetMinActualGoal() {
+	m.min_actual_goal = nil
+	m.addmin_actual_goal = nil
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (m *RollupMutation) SetMaxActualGoal(f float64) {
+	m.max_actual_goal = &f
+	m.addmax_actual_goal = nil
+}
+
+// MaxActualGoal returns the value of the "max_actual_goal" field in the mutation.
+func (m *RollupMutation) MaxActualGoal() (r float64, exists bool) {
+	v := m.max_actual_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxActualGoal returns the old "max_actual_goal" field's value of the Rollup entity.
+// If the Rollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RollupMutation) OldMaxActualGoal(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxActualGoal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxActualGoal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxActualGoal: %w", err)
+	}
+	return oldValue.MaxActualGoal, nil
+}
+
+// AddMaxActualGoal adds f to the "max_actual_goal" field.
+func (m *RollupMutation) AddMaxActualGoal(f float64) {
+	if m.addmax_actual_goal != nil {
+		*m.addmax_actual_goal += f
+	} else {
+		m.addmax_actual_goal = &f
+	}
+}
+
+// AddedMaxActualGoal returns the value that was added to the "max_actual_goal" field in this mutation.
+func (m *RollupMutation) AddedMaxActualGoal() (r float64, exists bool) {
+	v := m.addmax_actual_goal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxActualGoal resets all changes to the "max_actual_goal" field.
+func (m *RollupMutation) ResetMaxActualGoal() {
+	m.max_actual_goal = nil
+	m.addmax_actual_goal = nil
+}
+
 // Where appends a list predicates to the RollupMutation builder.
 func (m *RollupMutation) Where(ps ...predicate.Rollup) {
 	m.predicates = append(m.predicates, ps...)
@@ -2604,7 +2720,7 @@ func (m *RollupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RollupMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 22)
 	if m.factory_id != nil {
 		fields = append(fields, rollup.FieldFactoryID)
 	}
@@ -2665,6 +2781,12 @@ func (m *RollupMutation) Fields() []string {
 	if m.max_goal_time != nil {
 		fields = append(fields, rollup.FieldMaxGoalTime)
 	}
+	if m.min_actual_goal != nil {
+		fields = append(fields, rollup.FieldMinActualGoal)
+	}
+	if m.max_actual_goal != nil {
+		fields = append(fields, rollup.FieldMaxActualGoal)
+	}
 	return fields
 }
 
@@ -2713,6 +2835,10 @@ func (m *RollupMutation) Field(name string) (ent.Value, bool) {
 		return m.MinGoalTime()
 	case rollup.FieldMaxGoalTime:
 		return m.MaxGoalTime()
+	case rollup.FieldMinActualGoal:
+		return m.MinActualGoal()
+	case rollup.FieldMaxActualGoal:
+		return m.MaxActualGoal()
 	}
 	return nil, false
 }
@@ -2762,6 +2888,10 @@ func (m *RollupMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldMinGoalTime(ctx)
 	case rollup.FieldMaxGoalTime:
 		return m.OldMaxGoalTime(ctx)
+	case rollup.FieldMinActualGoal:
+		return m.OldMinActualGoal(ctx)
+	case rollup.FieldMaxActualGoal:
+		return m.OldMaxActualGoal(ctx)
 	}
 	return nil, fmt.Errorf("unknown Rollup field %s", name)
 }
@@ -2911,6 +3041,20 @@ func (m *RollupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMaxGoalTime(v)
 		return nil
+	case rollup.FieldMinActualGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinActualGoal(v)
+		return nil
+	case rollup.FieldMaxActualGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxActualGoal(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Rollup field %s", name)
 }
@@ -2979,6 +3123,12 @@ func (m *RollupMutation) AddedFields() []string {
 	if m.addmax_goal_time != nil {
 		fields = append(fields, rollup.FieldMaxGoalTime)
 	}
+	if m.addmin_actual_goal != nil {
+		fields = append(fields, rollup.FieldMinActualGoal)
+	}
+	if m.addmax_actual_goal != nil {
+		fields = append(fields, rollup.FieldMaxActualGoal)
+	}
 	return fields
 }
 
@@ -3027,6 +3177,10 @@ func (m *RollupMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedMinGoalTime()
 	case rollup.FieldMaxGoalTime:
 		return m.AddedMaxGoalTime()
+	case rollup.FieldMinActualGoal:
+		return m.AddedMinActualGoal()
+	case rollup.FieldMaxActualGoal:
+		return m.AddedMaxActualGoal()
 	}
 	return nil, false
 }
@@ -3176,6 +3330,20 @@ func (m *RollupMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddMaxGoalTime(v)
 		return nil
+	case rollup.FieldMinActualGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinActualGoal(v)
+		return nil
+	case rollup.FieldMaxActualGoal:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxActualGoal(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Rollup numeric field %s", name)
 }
@@ -3262,6 +3430,12 @@ func (m *RollupMutation) ResetField(name string) error {
 		return nil
 	case rollup.FieldMaxGoalTime:
 		m.ResetMaxGoalTime()
+		return nil
+	case rollup.FieldMinActualGoal:
+		m.ResetMinActualGoal()
+		return nil
+	case rollup.FieldMaxActualGoal:
+		m.ResetMaxActualGoal()
 		return nil
 	}
 	return fmt.Errorf("unknown Rollup field %s", name)

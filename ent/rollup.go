@@ -55,8 +55,12 @@ type Rollup struct {
 	// MinGoalTime holds the value of the "min_goal_time" field.
 	MinGoalTime int64 `json:"min_goal_time,omitempty"`
 	// MaxGoalTime holds the value of the "max_goal_time" field.
-	MaxGoalTime  int64 `json:"max_goal_time,omitempty"`
-	selectValues sql.SelectValues
+	MaxGoalTime int64 `json:"max_goal_time,omitempty"`
+	// MinActualGoal holds the value of the "min_actual_goal" field.
+	MinActualGoal float64 `json:"min_actual_goal,omitempty"`
+	// MaxActualGoal holds the value of the "max_actual_goal" field.
+	MaxActualGoal float64 `json:"max_actual_goal,omitempty"`
+	selectValues  sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -64,7 +68,7 @@ func (*Rollup) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case rollup.FieldSumActual, rollup.FieldSumGoal, rollup.FieldMinActual, rollup.FieldMaxActual, rollup.FieldMinGoal, rollup.FieldMaxGoal, rollup.FieldFirstActual, rollup.FieldFirstGoal, rollup.FieldLastActual, rollup.FieldLastGoal:
+		case rollup.FieldSumActual, rollup.FieldSumGoal, rollup.FieldMinActual, rollup.FieldMaxActual, rollup.FieldMinGoal, rollup.FieldMaxGoal, rollup.FieldFirstActual, rollup.FieldFirstGoal, rollup.FieldLastActual, rollup.FieldLastGoal, rollup.FieldMinActualGoal, rollup.FieldMaxActualGoal:
 			values[i] = new(sql.NullFloat64)
 		case rollup.FieldID, rollup.FieldFactoryID, rollup.FieldWidth, rollup.FieldBucket, rollup.FieldN, rollup.FieldMinTime, rollup.FieldMaxTime, rollup.FieldMinActualTime, rollup.FieldMaxActualTime, rollup.FieldMinGoalTime, rollup.FieldMaxGoalTime:
 			values[i] = new(sql.NullInt64)
@@ -209,6 +213,18 @@ func (_m *Rollup) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MaxGoalTime = value.Int64
 			}
+		case rollup.FieldMinActualGoal:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field min_actual_goal", values[i])
+			} else if value.Valid {
+				_m.MinActualGoal = value.Float64
+			}
+		case rollup.FieldMaxActualGoal:
+			if value, ok := values[i].(*sql.NullFloat64); !ok {
+				return fmt.Errorf("unexpected type %T for field max_actual_goal", values[i])
+			} else if value.Valid {
+				_m.MaxActualGoal = value.Float64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -304,6 +320,12 @@ func (_m *Rollup) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("max_goal_time=")
 	builder.WriteString(fmt.Sprintf("%v", _m.MaxGoalTime))
+	builder.WriteString(", ")
+	builder.WriteString("min_actual_goal=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MinActualGoal))
+	builder.WriteString(", ")
+	builder.WriteString("max_actual_goal=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MaxActualGoal))
 	builder.WriteByte(')')
 	return builder.String()
 }

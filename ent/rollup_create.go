@@ -205,6 +205,34 @@ func (_c *RollupCreate) SetNillableMaxGoalTime(v *int64) *RollupCreate {
 	return _c
 }
 
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (_c *RollupCreate) SetMinActualGoal(v float64) *RollupCreate {
+	_c.mutation.SetMinActualGoal(v)
+	return _c
+}
+
+// SetNillableMinActualGoal sets the "min_actual_goal" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableMinActualGoal(v *float64) *RollupCreate {
+	if v != nil {
+		_c.SetMinActualGoal(*v)
+	}
+	return _c
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (_c *RollupCreate) SetMaxActualGoal(v float64) *RollupCreate {
+	_c.mutation.SetMaxActualGoal(v)
+	return _c
+}
+
+// SetNillableMaxActualGoal sets the "max_actual_goal" field if the given value is not nil.
+func (_c *RollupCreate) SetNillableMaxActualGoal(v *float64) *RollupCreate {
+	if v != nil {
+		_c.SetMaxActualGoal(*v)
+	}
+	return _c
+}
+
 // Mutation returns the RollupMutation object of the builder.
 func (_c *RollupCreate) Mutation() *RollupMutation {
 	return _c.mutation
@@ -272,6 +300,14 @@ func (_c *RollupCreate) defaults() {
 		v := rollup.DefaultMaxGoalTime
 		_c.mutation.SetMaxGoalTime(v)
 	}
+	if _, ok := _c.mutation.MinActualGoal(); !ok {
+		v := rollup.DefaultMinActualGoal
+		_c.mutation.SetMinActualGoal(v)
+	}
+	if _, ok := _c.mutation.MaxActualGoal(); !ok {
+		v := rollup.DefaultMaxActualGoal
+		_c.mutation.SetMaxActualGoal(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -335,6 +371,12 @@ func (_c *RollupCreate) check() error {
 	}
 	if _, ok := _c.mutation.MaxGoalTime(); !ok {
 		return &ValidationError{Name: "max_goal_time", err: errors.New(`ent: missing required field "Rollup.max_goal_time"`)}
+	}
+	if _, ok := _c.mutation.MinActualGoal(); !ok {
+		return &ValidationError{Name: "min_actual_goal", err: errors.New(`ent: missing required field "Rollup.min_actual_goal"`)}
+	}
+	if _, ok := _c.mutation.MaxActualGoal(); !ok {
+		return &ValidationError{Name: "max_actual_goal", err: errors.New(`ent: missing required field "Rollup.max_actual_goal"`)}
 	}
 	return nil
 }
@@ -442,6 +484,14 @@ func (_c *RollupCreate) createSpec() (*Rollup, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MaxGoalTime(); ok {
 		_spec.SetField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
 		_node.MaxGoalTime = value
+	}
+	if value, ok := _c.mutation.MinActualGoal(); ok {
+		_spec.SetField(rollup.FieldMinActualGoal, field.TypeFloat64, value)
+		_node.MinActualGoal = value
+	}
+	if value, ok := _c.mutation.MaxActualGoal(); ok {
+		_spec.SetField(rollup.FieldMaxActualGoal, field.TypeFloat64, value)
+		_node.MaxActualGoal = value
 	}
 	return _node, _spec
 }
@@ -852,6 +902,42 @@ func (u *RollupUpsert) UpdateMaxGoalTime() *RollupUpsert {
 // AddMaxGoalTime adds v to the "max_goal_time" field.
 func (u *RollupUpsert) AddMaxGoalTime(v int64) *RollupUpsert {
 	u.Add(rollup.FieldMaxGoalTime, v)
+	return u
+}
+
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (u *RollupUpsert) SetMinActualGoal(v float64) *RollupUpsert {
+	u.Set(rollup.FieldMinActualGoal, v)
+	return u
+}
+
+// UpdateMinActualGoal sets the "min_actual_goal" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateMinActualGoal() *RollupUpsert {
+	u.SetExcluded(rollup.FieldMinActualGoal)
+	return u
+}
+
+// AddMinActualGoal adds v to the "min_actual_goal" field.
+func (u *RollupUpsert) AddMinActualGoal(v float64) *RollupUpsert {
+	u.Add(rollup.FieldMinActualGoal, v)
+	return u
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (u *RollupUpsert) SetMaxActualGoal(v float64) *RollupUpsert {
+	u.Set(rollup.FieldMaxActualGoal, v)
+	return u
+}
+
+// UpdateMaxActualGoal sets the "max_actual_goal" field to the value that was provided on create.
+func (u *RollupUpsert) UpdateMaxActualGoal() *RollupUpsert {
+	u.SetExcluded(rollup.FieldMaxActualGoal)
+	return u
+}
+
+// AddMaxActualGoal adds v to the "max_actual_goal" field.
+func (u *RollupUpsert) AddMaxActualGoal(v float64) *RollupUpsert {
+	u.Add(rollup.FieldMaxActualGoal, v)
 	return u
 }
 
@@ -1312,6 +1398,48 @@ func (u *RollupUpsertOne) AddMaxGoalTime(v int64) *RollupUpsertOne {
 func (u *RollupUpsertOne) UpdateMaxGoalTime() *RollupUpsertOne {
 	return u.Update(func(s *RollupUpsert) {
 		s.UpdateMaxGoalTime()
+	})
+}
+
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (u *RollupUpsertOne) SetMinActualGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMinActualGoal(v)
+	})
+}
+
+// AddMinActualGoal adds v to the "min_actual_goal" field.
+func (u *RollupUpsertOne) AddMinActualGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMinActualGoal(v)
+	})
+}
+
+// UpdateMinActualGoal sets the "min_actual_goal" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateMinActualGoal() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMinActualGoal()
+	})
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (u *RollupUpsertOne) SetMaxActualGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMaxActualGoal(v)
+	})
+}
+
+// AddMaxActualGoal adds v to the "max_actual_goal" field.
+func (u *RollupUpsertOne) AddMaxActualGoal(v float64) *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMaxActualGoal(v)
+	})
+}
+
+// UpdateMaxActualGoal sets the "max_actual_goal" field to the value that was provided on create.
+func (u *RollupUpsertOne) UpdateMaxActualGoal() *RollupUpsertOne {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMaxActualGoal()
 	})
 }
 
@@ -1936,6 +2064,48 @@ func (u *RollupUpsertBulk) AddMaxGoalTime(v int64) *RollupUpsertBulk {
 func (u *RollupUpsertBulk) UpdateMaxGoalTime() *RollupUpsertBulk {
 	return u.Update(func(s *RollupUpsert) {
 		s.UpdateMaxGoalTime()
+	})
+}
+
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (u *RollupUpsertBulk) SetMinActualGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMinActualGoal(v)
+	})
+}
+
+// AddMinActualGoal adds v to the "min_actual_goal" field.
+func (u *RollupUpsertBulk) AddMinActualGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMinActualGoal(v)
+	})
+}
+
+// UpdateMinActualGoal sets the "min_actual_goal" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateMinActualGoal() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMinActualGoal()
+	})
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (u *RollupUpsertBulk) SetMaxActualGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.SetMaxActualGoal(v)
+	})
+}
+
+// AddMaxActualGoal adds v to the "max_actual_goal" field.
+func (u *RollupUpsertBulk) AddMaxActualGoal(v float64) *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.AddMaxActualGoal(v)
+	})
+}
+
+// UpdateMaxActualGoal sets the "max_actual_goal" field to the value that was provided on create.
+func (u *RollupUpsertBulk) UpdateMaxActualGoal() *RollupUpsertBulk {
+	return u.Update(func(s *RollupUpsert) {
+		s.UpdateMaxActualGoal()
 	})
 }
 

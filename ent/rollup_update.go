@@ -447,6 +447,48 @@ func (_u *RollupUpdate) AddMaxGoalTime(v int64) *RollupUpdate {
 	return _u
 }
 
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (_u *RollupUpdate) SetMinActualGoal(v float64) *RollupUpdate {
+	_u.mutation.ResetMinActualGoal()
+	_u.mutation.SetMinActualGoal(v)
+	return _u
+}
+
+// SetNillableMinActualGoal sets the "min_actual_goal" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableMinActualGoal(v *float64) *RollupUpdate {
+	if v != nil {
+		_u.SetMinActualGoal(*v)
+	}
+	return _u
+}
+
+// AddMinActualGoal adds value to the "min_actual_goal" field.
+func (_u *RollupUpdate) AddMinActualGoal(v float64) *RollupUpdate {
+	_u.mutation.AddMinActualGoal(v)
+	return _u
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (_u *RollupUpdate) SetMaxActualGoal(v float64) *RollupUpdate {
+	_u.mutation.ResetMaxActualGoal()
+	_u.mutation.SetMaxActualGoal(v)
+	return _u
+}
+
+// SetNillableMaxActualGoal sets the "max_actual_goal" field if the given value is not nil.
+func (_u *RollupUpdate) SetNillableMaxActualGoal(v *float64) *RollupUpdate {
+	if v != nil {
+		_u.SetMaxActualGoal(*v)
+	}
+	return _u
+}
+
+// AddMaxActualGoal adds value to the "max_actual_goal" field.
+func (_u *RollupUpdate) AddMaxActualGoal(v float64) *RollupUpdate {
+	_u.mutation.AddMaxActualGoal(v)
+	return _u
+}
+
 // Mutation returns the RollupMutation object of the builder.
 func (_u *RollupUpdate) Mutation() *RollupMutation {
 	return _u.mutation
@@ -607,6 +649,18 @@ func (_u *RollupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedMaxGoalTime(); ok {
 		_spec.AddField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MinActualGoal(); ok {
+		_spec.SetField(rollup.FieldMinActualGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedMinActualGoal(); ok {
+		_spec.AddField(rollup.FieldMinActualGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.MaxActualGoal(); ok {
+		_spec.SetField(rollup.FieldMaxActualGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedMaxActualGoal(); ok {
+		_spec.AddField(rollup.FieldMaxActualGoal, field.TypeFloat64, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1048,6 +1102,48 @@ func (_u *RollupUpdateOne) AddMaxGoalTime(v int64) *RollupUpdateOne {
 	return _u
 }
 
+// SetMinActualGoal sets the "min_actual_goal" field.
+func (_u *RollupUpdateOne) SetMinActualGoal(v float64) *RollupUpdateOne {
+	_u.mutation.ResetMinActualGoal()
+	_u.mutation.SetMinActualGoal(v)
+	return _u
+}
+
+// SetNillableMinActualGoal sets the "min_actual_goal" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableMinActualGoal(v *float64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetMinActualGoal(*v)
+	}
+	return _u
+}
+
+// AddMinActualGoal adds value to the "min_actual_goal" field.
+func (_u *RollupUpdateOne) AddMinActualGoal(v float64) *RollupUpdateOne {
+	_u.mutation.AddMinActualGoal(v)
+	return _u
+}
+
+// SetMaxActualGoal sets the "max_actual_goal" field.
+func (_u *RollupUpdateOne) SetMaxActualGoal(v float64) *RollupUpdateOne {
+	_u.mutation.ResetMaxActualGoal()
+	_u.mutation.SetMaxActualGoal(v)
+	return _u
+}
+
+// SetNillableMaxActualGoal sets the "max_actual_goal" field if the given value is not nil.
+func (_u *RollupUpdateOne) SetNillableMaxActualGoal(v *float64) *RollupUpdateOne {
+	if v != nil {
+		_u.SetMaxActualGoal(*v)
+	}
+	return _u
+}
+
+// AddMaxActualGoal adds value to the "max_actual_goal" field.
+func (_u *RollupUpdateOne) AddMaxActualGoal(v float64) *RollupUpdateOne {
+	_u.mutation.AddMaxActualGoal(v)
+	return _u
+}
+
 // Mutation returns the RollupMutation object of the builder.
 func (_u *RollupUpdateOne) Mutation() *RollupMutation {
 	return _u.mutation
@@ -1238,6 +1334,18 @@ func (_u *RollupUpdateOne) sqlSave(ctx context.Context) (_node *Rollup, err erro
 	}
 	if value, ok := _u.mutation.AddedMaxGoalTime(); ok {
 		_spec.AddField(rollup.FieldMaxGoalTime, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.MinActualGoal(); ok {
+		_spec.SetField(rollup.FieldMinActualGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedMinActualGoal(); ok {
+		_spec.AddField(rollup.FieldMinActualGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.MaxActualGoal(); ok {
+		_spec.SetField(rollup.FieldMaxActualGoal, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.AddedMaxActualGoal(); ok {
+		_spec.AddField(rollup.FieldMaxActualGoal, field.TypeFloat64, value)
 	}
 	_node = &Rollup{config: _u.config}
 	_spec.Assign = _node.assignValues

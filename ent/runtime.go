@@ -90,6 +90,14 @@ func init() {
 	rollupDescMaxGoalTime := rollupFields[19].Descriptor()
 	// rollup.DefaultMaxGoalTime holds the default value on creation for the max_goal_time field.
 	rollup.DefaultMaxGoalTime = rollupDescMaxGoalTime.Default.(int64)
+	// rollupDescMinActualGoal is the schema descriptor for min_actual_goal field.
+	rollupDescMinActualGoal := rollupFields[20].Descriptor()
+	// rollup.DefaultMinActualGoal holds the default value on creation for the min_actual_goal field.
+	rollup.DefaultMinActualGoal = rollupDescMinActualGoal.Default.(float64)
+	// rollupDescMaxActualGoal is the schema descriptor for max_actual_goal field.
+	rollupDescMaxActualGoal := rollupFields[21].Descriptor()
+	// rollup.DefaultMaxActualGoal holds the default value on creation for the max_actual_goal field.
+	rollup.DefaultMaxActualGoal = rollupDescMaxActualGoal.Default.(float64)
 	sprocketMixin := schema.Sprocket{}.Mixin()
 	sprocketMixinFields0 := sprocketMixin[0].Fields()
 	_ = sprocketMixinFields0

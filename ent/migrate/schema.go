@@ -82,6 +82,8 @@ var (
 		{Name: "max_actual_time", Type: field.TypeInt64, Default: 0},
 		{Name: "min_goal_time", Type: field.TypeInt64, Default: 0},
 		{Name: "max_goal_time", Type: field.TypeInt64, Default: 0},
+		{Name: "min_actual_goal", Type: field.TypeFloat64, Default: 0},
+		{Name: "max_actual_goal", Type: field.TypeFloat64, Default: 0},
 	}
 	// RollupsTable holds the schema information for the "rollups" table.
 	RollupsTable = &schema.Table{

@@ -51,6 +51,10 @@ const (
 	FieldMinGoalTime = "min_goal_time"
 	// FieldMaxGoalTime holds the string denoting the max_goal_time field in the database.
 	FieldMaxGoalTime = "max_goal_time"
+	// FieldMinActualGoal holds the string denoting the min_actual_goal field in the database.
+	FieldMinActualGoal = "min_actual_goal"
+	// FieldMaxActualGoal holds the string denoting the max_actual_goal field in the database.
+	FieldMaxActualGoal = "max_actual_goal"
 	// Table holds the table name of the rollup in the database.
 	Table = "rollups"
 )
@@ -78,6 +82,8 @@ var Columns = []string{
 	FieldMaxActualTime,
 	FieldMinGoalTime,
 	FieldMaxGoalTime,
+	FieldMinActualGoal,
+	FieldMaxActualGoal,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -107,6 +113,10 @@ var (
 	DefaultMinGoalTime int64
 	// DefaultMaxGoalTime holds the default value on creation for the "max_goal_time" field.
 	DefaultMaxGoalTime int64
+	// DefaultMinActualGoal holds the default value on creation for the "min_actual_goal" field.
+	DefaultMinActualGoal float64
+	// DefaultMaxActualGoal holds the default value on creation for the "max_actual_goal" field.
+	DefaultMaxActualGoal float64
 )
 
 // OrderOption defines the ordering options for the Rollup queries.
@@ -215,4 +225,14 @@ func ByMinGoalTime(opts ...sql.OrderTermOption) OrderOption {
 // ByMaxGoalTime orders the results by the max_goal_time field.
 func ByMaxGoalTime(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMaxGoalTime, opts...).ToFunc()
+}
+
+// ByMinActualGoal orders the results by the min_actual_goal field.
+func ByMinActualGoal(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMinActualGoal, opts...).ToFunc()
+}
+
+// ByMaxActualGoal orders the results by the max_actual_goal field.
+func ByMaxActualGoal(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMaxActualGoal, opts...).ToFunc()
 }

@@ -152,6 +152,16 @@ func MaxGoalTime(v int64) predicate.Rollup {
 	return predicate.Rollup(sql.FieldEQ(FieldMaxGoalTime, v))
 }
 
+// MinActualGoal applies equality check predicate on the "min_actual_goal" field. It's identical to MinActualGoalEQ.
+func MinActualGoal(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMinActualGoal, v))
+}
+
+// MaxActualGoal applies equality check predicate on the "max_actual_goal" field. It's identical to MaxActualGoalEQ.
+func MaxActualGoal(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMaxActualGoal, v))
+}
+
 // FactoryIDEQ applies the EQ predicate on the "factory_id" field.
 func FactoryIDEQ(v int) predicate.Rollup {
 	return predicate.Rollup(sql.FieldEQ(FieldFactoryID, v))
@@ -950,6 +960,86 @@ func MaxGoalTimeLT(v int64) predicate.Rollup {
 // MaxGoalTimeLTE applies the LTE predicate on the "max_goal_time" field.
 func MaxGoalTimeLTE(v int64) predicate.Rollup {
 	return predicate.Rollup(sql.FieldLTE(FieldMaxGoalTime, v))
+}
+
+// MinActualGoalEQ applies the EQ predicate on the "min_actual_goal" field.
+func MinActualGoalEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMinActualGoal, v))
+}
+
+// MinActualGoalNEQ applies the NEQ predicate on the "min_actual_goal" field.
+func MinActualGoalNEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldMinActualGoal, v))
+}
+
+// MinActualGoalIn applies the In predicate on the "min_actual_goal" field.
+func MinActualGoalIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldMinActualGoal, vs...))
+}
+
+// MinActualGoalNotIn applies the NotIn predicate on the "min_actual_goal" field.
+func MinActualGoalNotIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldMinActualGoal, vs...))
+}
+
+// MinActualGoalGT applies the GT predicate on the "min_actual_goal" field.
+func MinActualGoalGT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldMinActualGoal, v))
+}
+
+// MinActualGoalGTE applies the GTE predicate on the "min_actual_goal" field.
+func MinActualGoalGTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldMinActualGoal, v))
+}
+
+// MinActualGoalLT applies the LT predicate on the "min_actual_goal" field.
+func MinActualGoalLT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldMinActualGoal, v))
+}
+
+// MinActualGoalLTE applies the LTE predicate on the "min_actual_goal" field.
+func MinActualGoalLTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldMinActualGoal, v))
+}
+
+// MaxActualGoalEQ applies the EQ predicate on the "max_actual_goal" field.
+func MaxActualGoalEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldEQ(FieldMaxActualGoal, v))
+}
+
+// MaxActualGoalNEQ applies the NEQ predicate on the "max_actual_goal" field.
+func MaxActualGoalNEQ(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNEQ(FieldMaxActualGoal, v))
+}
+
+// MaxActualGoalIn applies the In predicate on the "max_actual_goal" field.
+func MaxActualGoalIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldIn(FieldMaxActualGoal, vs...))
+}
+
+// MaxActualGoalNotIn applies the NotIn predicate on the "max_actual_goal" field.
+func MaxActualGoalNotIn(vs ...float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldNotIn(FieldMaxActualGoal, vs...))
+}
+
+// MaxActualGoalGT applies the GT predicate on the "max_actual_goal" field.
+func MaxActualGoalGT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGT(FieldMaxActualGoal, v))
+}
+
+// MaxActualGoalGTE applies the GTE predicate on the "max_actual_goal" field.
+func MaxActualGoalGTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldGTE(FieldMaxActualGoal, v))
+}
+
+// MaxActualGoalLT applies the LT predicate on the "max_actual_goal" field.
+func MaxActualGoalLT(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLT(FieldMaxActualGoal, v))
+}
+
+// MaxActualGoalLTE applies the LTE predicate on the "max_actual_goal" field.
+func MaxActualGoalLTE(v float64) predicate.Rollup {
+	return predicate.Rollup(sql.FieldLTE(FieldMaxActualGoal, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -44,6 +44,12 @@ func (Rollup) Fields() []ent.Field {
 		field.Int64("max_actual_time").Default(0),
 		field.Int64("min_goal_time").Default(0),
 		field.Int64("max_goal_time").Default(0),
+		// The goal of the points at min_actual_time and max_actual_time:
+		// M4 then answers those points whole from the rollups, without a
+		// probe of chart_data for each (on PostgreSQL a probe is planned
+		// over every monthly partition the window spans).
+		field.Float("min_actual_goal").Default(0),
+		field.Float("max_actual_goal").Default(0),
 	}
 }
 

@@ -834,8 +834,7 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 		query = with + `, b AS (SELECT fid, ` + bucket + ` AS bt, ` + cols + `, ROW_NUMBER() OVER (` + part + ` ORDER BY ` + order + `) AS r, ` +
 			`SUM(n) OVER (` + part + `) AS bn FROM parts) SELECT fid, bt, ` + cols + `, bn FROM b WHERE r = 1 ORDER BY fid, bt`
 	case AggM4:
-		lo, hi := windowSpan(wins)
-		return s.m4FromRollups(ctx, out, with, args, lo, hi)
+		return s.m4FromRollups(ctx, out, with, args)
 	default:
 		var cols string
 		switch agg {
@@ -947,18 +946,13 @@ func appendM4(out map[int]SeriesResult, fid int, pts [4]Point) {
 // finds each series bucket's first and last time and its smallest and
 // largest actual, a second one over the parts joined to their bucket takes
 // the first and last point's values (carried by the parts) and the earliest
-// time of each extreme (ties: the earliest time wins, as over raw points).
-// Only the goal at an extreme's time may still have to be read, one index
-// probe by (factory_id, time), and only when that point is not the bucket's
-// first or last. Each bucket comes back as one row; its up to four points
-// are put in time order here.
-func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, with string, args []any, lo, hi int64) error {
-	span := 0
-	if s.postgres {
-		args = append(args, lo, hi)
-		span = len(args) - 1
-	}
-	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with, span), args...)
+// time of each extreme (ties: the earliest time wins, as over raw points),
+// and a third the goal at that time, which the part holding it carries (a
+// rollup keeps the goal at its extremes' times): chart_data is read for the
+// edge points only. Each bucket comes back as one row; its up to four
+// points are put in time order here.
+func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, with string, args []any) error {
+	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with), args...)
 	if err != nil {
 		return classify(err, "")
 	}
@@ -979,31 +973,25 @@ func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, w
 // with: one row per series bucket, (fid, then time, actual and goal of its
 // first point, its last point, the earliest point of its smallest actual
 // and that of its largest actual), in order.
-//
-// Unless span is 0, the probes are also bounded by the span of the
-// windows, parameters $span and $span+1: PostgreSQL then plans them over
-// the partitions of chart_data (months) that the windows overlap only.
-func m4Query(with string, span int) string {
-	bounds := ""
-	if span > 0 {
-		bounds = fmt.Sprintf(` AND c."time" >= CAST($%d AS BIGINT) AND c."time" < CAST($%d AS BIGINT)`, span, span+1)
-	}
-	goalAt := func(t string) string {
-		return `CASE WHEN ` + t + ` = f THEN fg WHEN ` + t + ` = l THEN lg ELSE ` +
-			`(SELECT c.goal FROM chart_data c WHERE c.factory_id = h.fid AND c."time" = h.` + t + bounds + `) END`
-	}
+func m4Query(with string) string {
 	// q is parts narrowed to what the choice needs, computed once and
 	// kept (narrow, it fits in PostgreSQL's work_mem; SQLite, told
 	// MATERIALIZED, no longer recomputes it for each bucket it joins).
-	return with + `, q AS MATERIALIZED (SELECT fid, (t - off) / iv AS k, tmin, tmax, mina, maxa, fa, fg, la, lg, tmina, tmaxa FROM parts), ` +
+	// e takes the goal at each extreme's chosen time from the part that
+	// holds it (the rollups keep it), so chart_data is not read again.
+	return with + `, q AS MATERIALIZED (SELECT fid, (t - off) / iv AS k, tmin, tmax, mina, maxa, fa, fg, la, lg, tmina, tmaxa, gmina, gmaxa FROM parts), ` +
 		`g AS (SELECT fid, k, MIN(tmin) AS f, MAX(tmax) AS l, MIN(mina) AS mn, MAX(maxa) AS mx FROM q GROUP BY fid, k), ` +
 		`h AS (SELECT g.fid, g.k, MIN(g.f) AS f, MIN(g.l) AS l, MIN(g.mn) AS mn, MIN(g.mx) AS mx, ` +
 		`MAX(CASE WHEN p.tmin = g.f THEN p.fa END) AS fa, MAX(CASE WHEN p.tmin = g.f THEN p.fg END) AS fg, ` +
 		`MAX(CASE WHEN p.tmax = g.l THEN p.la END) AS la, MAX(CASE WHEN p.tmax = g.l THEN p.lg END) AS lg, ` +
 		`MIN(CASE WHEN p.mina = g.mn THEN p.tmina END) AS tn, MIN(CASE WHEN p.maxa = g.mx THEN p.tmaxa END) AS tx ` +
 		`FROM g JOIN q p ON p.fid = g.fid AND p.k = g.k AND (p.tmin = g.f OR p.tmax = g.l OR p.mina = g.mn OR p.maxa = g.mx) ` +
-		`GROUP BY g.fid, g.k) ` +
-		`SELECT fid, f, fa, fg, l, la, lg, tn, mn, ` + goalAt("tn") + `, tx, mx, ` + goalAt("tx") + ` FROM h ORDER BY fid, k`
+		`GROUP BY g.fid, g.k), ` +
+		`e AS (SELECT h.fid, h.k, MAX(CASE WHEN p.mina = h.mn AND p.tmina = h.tn THEN p.gmina END) AS gn, ` +
+		`MAX(CASE WHEN p.maxa = h.mx AND p.tmaxa = h.tx THEN p.gmaxa END) AS gx ` +
+		`FROM h JOIN q p ON p.fid = h.fid AND p.k = h.k AND ((p.mina = h.mn AND p.tmina = h.tn) OR (p.maxa = h.mx AND p.tmaxa = h.tx)) ` +
+		`GROUP BY h.fid, h.k) ` +
+		`SELECT h.fid, h.f, h.fa, h.fg, h.l, h.la, h.lg, h.tn, h.mn, e.gn, h.tx, h.mx, e.gx FROM h JOIN e ON e.fid = h.fid AND e.k = h.k ORDER BY h.fid, h.k`
 }
 
 // scanSeries reads (factory, time, actual, goal, count) rows into out.

@@ -25,6 +25,8 @@ type bucketAgg struct {
 	// smallest and largest actual and goal.
 	fa, fg, la, lg             float64
 	tmina, tmaxa, tming, tmaxg int64
+	// The goal at tmina and at tmaxa.
+	gmina, gmaxa float64
 }
 
 // aggregateBuckets computes, from raw points, what every rollup of width
@@ -39,13 +41,19 @@ func aggregateBuckets(points []Point, wd int64) map[int64]*bucketAgg {
 			want[b] = a
 		}
 		// The earliest time wins among equal extremes.
-		earliest := func(tm *int64, val, best float64, better bool) {
+		earliest := func(tm *int64, val, best float64, better bool) bool {
 			if better || (val == best && p.Time < *tm) {
 				*tm = p.Time
+				return true
 			}
+			return false
 		}
-		earliest(&a.tmina, p.Actual, a.mina, a.n == 0 || p.Actual < a.mina)
-		earliest(&a.tmaxa, p.Actual, a.maxa, a.n == 0 || p.Actual > a.maxa)
+		if earliest(&a.tmina, p.Actual, a.mina, a.n == 0 || p.Actual < a.mina) {
+			a.gmina = p.Goal
+		}
+		if earliest(&a.tmaxa, p.Actual, a.maxa, a.n == 0 || p.Actual > a.maxa) {
+			a.gmaxa = p.Goal
+		}
 		earliest(&a.tming, p.Goal, a.ming, a.n == 0 || p.Goal < a.ming)
 		earliest(&a.tmaxg, p.Goal, a.maxg, a.n == 0 || p.Goal > a.maxg)
 		if p.Time < a.tmin {
@@ -83,7 +91,8 @@ func checkRollups(t *testing.T, s *Service, id int, points []Point) {
 			if a == nil || r.N != a.n || r.SumActual != a.sa || r.SumGoal != a.sg || r.MinActual != a.mina ||
 				r.MaxActual != a.maxa || r.MinGoal != a.ming || r.MaxGoal != a.maxg || r.MinTime != a.tmin || r.MaxTime != a.tmax ||
 				r.FirstActual != a.fa || r.FirstGoal != a.fg || r.LastActual != a.la || r.LastGoal != a.lg ||
-				r.MinActualTime != a.tmina || r.MaxActualTime != a.tmaxa || r.MinGoalTime != a.tming || r.MaxGoalTime != a.tmaxg {
+				r.MinActualTime != a.tmina || r.MaxActualTime != a.tmaxa || r.MinGoalTime != a.tming || r.MaxGoalTime != a.tmaxg ||
+				r.MinActualGoal != a.gmina || r.MaxActualGoal != a.gmaxa {
 				t.Fatalf("factory %d width %d bucket %d: got %+v, want %+v", id, wd, r.Bucket, r, a)
 			}
 		}

@@ -95,6 +95,12 @@ func rollupFromFinerSQL(finer int64) string {
 		return `(SELECT MIN(h.` + tcol + `) FROM rollups h WHERE h.factory_id = g.fid AND h.width = ` + fmt.Sprint(finer) +
 			` AND h.bucket >= g.b AND h.bucket < g.b + $1 AND h.` + vcol + ` = g.` + val + `)`
 	}
+	// The goal at the chosen time of the smallest (largest) actual: that
+	// of the part that holds it.
+	goalAt := func(gcol, tcol, vcol, val string) string {
+		return `(SELECT h.` + gcol + ` FROM rollups h WHERE h.factory_id = g.fid AND h.width = ` + fmt.Sprint(finer) +
+			` AND h.bucket >= g.b AND h.bucket < g.b + $1 AND h.` + vcol + ` = g.` + val + ` AND h.` + tcol + ` = ` + pick(tcol, vcol, val) + `)`
+	}
 	return `WITH g AS (SELECT factory_id AS fid, bucket - (((bucket % $1) + $1) % $1) AS b, SUM(n) AS n, ` +
 		`SUM(sum_actual) AS sa, SUM(sum_goal) AS sg, MIN(min_actual) AS mina, MAX(max_actual) AS maxa, ` +
 		`MIN(min_goal) AS ming, MAX(max_goal) AS maxg, MIN(min_time) AS tmin, MAX(max_time) AS tmax ` +
@@ -104,7 +110,8 @@ func rollupFromFinerSQL(finer int64) string {
 		part("first_actual", "h.min_time = g.tmin") + `, ` + part("first_goal", "h.min_time = g.tmin") + `, ` +
 		part("last_actual", "h.max_time = g.tmax") + `, ` + part("last_goal", "h.max_time = g.tmax") + `, ` +
 		pick("min_actual_time", "min_actual", "mina") + `, ` + pick("max_actual_time", "max_actual", "maxa") + `, ` +
-		pick("min_goal_time", "min_goal", "ming") + `, ` + pick("max_goal_time", "max_goal", "maxg") + ` ` +
+		pick("min_goal_time", "min_goal", "ming") + `, ` + pick("max_goal_time", "max_goal", "maxg") + `, ` +
+		goalAt("min_actual_goal", "min_actual_time", "min_actual", "mina") + `, ` + goalAt("max_actual_goal", "max_actual_time", "max_actual", "maxa") + ` ` +
 		`FROM g WHERE true ` + rollupUpsertTail
 }
 
@@ -131,7 +138,10 @@ func rollupRefreshSQL(where, within string) string {
 		`MIN("time") AS tmin, MAX("time") AS tmax FROM chart_data WHERE ` + where + ` GROUP BY factory_id, b) ` +
 		rollupInsertHead +
 		at("actual", "tmin") + `, ` + at("goal", "tmin") + `, ` + at("actual", "tmax") + `, ` + at("goal", "tmax") + `, ` +
-		pick("actual", "mina") + `, ` + pick("actual", "maxa") + `, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + ` ` +
+		pick("actual", "mina") + `, ` + pick("actual", "maxa") + `, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + `, ` +
+		// The goal at the time of the smallest and the largest actual.
+		`(SELECT c.goal FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = ` + pick("actual", "mina") + `), ` +
+		`(SELECT c.goal FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = ` + pick("actual", "maxa") + `) ` +
 		// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
 		`FROM g WHERE true ` +
 		rollupUpsertTail
@@ -141,7 +151,7 @@ func rollupRefreshSQL(where, within string) string {
 // n, sa, sg, mina, maxa, ming, maxg, tmin, tmax); the statement adds the
 // first/last values and the extremes' times, in that order.
 const rollupInsertHead = `INSERT INTO rollups (factory_id, width, bucket, n, sum_actual, sum_goal, min_actual, max_actual, min_goal, max_goal, min_time, max_time, ` +
-	`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time) ` +
+	`first_actual, first_goal, last_actual, last_goal, min_actual_time, max_actual_time, min_goal_time, max_goal_time, min_actual_goal, max_actual_goal) ` +
 	`SELECT fid, CAST($1 AS BIGINT), b, n, sa, sg, mina, maxa, ming, maxg, tmin, tmax, `
 
 // rollupUpsertTail replaces a stored rollup with the one just computed.
@@ -150,7 +160,8 @@ const rollupUpsertTail = `ON CONFLICT (factory_id, width, bucket) DO UPDATE SET 
 	`min_goal = excluded.min_goal, max_goal = excluded.max_goal, min_time = excluded.min_time, max_time = excluded.max_time, ` +
 	`first_actual = excluded.first_actual, first_goal = excluded.first_goal, last_actual = excluded.last_actual, ` +
 	`last_goal = excluded.last_goal, min_actual_time = excluded.min_actual_time, max_actual_time = excluded.max_actual_time, ` +
-	`min_goal_time = excluded.min_goal_time, max_goal_time = excluded.max_goal_time`
+	`min_goal_time = excluded.min_goal_time, max_goal_time = excluded.max_goal_time, ` +
+	`min_actual_goal = excluded.min_actual_goal, max_actual_goal = excluded.max_actual_goal`
 
 // rollupWidthFor returns the coarsest rollup width that divides interval,
 // or 0 when none does (the series then reads raw points).
@@ -209,7 +220,8 @@ const edgeBranchesUpTo = 64
 // each window, which aggregate into exact results for any bucket that is a
 // union of rollup buckets. With points, parts also has fa, fg, la, lg (the
 // values of the first and last point), tmina and tmaxa (the earliest time
-// of the smallest and largest actual), which FIRST, LAST and M4 need.
+// of the smallest and largest actual) and gmina and gmaxa (the goal at
+// those times), which FIRST, LAST and M4 need.
 func rollupParts(wins []rollupWindow, points bool) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 8*len(wins))
@@ -247,9 +259,9 @@ func rollupParts(wins []rollupWindow, points bool) (string, []any) {
 	width := fmt.Sprintf("$%d", len(args))
 	cols, rawExtra, rollupExtra := "", "", ""
 	if points {
-		cols = `, fa, fg, la, lg, tmina, tmaxa`
-		rawExtra = `, c.actual, c.goal, c.actual, c.goal, c."time", c."time"`
-		rollupExtra = `, r.first_actual, r.first_goal, r.last_actual, r.last_goal, r.min_actual_time, r.max_actual_time`
+		cols = `, fa, fg, la, lg, tmina, tmaxa, gmina, gmaxa`
+		rawExtra = `, c.actual, c.goal, c.actual, c.goal, c."time", c."time", c.goal, c.goal`
+		rollupExtra = `, r.first_actual, r.first_goal, r.last_actual, r.last_goal, r.min_actual_time, r.max_actual_time, r.min_actual_goal, r.max_actual_goal`
 	}
 	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time"` + rawExtra + ` ` +
 		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c.factory_id IN ` + in.String() + ` AND `

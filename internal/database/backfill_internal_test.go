@@ -9,9 +9,9 @@ import (
 
 // TestBackfillFillsFirstLastAndExtremeTimes upgrades a database that holds
 // points from before the rollups' first/last and extreme-time columns, on
-// both databases: the backfill gives every bucket its first and last point
-// and the earliest time of its smallest and largest actual and goal (ties
-// included).
+// both databases: the backfills give every bucket its first and last point,
+// the earliest time of its smallest and largest actual and goal (ties
+// included), and the goal at the times of the smallest and largest actual.
 func TestBackfillFillsFirstLastAndExtremeTimes(t *testing.T) {
 	for _, d := range []string{dialect.SQLite, dialect.Postgres} {
 		t.Run(d, func(t *testing.T) {
@@ -36,14 +36,15 @@ func TestBackfillFillsFirstLastAndExtremeTimes(t *testing.T) {
 			type row struct {
 				fa, fg, la, lg             float64
 				tmina, tmaxa, tming, tmaxg int64
+				gmina, gmaxa               float64
 			}
 			want := map[[2]int64]row{
-				{3600, 0}:    {5, 2, 1, 2, 20, 10, 10, 20},
-				{3600, 3600}: {9, 9, 9, 9, 4000, 4000, 4000, 4000},
-				{86400, 0}:   {5, 2, 9, 9, 20, 4000, 10, 4000},
+				{3600, 0}:    {5, 2, 1, 2, 20, 10, 10, 20, 7, 2},
+				{3600, 3600}: {9, 9, 9, 9, 4000, 4000, 4000, 4000, 9, 9},
+				{86400, 0}:   {5, 2, 9, 9, 20, 4000, 10, 4000, 7, 9},
 			}
 			rows, err := db.SQL.QueryContext(ctx, `SELECT width, bucket, first_actual, first_goal, last_actual, last_goal, `+
-				`min_actual_time, max_actual_time, min_goal_time, max_goal_time FROM rollups`)
+				`min_actual_time, max_actual_time, min_goal_time, max_goal_time, min_actual_goal, max_actual_goal FROM rollups`)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +53,7 @@ func TestBackfillFillsFirstLastAndExtremeTimes(t *testing.T) {
 			for rows.Next() {
 				var k [2]int64
 				var r row
-				if err := rows.Scan(&k[0], &k[1], &r.fa, &r.fg, &r.la, &r.lg, &r.tmina, &r.tmaxa, &r.tming, &r.tmaxg); err != nil {
+				if err := rows.Scan(&k[0], &k[1], &r.fa, &r.fg, &r.la, &r.lg, &r.tmina, &r.tmaxa, &r.tming, &r.tmaxg, &r.gmina, &r.gmaxa); err != nil {
 					t.Fatal(err)
 				}
 				n++
