@@ -123,7 +123,7 @@ func readState(t *testing.T, path string) bench.State {
 var allWorkloads = []string{
 	"rest-sprocket-get", "rest-sprocket-list", "rest-factory-small", "rest-factory-large",
 	"gql-series", "gql-series-day", "gql-dashboard", "gql-series-m4", "gql-series-lttb", "gql-series-first",
-	"gql-series-last", "gql-series-day-m4", "gql-dashboard-m4", "gql-record", "fair-sprocket-get", "bulk-ingest",
+	"gql-series-last", "gql-series-day-m4", "gql-points", "gql-points-day", "gql-dashboard-m4", "gql-record", "fair-sprocket-get", "bulk-ingest",
 }
 
 // TestGenStoresTheDataSetAndRunMeasuresEveryWorkload drives a real server

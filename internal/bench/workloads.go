@@ -32,6 +32,8 @@ var workloads = []workload{
 	{name: "gql-series-first", about: "a factory's FIRST series over its whole range in at most 1,000 buckets", graphql: true, prepare: prepareSeriesAgg("FIRST")},
 	{name: "gql-series-last", about: "a factory's LAST series over its whole range in at most 1,000 buckets", graphql: true, prepare: prepareSeriesAgg("LAST")},
 	{name: "gql-series-day-m4", about: "a factory's M4 series over one day, at most 500 values", graphql: true, prepare: prepareSeriesDayAgg("M4")},
+	{name: "gql-points", about: "a factory's first 100 points (points(first: 100)), no window", graphql: true, prepare: preparePoints(false)},
+	{name: "gql-points-day", about: "a factory's first 1,000 points from the start of a random day (points(from:, first: 1000))", graphql: true, prepare: preparePoints(true)},
 	{name: "gql-dashboard-m4", about: "factories(first: 20), each with an M4 series of at most 500 values", graphql: true, prepare: prepareDashboardAgg("M4")},
 	{name: "gql-record", about: "recordProduction of 100 new points (APPEND), a scratch factory per client", graphql: true, prepare: prepareRecord("gql-record", 100)},
 	{name: "fair-sprocket-get", about: "GET /v1/sprockets/{id} while --hostile-clients loop --hostile-query (and /healthz, /readyz are probed)", graphql: true, prepare: prepareFair},
@@ -255,6 +257,37 @@ func prepareSeriesDayOf(ctx context.Context, t *target, query string) (*plan, er
 		return nil, err
 	}
 	return graphqlPlan(t, bodies), nil
+}
+
+const (
+	pointsQuery    = `query Points($id: Int64!) { factoryByRowId(rowId: $id) { points(first: 100) { edges { node { time actual goal } } } } }`
+	pointsDayQuery = `query PointsDay($id: Int64!, $from: Time!) { factoryByRowId(rowId: $id) { points(from: $from, first: 1000) { edges { node { time actual goal } } } } }`
+)
+
+// preparePoints asks for a page of the series factories' points: their
+// first 100, or (fromDays) 1,000 from the start of a random day of their
+// data (at most 4,096 distinct requests).
+func preparePoints(fromDays bool) func(ctx context.Context, t *target) (*plan, error) {
+	return func(ctx context.Context, t *target) (*plan, error) {
+		fs, err := t.seriesFactories(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var bodies [][]byte
+		for _, f := range fs {
+			if !fromDays {
+				bodies = append(bodies, mustBody(pointsQuery, map[string]any{"id": f.ref.RowID}))
+				continue
+			}
+			days := max(int64(f.ref.Points)*f.ref.StepSeconds/day, 1)
+			days = min(days, max(4096/int64(len(fs)), 1))
+			for d := range days {
+				from := f.ref.Start.Add(time.Duration(d*day) * time.Second)
+				bodies = append(bodies, mustBody(pointsDayQuery, map[string]any{"id": f.ref.RowID, "from": from.Format(time.RFC3339)}))
+			}
+		}
+		return graphqlPlan(t, bodies), nil
+	}
 }
 
 const dashboardQuery = `query Dashboard { factories(first: 20) { edges { node { rowId name series(maxDataPoints: 500) { epochs actual goal } } } } }`
