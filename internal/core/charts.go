@@ -720,8 +720,11 @@ func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int)
 	reach, args := `NULL`, []any{id, day, dayLo, hi}
 	if counted {
 		args = append(args, countFrom, countTo, need)
-		reach = `(SELECT x.bucket FROM (SELECT bucket, SUM(n) OVER (ORDER BY bucket ` + order + `) AS c FROM rollups ` +
-			`WHERE factory_id = $1 AND width = $2 AND bucket >= $5 AND bucket < $6) x WHERE x.c >= $7 ORDER BY x.bucket ` + order + ` LIMIT 1)`
+		// Each day counted holds a point at least: need days at most,
+		// read in order along the index.
+		reach = `(SELECT x.bucket FROM (SELECT bucket, SUM(n) OVER (ORDER BY bucket ` + order + `) AS c FROM (SELECT bucket, n FROM rollups ` +
+			`WHERE factory_id = $1 AND width = $2 AND bucket >= $5 AND bucket < $6 ORDER BY bucket ` + order + ` LIMIT $7) d) x ` +
+			`WHERE x.c >= $7 ORDER BY x.bucket ` + order + ` LIMIT 1)`
 	}
 	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT (SELECT `+edge+` FROM rollups WHERE factory_id = $1 AND width = $2 `+
 		`AND bucket >= $3 AND bucket < $4 AND n > 0 ORDER BY bucket `+order+` LIMIT 1), `+reach, args...)
