@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -765,7 +766,27 @@ func (s *Service) CountPoints(ctx context.Context, id int, p PointsQuery) (int64
 		return 0, err
 	}
 	defer done()
-	n, err := s.Client(ctx).ChartData.Query().Where(p.where(id)...).Count(ctx)
+	q := s.Client(ctx).ChartData.Query().Where(p.where(id)...)
+	if s.postgres {
+		// Bounded by the factory's first and last time (from the daily
+		// rollups), the count is planned over the months it spans only.
+		var first, last sql.NullInt64
+		rows, err := s.Client(ctx).QueryContext(ctx, `SELECT MIN(min_time), MAX(max_time) FROM rollups WHERE factory_id = $1 AND width = $2`, id, rollupWidths[0])
+		if err != nil {
+			return 0, classify(err, "")
+		}
+		if rows.Next() {
+			err = rows.Scan(&first, &last)
+		}
+		if err = errors.Join(err, rows.Err(), rows.Close()); err != nil {
+			return 0, classify(err, "")
+		}
+		if !first.Valid {
+			return 0, nil
+		}
+		q = q.Where(chartdata.TimeGTE(first.Int64), chartdata.TimeLTE(last.Int64))
+	}
+	n, err := q.Count(ctx)
 	return int64(n), classify(err, "")
 }
 
