@@ -1001,8 +1001,9 @@ func m4Query(with string) string {
 	// q is parts narrowed to what the choice needs, computed once and
 	// kept (narrow, it fits in PostgreSQL's work_mem; SQLite, told
 	// MATERIALIZED, no longer recomputes it for each bucket it joins).
-	// e takes the goal at each extreme's chosen time from the part that
-	// holds it (the rollups keep it), so chart_data is not read again.
+	// The goal at each extreme's chosen time comes from the one part that
+	// holds that time (n, x; the rollups keep it), so chart_data is not
+	// read again.
 	return with + `, q AS MATERIALIZED (SELECT fid, (t - off) / iv AS k, tmin, tmax, mina, maxa, fa, fg, la, lg, tmina, tmaxa, gmina, gmaxa FROM parts), ` +
 		`g AS (SELECT fid, k, MIN(tmin) AS f, MAX(tmax) AS l, MIN(mina) AS mn, MAX(maxa) AS mx FROM q GROUP BY fid, k), ` +
 		`h AS (SELECT g.fid, g.k, MIN(g.f) AS f, MIN(g.l) AS l, MIN(g.mn) AS mn, MIN(g.mx) AS mx, ` +
@@ -1010,12 +1011,10 @@ func m4Query(with string) string {
 		`MAX(CASE WHEN p.tmax = g.l THEN p.la END) AS la, MAX(CASE WHEN p.tmax = g.l THEN p.lg END) AS lg, ` +
 		`MIN(CASE WHEN p.mina = g.mn THEN p.tmina END) AS tn, MIN(CASE WHEN p.maxa = g.mx THEN p.tmaxa END) AS tx ` +
 		`FROM g JOIN q p ON p.fid = g.fid AND p.k = g.k AND (p.tmin = g.f OR p.tmax = g.l OR p.mina = g.mn OR p.maxa = g.mx) ` +
-		`GROUP BY g.fid, g.k), ` +
-		`e AS (SELECT h.fid, h.k, MAX(CASE WHEN p.mina = h.mn AND p.tmina = h.tn THEN p.gmina END) AS gn, ` +
-		`MAX(CASE WHEN p.maxa = h.mx AND p.tmaxa = h.tx THEN p.gmaxa END) AS gx ` +
-		`FROM h JOIN q p ON p.fid = h.fid AND p.k = h.k AND ((p.mina = h.mn AND p.tmina = h.tn) OR (p.maxa = h.mx AND p.tmaxa = h.tx)) ` +
-		`GROUP BY h.fid, h.k) ` +
-		`SELECT h.fid, h.f, h.fa, h.fg, h.l, h.la, h.lg, h.tn, h.mn, e.gn, h.tx, h.mx, e.gx FROM h JOIN e ON e.fid = h.fid AND e.k = h.k ORDER BY h.fid, h.k`
+		`GROUP BY g.fid, g.k) ` +
+		`SELECT h.fid, h.f, h.fa, h.fg, h.l, h.la, h.lg, h.tn, h.mn, n.gmina, h.tx, h.mx, x.gmaxa FROM h ` +
+		`JOIN q n ON n.fid = h.fid AND n.k = h.k AND n.tmina = h.tn AND n.mina = h.mn ` +
+		`JOIN q x ON x.fid = h.fid AND x.k = h.k AND x.tmaxa = h.tx AND x.maxa = h.mx ORDER BY h.fid, h.k`
 }
 
 // scanSeries reads (factory, time, actual, goal, count) rows into out.
