@@ -472,7 +472,7 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 	for i, id := range ids {
 		wins[i] = splitWindow(seriesWindow{factoryID: int64(id), interval: 1, from: lo, to: hi}, rollupWidths[0])
 	}
-	with, args := rollupParts(wins, false)
+	with, args := rollupParts(wins, false, false)
 	query := with + `SELECT fid, SUM(n), SUM(sa), SUM(sg), MIN(tmin), MAX(tmax), MIN(mina), MAX(maxa), MIN(ming), MAX(maxg) FROM parts`
 	rows, err := s.Client(ctx).QueryContext(ctx, query+` GROUP BY fid`, args...)
 	if err != nil {
@@ -845,7 +845,7 @@ func (s *Service) seriesFromRollups(ctx context.Context, out map[int]SeriesResul
 		rws[i] = splitWindow(w, wd)
 	}
 	points := agg == AggFirst || agg == AggLast || agg == AggM4
-	with, args := rollupParts(rws, points)
+	with, args := rollupParts(rws, points, agg == AggM4)
 	const bucket = `off + (t - off) / iv * iv`
 	const part = `PARTITION BY fid, off, iv, (t - off) / iv`
 	var query string

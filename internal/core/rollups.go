@@ -220,9 +220,9 @@ const edgeBranchesUpTo = 64
 // each window, which aggregate into exact results for any bucket that is a
 // union of rollup buckets. With points, parts also has fa, fg, la, lg (the
 // values of the first and last point), tmina and tmaxa (the earliest time
-// of the smallest and largest actual) and gmina and gmaxa (the goal at
-// those times), which FIRST, LAST and M4 need.
-func rollupParts(wins []rollupWindow, points bool) (string, []any) {
+// of the smallest and largest actual), which FIRST, LAST and M4 need; with
+// extremes (M4), also gmina and gmaxa (the goal at those times).
+func rollupParts(wins []rollupWindow, points, extremes bool) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, 8*len(wins))
 	b.WriteString(`WITH w(fid, off, iv, lo, hi, a, b, wd) AS (VALUES `)
@@ -259,9 +259,14 @@ func rollupParts(wins []rollupWindow, points bool) (string, []any) {
 	width := fmt.Sprintf("$%d", len(args))
 	cols, rawExtra, rollupExtra := "", "", ""
 	if points {
-		cols = `, fa, fg, la, lg, tmina, tmaxa, gmina, gmaxa`
-		rawExtra = `, c.actual, c.goal, c.actual, c.goal, c."time", c."time", c.goal, c.goal`
-		rollupExtra = `, r.first_actual, r.first_goal, r.last_actual, r.last_goal, r.min_actual_time, r.max_actual_time, r.min_actual_goal, r.max_actual_goal`
+		cols = `, fa, fg, la, lg, tmina, tmaxa`
+		rawExtra = `, c.actual, c.goal, c.actual, c.goal, c."time", c."time"`
+		rollupExtra = `, r.first_actual, r.first_goal, r.last_actual, r.last_goal, r.min_actual_time, r.max_actual_time`
+	}
+	if extremes {
+		cols += `, gmina, gmaxa`
+		rawExtra += `, c.goal, c.goal`
+		rollupExtra += `, r.min_actual_goal, r.max_actual_goal`
 	}
 	raw := `SELECT w.fid, w.off, w.iv, c."time", 1, c.actual, c.goal, c.actual, c.actual, c.goal, c.goal, c."time", c."time"` + rawExtra + ` ` +
 		`FROM chart_data c JOIN w ON c.factory_id = w.fid WHERE c.factory_id IN ` + in.String() + ` AND `
