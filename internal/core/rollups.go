@@ -133,15 +133,18 @@ func rollupRefreshSQL(where, within string) string {
 	at := func(col, t string) string {
 		return `(SELECT c.` + col + ` FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = g.` + t + `)`
 	}
-	return `WITH g AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +
+	// g0 aggregates each bucket; g adds the times of its smallest and
+	// largest actual, once (MATERIALIZED: inlined, each would be computed
+	// again where the goal at that time is read).
+	return `WITH g0 AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +
 		`SUM(actual) AS sa, SUM(goal) AS sg, MIN(actual) AS mina, MAX(actual) AS maxa, MIN(goal) AS ming, MAX(goal) AS maxg, ` +
-		`MIN("time") AS tmin, MAX("time") AS tmax FROM chart_data WHERE ` + where + ` GROUP BY factory_id, b) ` +
+		`MIN("time") AS tmin, MAX("time") AS tmax FROM chart_data WHERE ` + where + ` GROUP BY factory_id, b), ` +
+		`g AS MATERIALIZED (SELECT g.*, ` + pick("actual", "mina") + ` AS tmina, ` + pick("actual", "maxa") + ` AS tmaxa FROM g0 AS g) ` +
 		rollupInsertHead +
 		at("actual", "tmin") + `, ` + at("goal", "tmin") + `, ` + at("actual", "tmax") + `, ` + at("goal", "tmax") + `, ` +
-		pick("actual", "mina") + `, ` + pick("actual", "maxa") + `, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + `, ` +
+		`tmina, tmaxa, ` + pick("goal", "ming") + `, ` + pick("goal", "maxg") + `, ` +
 		// The goal at the time of the smallest and the largest actual.
-		`(SELECT c.goal FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = ` + pick("actual", "mina") + `), ` +
-		`(SELECT c.goal FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = ` + pick("actual", "maxa") + `) ` +
+		at("goal", "tmina") + `, ` + at("goal", "tmaxa") + ` ` +
 		// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
 		`FROM g WHERE true ` +
 		rollupUpsertTail
