@@ -976,7 +976,7 @@ func appendM4(out map[int]SeriesResult, fid int, pts [4]Point) {
 // edge points only. Each bucket comes back as one row; its up to four
 // points are put in time order here.
 func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, with string, args []any) error {
-	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with), args...)
+	rows, err := s.Client(ctx).QueryContext(ctx, m4Query(with, s.postgres), args...)
 	if err != nil {
 		return classify(err, "")
 	}
@@ -997,7 +997,20 @@ func (s *Service) m4FromRollups(ctx context.Context, out map[int]SeriesResult, w
 // with: one row per series bucket, (fid, then time, actual and goal of its
 // first point, its last point, the earliest point of its smallest actual
 // and that of its largest actual), in order.
-func m4Query(with string) string {
+func m4Query(with string, postgres bool) string {
+	// PostgreSQL takes the goal with the earliest time in the same
+	// grouping: the smallest [time, goal] array among the parts that hold
+	// the extreme (times up to 8.64e12 are exact in a double). SQLite has
+	// no arrays: it joins the one part that holds each chosen time.
+	goals := ""
+	final := `SELECT h.fid, h.f, h.fa, h.fg, h.l, h.la, h.lg, h.tn, h.mn, n.gmina, h.tx, h.mx, x.gmaxa FROM h ` +
+		`JOIN q n ON n.fid = h.fid AND n.k = h.k AND n.tmina = h.tn AND n.mina = h.mn ` +
+		`JOIN q x ON x.fid = h.fid AND x.k = h.k AND x.tmaxa = h.tx AND x.maxa = h.mx`
+	if postgres {
+		goals = `, (MIN(ARRAY[CAST(p.tmina AS double precision), p.gmina]) FILTER (WHERE p.mina = g.mn))[2] AS gn, ` +
+			`(MIN(ARRAY[CAST(p.tmaxa AS double precision), p.gmaxa]) FILTER (WHERE p.maxa = g.mx))[2] AS gx`
+		final = `SELECT h.fid, h.f, h.fa, h.fg, h.l, h.la, h.lg, h.tn, h.mn, h.gn, h.tx, h.mx, h.gx FROM h`
+	}
 	// q is parts narrowed to what the choice needs, computed once and
 	// kept (narrow, it fits in PostgreSQL's work_mem; SQLite, told
 	// MATERIALIZED, no longer recomputes it for each bucket it joins).
@@ -1009,12 +1022,10 @@ func m4Query(with string) string {
 		`h AS (SELECT g.fid, g.k, MIN(g.f) AS f, MIN(g.l) AS l, MIN(g.mn) AS mn, MIN(g.mx) AS mx, ` +
 		`MAX(CASE WHEN p.tmin = g.f THEN p.fa END) AS fa, MAX(CASE WHEN p.tmin = g.f THEN p.fg END) AS fg, ` +
 		`MAX(CASE WHEN p.tmax = g.l THEN p.la END) AS la, MAX(CASE WHEN p.tmax = g.l THEN p.lg END) AS lg, ` +
-		`MIN(CASE WHEN p.mina = g.mn THEN p.tmina END) AS tn, MIN(CASE WHEN p.maxa = g.mx THEN p.tmaxa END) AS tx ` +
+		`MIN(CASE WHEN p.mina = g.mn THEN p.tmina END) AS tn, MIN(CASE WHEN p.maxa = g.mx THEN p.tmaxa END) AS tx` +
+		goals + ` ` +
 		`FROM g JOIN q p ON p.fid = g.fid AND p.k = g.k AND (p.tmin = g.f OR p.tmax = g.l OR p.mina = g.mn OR p.maxa = g.mx) ` +
-		`GROUP BY g.fid, g.k) ` +
-		`SELECT h.fid, h.f, h.fa, h.fg, h.l, h.la, h.lg, h.tn, h.mn, n.gmina, h.tx, h.mx, x.gmaxa FROM h ` +
-		`JOIN q n ON n.fid = h.fid AND n.k = h.k AND n.tmina = h.tn AND n.mina = h.mn ` +
-		`JOIN q x ON x.fid = h.fid AND x.k = h.k AND x.tmaxa = h.tx AND x.maxa = h.mx ORDER BY h.fid, h.k`
+		`GROUP BY g.fid, g.k) ` + final + ` ORDER BY h.fid, h.k`
 }
 
 // scanSeries reads (factory, time, actual, goal, count) rows into out.
