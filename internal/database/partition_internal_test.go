@@ -147,3 +147,51 @@ func TestEveryUniqueKeyHoldsFactoryID(t *testing.T) {
 		t.Errorf("indexes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestMaintenanceWaitsForLocksABoundedTime: a round whose lock is held by
+// a writer (of the default partition, or of a factory while retention
+// would drop a month) gives the step up after LockTimeout, without an
+// error, and the next round does it.
+func TestMaintenanceWaitsForLocksABoundedTime(t *testing.T) {
+	ctx := context.Background()
+	db := openEmpty(t, dialect.Postgres)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	opts := PartitionOptions{Ahead: 1, Now: func() time.Time { return now }, LockTimeout: 200 * time.Millisecond}
+	hold := func(q string) func() {
+		t.Helper()
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		return func() { _ = tx.Rollback() }
+	}
+	release := hold(`LOCK TABLE chart_data_default IN ROW EXCLUSIVE MODE`) // a writer of the default partition
+	began := time.Now()
+	rep, err := db.MaintainPartitions(ctx, opts)
+	if err != nil || rep.Deferred == nil || len(rep.Created) != 0 || time.Since(began) > 10*time.Second {
+		t.Fatalf("with the default partition locked: %+v, %v after %v", rep, err, time.Since(began))
+	}
+	release()
+	if rep, err := db.MaintainPartitions(ctx, opts); err != nil || rep.Deferred != nil || fmt.Sprint(rep.Created) != "[chart_data_p202605 chart_data_p202606 chart_data_p202607]" {
+		t.Fatalf("the next round: %+v, %v", rep, err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, `INSERT INTO factories (id, created_at, updated_at, name) VALUES (1, now(), now(), 'F')`); err != nil {
+		t.Fatal(err)
+	}
+	release = hold(`SELECT id FROM factories WHERE id = 1 FOR NO KEY UPDATE`)        // a writer of factory 1
+	opts.Retention = func(now time.Time) time.Time { return now.AddDate(0, 0, -10) } // May ends before it
+	rep, err = db.MaintainPartitions(ctx, opts)
+	if err != nil || rep.Deferred == nil || len(rep.Dropped) != 0 {
+		t.Fatalf("retention with a factory locked: %+v, %v", rep, err)
+	}
+	release()
+	if rep, err := db.MaintainPartitions(ctx, opts); err != nil || fmt.Sprint(rep.Dropped) != "[chart_data_p202605]" {
+		t.Fatalf("retention, next round: %+v, %v", rep, err)
+	}
+}
