@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/sprocketapi/sprocket/internal/replica"
 )
 
 // client talks to one base URL. Every request carries the bearer token
@@ -21,6 +24,32 @@ type client struct {
 	base  string // without a trailing slash
 	token string
 	http  *http.Client
+	// lsn is the newest Sprocket-LSN a write answered (a server with read
+	// replicas): the requests made through this client send it back, so
+	// that the harness reads its own writes (the sprockets it just
+	// created, say) from a standby as any careful client does.
+	lsn atomic.Uint64
+}
+
+// do sends req with the newest position the client has seen, and keeps
+// the one the answer names.
+func (c *client) do(req *http.Request) (*http.Response, error) {
+	if l := c.lsn.Load(); l != 0 {
+		req.Header.Set(replica.Header, replica.LSN(l).String())
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if l, err := replica.ParseLSN(res.Header.Get(replica.Header)); err == nil {
+		for {
+			old := c.lsn.Load()
+			if uint64(l) <= old || c.lsn.CompareAndSwap(old, uint64(l)) {
+				break
+			}
+		}
+	}
+	return res, nil
 }
 
 // newHTTPClient keeps a connection alive per concurrent client: without
@@ -101,7 +130,7 @@ func (c *client) discard(ctx context.Context, method, path string, body []byte, 
 	if err != nil {
 		return 0, err
 	}
-	res, err := c.http.Do(req)
+	res, err := c.do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -125,7 +154,7 @@ func (c *client) fetch(ctx context.Context, method, path string, body []byte, co
 	if path == "/graphql" {
 		req.Header.Set("Accept", "application/graphql-response+json, application/json;q=0.9")
 	}
-	res, err := c.http.Do(req)
+	res, err := c.do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sprocketapi/sprocket/internal/pgcluster"
+	"github.com/sprocketapi/sprocket/internal/replica"
 )
 
 // The primary-plus-standby set-up: `sprocketbench cluster` starts one, and
@@ -91,13 +92,13 @@ func prepareReadOwnWrite(ctx context.Context, t *target) (*plan, error) {
 			if err != nil {
 				return 0, 0, err
 			}
-			lsn := res.Header.Get("Sprocket-LSN")
+			lsn := res.Header.Get(replica.Header)
 			req, err := t.c.newRequest(ctx, http.MethodGet, path, nil, "")
 			if err != nil {
 				return 0, 0, err
 			}
 			if lsn != "" {
-				req.Header.Set("Sprocket-LSN", lsn)
+				req.Header.Set(replica.Header, lsn)
 			}
 			got, err := t.c.http.Do(req)
 			if err != nil {
