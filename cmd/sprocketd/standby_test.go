@@ -20,7 +20,8 @@ import (
 )
 
 // The tests of read replicas run sprocketd on a primary and a streaming
-// hot standby of their own (testdb.NewCluster).
+// hot standby of their own (testdb.NewCluster), in parallel: each has its
+// own servers, and most of their time is spent waiting.
 
 func standbyEnv(c *testdb.Cluster, extra ...string) map[string]string {
 	env := map[string]string{
@@ -116,6 +117,7 @@ const standbyUp = `sprocket_replica_up{standby="1"}`
 // the standby, as its own statistics show, and not on the primary; writes
 // and every read inside them stay on the primary.
 func TestReadsAreServedByTheStandby(t *testing.T) {
+	t.Parallel()
 	c := testdb.NewCluster(t)
 	base := start(t, standbyEnv(c))
 	id, _ := createSprocket(t, base, 12)
@@ -163,6 +165,7 @@ func TestReadsAreServedByTheStandby(t *testing.T) {
 // position misses it; with the position it never does, whether a standby
 // waits for it (DATABASE_READ_WAIT long enough) or the primary answers.
 func TestAClientReadsItsOwnWritesFromALaggingStandby(t *testing.T) {
+	t.Parallel()
 	c := testdb.NewCluster(t, "recovery_min_apply_delay = '300ms'")
 	waiting := start(t, standbyEnv(c, "DATABASE_READ_WAIT", "5s"))
 	impatient := start(t, standbyEnv(c, "DATABASE_READ_WAIT", "1ms"))
@@ -238,6 +241,7 @@ func TestAClientReadsItsOwnWritesFromALaggingStandby(t *testing.T) {
 // while the standby is down, readiness holds, the metrics tell it, and
 // reads return to the standby when it is back.
 func TestReadsFallBackToThePrimaryWhenTheStandbyStops(t *testing.T) {
+	t.Parallel()
 	c := testdb.NewCluster(t)
 	// Checks every 3 s: the reads right after the stop find the standby
 	// gone before a check does, and must be served by the primary all
@@ -288,6 +292,7 @@ func TestReadsFallBackToThePrimaryWhenTheStandbyStops(t *testing.T) {
 // subscription still gets the points a mutation records (LISTEN is on the
 // primary), and a malformed position is the client's error.
 func TestSubscriptionsAndWritesStayOnThePrimary(t *testing.T) {
+	t.Parallel()
 	c := testdb.NewCluster(t)
 	base := start(t, standbyEnv(c))
 	var created struct{ CreateFactory struct{ ID string } }
@@ -321,6 +326,7 @@ func TestSubscriptionsAndWritesStayOnThePrimary(t *testing.T) {
 // which no read can be checked: it is never used, and reads go to the
 // primary.
 func TestAPrimaryListedAsAStandbyIsNeverReadFrom(t *testing.T) {
+	t.Parallel()
 	url := testdb.URL(t, dialect.Postgres)
 	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": url, "DATABASE_READ_URL": url,
 		"DATABASE_READ_CHECK_INTERVAL": "50ms"})
@@ -345,6 +351,7 @@ func TestAPrimaryListedAsAStandbyIsNeverReadFrom(t *testing.T) {
 // TestReadsTakeTurnsAcrossStandbys: two standbys share the reads; with
 // one stopped, the other serves them all and none goes to the primary.
 func TestReadsTakeTurnsAcrossStandbys(t *testing.T) {
+	t.Parallel()
 	c := testdb.NewClusterOf(t, pgcluster.Options{Standbys: 2})
 	env := standbyEnv(c)
 	env["DATABASE_READ_URL"] = strings.Join(c.StandbyURLs, ",")
