@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -24,9 +25,10 @@ type Service struct {
 	notifier Notifier
 	postgres bool
 	// sprockets coalesces concurrent reads of single sprockets outside
-	// transactions (see coalescer), with the statement byID.
-	sprockets *coalescer[int, *ent.Sprocket]
-	byID      *statement
+	// transactions on the primary (see coalescer), and standbys has one
+	// for each standby reads were routed to (by *sql.DB).
+	sprockets *sprocketReads
+	standbys  sync.Map
 	// lane bounds the heavy calls that use the database at once (see
 	// SetBulkLane); nil: no bound.
 	lane chan struct{}
@@ -41,8 +43,7 @@ type Service struct {
 // statements on pool.
 func New(client *ent.Client, pool *sql.DB, d string) *Service {
 	s := &Service{client: client, pool: pool, postgres: d == dialect.Postgres}
-	s.byID = &statement{db: pool, query: sprocketsByID(s.postgres)}
-	s.sprockets = &coalescer[int, *ent.Sprocket]{fetch: s.fetchSprockets, limit: coalesceLimit}
+	s.sprockets = s.newSprocketReads(pool, client)
 	return s
 }
 
@@ -50,10 +51,10 @@ func New(client *ent.Client, pool *sql.DB, d string) *Service {
 // travels in ctx, if any, so that core operations compose inside a caller's
 // transaction (a GraphQL mutation's, for instance); else the hot standby's
 // that the replica router chose for a read-only request
-// (database.WithReadClient); else the primary's. Writes use writer.
+// (database.WithReader); else the primary's. Writes use writer.
 func (s *Service) Client(ctx context.Context) *ent.Client {
-	if c := database.ReadClient(ctx); c != nil && ent.TxFromContext(ctx) == nil {
-		return c
+	if r := database.ReaderFrom(ctx); r != nil && ent.TxFromContext(ctx) == nil {
+		return r.Client
 	}
 	return s.writer(ctx)
 }

@@ -55,15 +55,23 @@ func (s *Service) ListSprockets(ctx context.Context) ([]*ent.Sprocket, error) {
 }
 
 // GetSprocket returns one sprocket, or a NotFound error.
-// Outside a transaction, concurrent calls share their queries on the
-// primary (see coalescer); inside one, it reads through the transaction,
-// and on a standby through its client.
+// Outside a transaction, concurrent calls share their queries (see
+// coalescer), on the primary or on the standby the request was routed to
+// (a standby that fails the read leaves it to the primary); inside one, it
+// reads through the transaction.
 func (s *Service) GetSprocket(ctx context.Context, id int) (*ent.Sprocket, error) {
-	if ent.TxFromContext(ctx) != nil || database.ReadClient(ctx) != nil {
+	if ent.TxFromContext(ctx) != nil {
 		sp, err := s.Client(ctx).Sprocket.Get(ctx, id)
 		return sp, classify(err, msgSprocketNotFound)
 	}
-	sp, ok, err := s.sprockets.get(ctx, id)
+	reads, r := s.sprockets, database.ReaderFrom(ctx)
+	if r != nil {
+		reads = s.sprocketReadsOn(r)
+	}
+	sp, ok, err := reads.get(ctx, id)
+	if err != nil && r != nil && r.Failed(ctx, err) {
+		sp, ok, err = s.sprockets.get(ctx, id)
+	}
 	if err != nil {
 		return nil, classify(err, "")
 	}
@@ -71,6 +79,27 @@ func (s *Service) GetSprocket(ctx context.Context, id int) (*ent.Sprocket, error
 		return nil, apperr.Errorf(apperr.NotFound, msgSprocketNotFound)
 	}
 	return sp, nil
+}
+
+// sprocketReads reads single sprockets on one database: a coalescer over
+// a prepared statement, binding the entities to that database's client.
+type sprocketReads = coalescer[int, *ent.Sprocket]
+
+func (s *Service) newSprocketReads(pool *sql.DB, client *ent.Client) *sprocketReads {
+	byID := &statement{db: pool, query: sprocketsByID(s.postgres)}
+	return &sprocketReads{limit: coalesceLimit, fetch: func(ctx context.Context, ids []int) (map[int]*ent.Sprocket, error) {
+		return s.fetchSprockets(ctx, byID, client, ids)
+	}}
+}
+
+// sprocketReadsOn returns the sprocket reads of standby r, made on first
+// use.
+func (s *Service) sprocketReadsOn(r *database.Reader) *sprocketReads {
+	if v, ok := s.standbys.Load(r.SQL); ok {
+		return v.(*sprocketReads)
+	}
+	v, _ := s.standbys.LoadOrStore(r.SQL, s.newSprocketReads(r.SQL, r.Client))
+	return v.(*sprocketReads)
 }
 
 // coalesceLimit is how many shared sprocket reads run at once before more
@@ -94,9 +123,10 @@ func sprocketsByID(postgres bool) string {
 	return q + `IN (SELECT value FROM json_each(?))`
 }
 
-// fetchSprockets reads the sprockets of ids in one query.
-func (s *Service) fetchSprockets(ctx context.Context, ids []int) (map[int]*ent.Sprocket, error) {
-	st, err := s.byID.get(ctx)
+// fetchSprockets reads the sprockets of ids in one query of byID, and
+// binds them to client.
+func (s *Service) fetchSprockets(ctx context.Context, byID *statement, client *ent.Client, ids []int) (map[int]*ent.Sprocket, error) {
+	st, err := byID.get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +155,7 @@ func (s *Service) fetchSprockets(ctx context.Context, ids []int) (map[int]*ent.S
 		if err != nil {
 			return nil, err
 		}
-		out[sp.ID] = s.client.BindSprocket(sp)
+		out[sp.ID] = client.BindSprocket(sp)
 	}
 	return out, rows.Err()
 }

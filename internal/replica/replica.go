@@ -6,7 +6,7 @@
 //
 // The primary stays the one place of writes, of every read inside a write,
 // and of LISTEN (subscriptions); the core finds the chosen standby's client
-// in the request's context (database.WithReadClient).
+// in the request's context (database.WithReader).
 package replica
 
 import (
@@ -74,7 +74,7 @@ type Standby struct {
 	name   string // its position in DATABASE_READ_URL, from 1: a bounded label
 	safe   string // its URL without password, for logs
 	db     *database.DB
-	client *ent.Client
+	reader *database.Reader
 
 	up       atomic.Bool
 	checked  atomic.Bool   // a check has run: the first says up or down
@@ -121,9 +121,8 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 			return nil, fmt.Errorf("standby %d (%s): %w", i+1, t.Safe, err)
 		}
 		sb := &Standby{name: strconv.Itoa(i + 1), safe: t.Safe, db: db}
-		sb.client = ent.NewClient(ent.Driver(&fallbackDriver{
-			own: db.Driver().(fullDriver), primary: primaryDriver.(fullDriver), set: s, standby: sb,
-		}))
+		fd := &fallbackDriver{own: db.Driver().(fullDriver), primary: primaryDriver.(fullDriver), set: s, standby: sb}
+		sb.reader = &database.Reader{Client: ent.NewClient(ent.Driver(fd)), SQL: db.SQL, Failed: fd.elsewhere}
 		s.standbys = append(s.standbys, sb)
 	}
 	s.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -325,7 +324,7 @@ func (s *Set) Route(ctx context.Context, need LSN) context.Context {
 
 func (s *Set) use(ctx context.Context, sb *Standby) context.Context {
 	s.reads.WithLabelValues(sb.name).Inc()
-	return database.WithReadClient(ctx, sb.client)
+	return database.WithReader(ctx, sb.reader)
 }
 
 func (s *Set) fallback(ctx context.Context, reason string) context.Context {
