@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
 // TestRunCountsTheReadsStandbysServe: against a server with a standby,
@@ -76,32 +75,13 @@ func TestRunCountsTheReadsStandbysServe(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a command writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestClusterStartsAPrimaryAndStandbys: `sprocketbench cluster` prints the
 // URLs to export, of a primary and of standbys in recovery, and removes
 // them when interrupted.
 func TestClusterStartsAPrimaryAndStandbys(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out lockedBuffer
+	var out testlog.Buffer // written by the command while the test reads it
 	done := make(chan error, 1)
 	go func() {
 		done <- bench.Run(ctx, []string{"cluster", "--durable=false", "--standbys", "2"}, &out, io.Discard)
