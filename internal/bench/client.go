@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sprocketapi/sprocket/internal/replica"
@@ -28,26 +27,21 @@ type client struct {
 	// replicas): the requests made through this client send it back, so
 	// that the harness reads its own writes (the sprockets it just
 	// created, say) from a standby as any careful client does.
-	lsn atomic.Uint64
+	lsn replica.Newest
 }
 
 // do sends req with the newest position the client has seen, and keeps
 // the one the answer names.
 func (c *client) do(req *http.Request) (*http.Response, error) {
 	if l := c.lsn.Load(); l != 0 {
-		req.Header.Set(replica.Header, replica.LSN(l).String())
+		req.Header.Set(replica.Header, l.String())
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	if l, err := replica.ParseLSN(res.Header.Get(replica.Header)); err == nil {
-		for {
-			old := c.lsn.Load()
-			if uint64(l) <= old || c.lsn.CompareAndSwap(old, uint64(l)) {
-				break
-			}
-		}
+		c.lsn.Raise(l)
 	}
 	return res, nil
 }

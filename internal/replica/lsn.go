@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // LSN is a position in PostgreSQL's write-ahead log, as pg_lsn prints it:
@@ -42,3 +43,21 @@ func (l *LSN) Scan(v any) error {
 	}
 	return fmt.Errorf("replica: cannot read %T as an LSN", v)
 }
+
+// Newest keeps the newest of the positions it is given (a standby's
+// replay, the primary's, a client's writes'), safe for concurrent use.
+// The zero value holds no position.
+type Newest struct{ v atomic.Uint64 }
+
+// Raise makes l the newest unless a newer one is held already.
+func (n *Newest) Raise(l LSN) {
+	for {
+		old := n.v.Load()
+		if uint64(l) <= old || n.v.CompareAndSwap(old, uint64(l)) {
+			return
+		}
+	}
+}
+
+// Load is the newest position (0: none).
+func (n *Newest) Load() LSN { return LSN(n.v.Load()) }

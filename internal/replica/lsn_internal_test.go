@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -61,5 +62,30 @@ func TestLagIsTheAgeOfTheOldestUnreplayedPosition(t *testing.T) {
 	h.add(t0.Add(5*time.Minute), 400)
 	if len(h.samples) != 2 || h.samples[0].lsn != 300 || h.samples[1].lsn != 400 {
 		t.Errorf("samples after keep: %+v", h.samples)
+	}
+}
+
+// TestNewestKeepsTheNewestUnderConcurrentRaises: raises from many
+// goroutines in any order leave the largest position, never an older one.
+func TestNewestKeepsTheNewestUnderConcurrentRaises(t *testing.T) {
+	var n Newest
+	if n.Load() != 0 {
+		t.Fatal("the zero value holds a position")
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				n.Raise(LSN(uint64((i*8+g)%8000) << 20))
+			}
+		})
+	}
+	wg.Wait()
+	if want := LSN(uint64(7999) << 20); n.Load() != want {
+		t.Errorf("newest %v, want %v", n.Load(), want)
+	}
+	n.Raise(1)
+	if want := LSN(uint64(7999) << 20); n.Load() != want {
+		t.Errorf("an older raise moved it back to %v", n.Load())
 	}
 }

@@ -48,7 +48,7 @@ type Set struct {
 	opts     Options
 	next     atomic.Uint32
 	history  history
-	newest   atomic.Uint64 // the newest primary position known (LSN)
+	newest   Newest // the newest primary position known
 	// floor is the primary's position when the Set opened, after the
 	// migrations: a standby that has not replayed them lacks the tables
 	// and columns this version reads, so no read goes to it before.
@@ -77,9 +77,9 @@ type Standby struct {
 	reader *database.Reader
 
 	up       atomic.Bool
-	checked  atomic.Bool   // a check has run: the first says up or down
-	replayed atomic.Uint64 // LSN
-	lag      atomic.Int64  // nanoseconds
+	checked  atomic.Bool // a check has run: the first says up or down
+	replayed Newest
+	lag      atomic.Int64 // nanoseconds
 	// polls shares one query of the replay position among the reads
 	// waiting on the standby at once.
 	polls singleflight.Group
@@ -104,7 +104,7 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 		return nil, fmt.Errorf("reading the primary's log position: %w", err)
 	}
 	s.floor = floor
-	s.saw(floor)
+	s.newest.Raise(floor)
 	s.history.keep = max(opts.MaxLag, 10*opts.Interval) + opts.Interval
 	primaryDriver := primary.Driver()
 	for i, u := range urls {
@@ -206,7 +206,7 @@ func (s *Set) Check(ctx context.Context) {
 	defer cancel()
 	if lsn, err := PrimaryLSN(ctx, s.primary); err == nil {
 		s.history.add(time.Now(), lsn)
-		s.saw(lsn)
+		s.newest.Raise(lsn)
 	}
 	var wg sync.WaitGroup
 	for _, sb := range s.standbys {
@@ -231,8 +231,8 @@ func (s *Set) checkStandby(ctx context.Context, sb *Standby) {
 		// not the primary's, so no read can be checked against them.
 		s.markDown(sb, "the server is not a streaming standby", nil)
 	default:
-		sb.advance(replayed)
-		sb.lag.Store(int64(s.history.lag(sb.replayedLSN(), time.Now())))
+		sb.replayed.Raise(replayed)
+		sb.lag.Store(int64(s.history.lag(sb.replayed.Load(), time.Now())))
 		sb.checked.Store(true)
 		if !sb.up.Swap(true) {
 			s.opts.Logger.Info("standby up", "standby", sb.name, "database", sb.safe)
@@ -246,27 +246,6 @@ func (s *Set) checkStandby(ctx context.Context, sb *Standby) {
 func (s *Set) markDown(sb *Standby, why string, err error) {
 	if sb.up.Swap(false) || !sb.checked.Swap(true) {
 		s.opts.Logger.Warn("standby down: reads go to the primary", "standby", sb.name, "database", sb.safe, "reason", why, "error", err)
-	}
-}
-
-func (sb *Standby) replayedLSN() LSN { return LSN(sb.replayed.Load()) }
-
-// advance raises the standby's known replay position to l.
-func (sb *Standby) advance(l LSN) { raise(&sb.replayed, uint64(l)) }
-
-// saw records a position the primary has reached.
-func (s *Set) saw(l LSN) { raise(&s.newest, uint64(l)) }
-
-// latest is the newest primary position this process knows.
-func (s *Set) latest() LSN { return LSN(s.newest.Load()) }
-
-// raise sets a to v unless it holds more already.
-func raise(a *atomic.Uint64, v uint64) {
-	for {
-		old := a.Load()
-		if v <= old || a.CompareAndSwap(old, v) {
-			return
-		}
 	}
 }
 
@@ -300,10 +279,10 @@ func (s *Set) Route(ctx context.Context, need LSN) context.Context {
 		if sb.lag.Load() > maxLag {
 			continue
 		}
-		if sb.replayedLSN() >= need {
+		if sb.replayed.Load() >= need {
 			return s.use(ctx, sb)
 		}
-		if best == nil || sb.replayedLSN() > best.replayedLSN() {
+		if best == nil || sb.replayed.Load() > best.replayed.Load() {
 			best = sb
 		}
 	}
@@ -345,7 +324,7 @@ func (s *Set) waitFor(ctx context.Context, sb *Standby, need LSN) bool {
 		if err := sb.poll(ctx); err != nil {
 			return false
 		}
-		if sb.replayedLSN() >= need {
+		if sb.replayed.Load() >= need {
 			return true
 		}
 		select {
@@ -370,7 +349,7 @@ func (sb *Standby) poll(ctx context.Context) error {
 		if err := sb.db.SQL.QueryRowContext(qctx, `SELECT pg_last_wal_replay_lsn()`).Scan(&replayed); err != nil {
 			return nil, err
 		}
-		sb.advance(replayed)
+		sb.replayed.Raise(replayed)
 		return nil, nil
 	})
 	select {

@@ -3,7 +3,6 @@ package replica
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 )
 
@@ -19,7 +18,7 @@ const Header = "Sprocket-LSN"
 type session struct {
 	need  LSN
 	write bool
-	wrote atomic.Uint64
+	wrote Newest
 }
 
 type sessionKey struct{}
@@ -57,7 +56,7 @@ func (s *Set) Begin(ctx context.Context, header string, write bool) (context.Con
 // knows (its checks and its writes' answers), and asks the primary only
 // when l is newer: a write through another sprocketd, or a forged value.
 func (s *Set) notAhead(ctx context.Context, l LSN) error {
-	if l <= s.latest() {
+	if l <= s.newest.Load() {
 		return nil
 	}
 	qctx, cancel := context.WithTimeout(ctx, reportTimeout)
@@ -68,7 +67,7 @@ func (s *Set) notAhead(ctx context.Context, l LSN) error {
 		// has replayed l within the wait, to the primary.
 		return nil
 	}
-	s.saw(cur)
+	s.newest.Raise(cur)
 	if l > cur {
 		return ErrAhead
 	}
@@ -81,7 +80,7 @@ func (s *Set) notAhead(ctx context.Context, l LSN) error {
 func (s *Set) RouteRead(ctx context.Context) context.Context {
 	var need LSN
 	if ss := sessionFrom(ctx); ss != nil {
-		need = max(ss.need, LSN(ss.wrote.Load()))
+		need = max(ss.need, ss.wrote.Load())
 	}
 	return s.Route(ctx, need)
 }
@@ -105,8 +104,8 @@ func (s *Set) Wrote(ctx context.Context) LSN {
 		s.opts.Logger.WarnContext(ctx, "reading the primary's log position after a write", "error", err)
 		return 0
 	}
-	raise(&ss.wrote, uint64(l))
-	s.saw(l)
+	ss.wrote.Raise(l)
+	s.newest.Raise(l)
 	return l
 }
 
@@ -119,7 +118,7 @@ func (s *Set) Reported(ctx context.Context) LSN {
 	if ss == nil {
 		return 0
 	}
-	if l := LSN(ss.wrote.Load()); l != 0 {
+	if l := ss.wrote.Load(); l != 0 {
 		return l
 	}
 	if ss.write {
