@@ -300,19 +300,36 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		}
 		c.DBMaxConns = n
 	}
-	if v := getenv("DB_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			bad("DB_TIMEOUT", "must be a positive duration such as 5s, not %q", v)
+	// The durations: Go's syntax, at least min (positive at 1ns), with an
+	// example for the message.
+	for _, l := range []struct {
+		name, example string
+		min           time.Duration
+		dst           *time.Duration
+	}{
+		{"DB_TIMEOUT", "5s", time.Nanosecond, &c.DBTimeout},
+		{"DOWNLOAD_TIMEOUT", "2m", time.Nanosecond, &c.DownloadTimeout},
+		{"WS_INIT_TIMEOUT", "10s", 100 * time.Millisecond, &c.WSInitTimeout},
+		{"SHUTDOWN_GRACE", "20s", 0, &c.ShutdownGrace},
+		{"DATABASE_READ_MAX_LAG", "2s", 0, &c.DatabaseReadMaxLag},
+		{"DATABASE_READ_WAIT", "200ms", 0, &c.DatabaseReadWait},
+		{"DATABASE_READ_CHECK_INTERVAL", "1s", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},
+	} {
+		v := getenv(l.name)
+		if v == "" {
+			continue
 		}
-		c.DBTimeout = d
-	}
-	if v := getenv("DOWNLOAD_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			bad("DOWNLOAD_TIMEOUT", "must be a positive duration such as 2m, not %q", v)
+		switch {
+		case err == nil && d >= l.min:
+			*l.dst = d
+		case l.min == time.Nanosecond:
+			bad(l.name, "must be a positive duration such as %s, not %q", l.example, v)
+		case l.min > 0:
+			bad(l.name, "must be a duration of at least %v such as %s, not %q", l.min, l.example, v)
+		default:
+			bad(l.name, "must be a duration such as %s, not %q", l.example, v)
 		}
-		c.DownloadTimeout = d
 	}
 	if v := getenv("GRAPHQL_INTROSPECTION"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -367,13 +384,6 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		}
 		c.SeriesCacheBytes = n
 	}
-	if v := getenv("WS_INIT_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 100*time.Millisecond {
-			bad("WS_INIT_TIMEOUT", "must be a duration of at least 100ms such as 10s, not %q", v)
-		}
-		c.WSInitTimeout = d
-	}
 	for _, l := range []struct {
 		name string
 		min  int
@@ -420,23 +430,6 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	if l := strings.ToLower(c.DatabaseURL); len(c.DatabaseReadURLs) > 0 && !strings.HasPrefix(l, "postgres://") && !strings.HasPrefix(l, "postgresql://") {
 		bad("DATABASE_READ_URL", "needs a PostgreSQL DATABASE_URL: standbys replicate a PostgreSQL primary")
 	}
-	for _, l := range []struct {
-		name string
-		min  time.Duration
-		dst  *time.Duration
-	}{
-		{"DATABASE_READ_MAX_LAG", 0, &c.DatabaseReadMaxLag},
-		{"DATABASE_READ_WAIT", 0, &c.DatabaseReadWait},
-		{"DATABASE_READ_CHECK_INTERVAL", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},
-	} {
-		if v := getenv(l.name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < l.min {
-				bad(l.name, "must be a duration of at least %v such as 1s, not %q", l.min, v)
-			}
-			*l.dst = d
-		}
-	}
 	if r, err := ParseRetention(getenv("RETENTION")); err != nil {
 		bad("RETENTION", "%v", err)
 	} else {
@@ -449,13 +442,6 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 			bad("PARTITIONS_AHEAD", "must be a whole number of months from 1 to 120, not %q", v)
 		}
 		c.PartitionsAhead = n
-	}
-	if v := getenv("SHUTDOWN_GRACE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			bad("SHUTDOWN_GRACE", "must be a duration such as 20s, not %q", v)
-		}
-		c.ShutdownGrace = d
 	}
 	if serving && c.Env == Production && len(c.APITokens) == 0 && c.APITokensFile == "" && !c.AllowOpenWrites {
 		bad("API_TOKENS", "production refuses to start with writes open: set API_TOKENS or API_TOKENS_FILE, or ALLOW_OPEN_WRITES=true to accept that")

@@ -42,6 +42,10 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"SEED":           {"SEED": "maybe"},
 		"DB_TIMEOUT":     {"DB_TIMEOUT": "soon"},
 
+		"DOWNLOAD_TIMEOUT": {"DOWNLOAD_TIMEOUT": "0s"},
+		"WS_INIT_TIMEOUT":  {"WS_INIT_TIMEOUT": "50ms"},
+		"SHUTDOWN_GRACE":   {"SHUTDOWN_GRACE": "-1s"},
+
 		"GRAPHQL_INTROSPECTION":    {"GRAPHQL_INTROSPECTION": "sometimes"},
 		"GRAPHQL_COMPLEXITY_LIMIT": {"GRAPHQL_COMPLEXITY_LIMIT": "lots"},
 		"GRAPHQL_DEPTH_LIMIT":      {"GRAPHQL_DEPTH_LIMIT": "1"},
