@@ -57,6 +57,7 @@ type Set struct {
 	reads     *prometheus.CounterVec
 	fallbacks *prometheus.CounterVec
 	waits     prometheus.Histogram
+	polls     prometheus.Counter
 }
 
 // The reasons a read goes to the primary instead of a standby: every
@@ -81,8 +82,10 @@ type Standby struct {
 	replayed Newest
 	lag      atomic.Int64 // nanoseconds
 	// polls shares one query of the replay position among the reads
-	// waiting on the standby at once.
-	polls singleflight.Group
+	// waiting on the standby at once, and polled (unix nanoseconds) is
+	// when the last one answered: none starts sooner than minPollGap after.
+	polls  singleflight.Group
+	polled atomic.Int64
 }
 
 // Name is the standby's position in DATABASE_READ_URL, from 1.
@@ -136,6 +139,10 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 	for _, r := range []string{ReasonDown, ReasonLag, ReasonBehind, ReasonError} {
 		s.fallbacks.WithLabelValues(r)
 	}
+	s.polls = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sprocket_replica_polls_total",
+		Help: "Queries of a standby's replay position made for reads that wait on it (shared among the reads waiting at once).",
+	})
 	s.waits = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "sprocket_replica_wait_seconds",
 		Help:    "How long reads that carried a Sprocket-LSN waited for a standby to replay it.",
@@ -147,7 +154,7 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 // Collectors are the Set's metrics, for a registry: reads and fallbacks
 // counted, waits timed, and each standby's lag and state.
 func (s *Set) Collectors() []prometheus.Collector {
-	out := []prometheus.Collector{s.reads, s.fallbacks, s.waits}
+	out := []prometheus.Collector{s.reads, s.fallbacks, s.waits, s.polls}
 	for _, sb := range s.standbys {
 		labels := prometheus.Labels{"standby": sb.name}
 		out = append(out,
@@ -321,7 +328,7 @@ func (s *Set) waitFor(ctx context.Context, sb *Standby, need LSN) bool {
 	defer cancel()
 	pause := 500 * time.Microsecond
 	for {
-		if err := sb.poll(ctx); err != nil {
+		if err := s.poll(ctx, sb); err != nil {
 			return false
 		}
 		if sb.replayed.Load() >= need {
@@ -339,14 +346,26 @@ func (s *Set) waitFor(ctx context.Context, sb *Standby, need LSN) bool {
 // pollTimeout bounds one query of a standby's replay position.
 const pollTimeout = time.Second
 
+// minPollGap is the least time between two queries of a standby's replay
+// position: however many reads wait on it (a client could send many that
+// carry a fresh position), it answers at most one every minPollGap.
+const minPollGap = 2 * time.Millisecond
+
 // poll reads the standby's replay position, in one query for all the
-// reads that wait on it at the time.
-func (sb *Standby) poll(ctx context.Context) error {
+// reads that wait on it at the time, and not again within minPollGap of
+// the last answer (the position it gave stands meanwhile).
+func (s *Set) poll(ctx context.Context, sb *Standby) error {
+	if time.Since(time.Unix(0, sb.polled.Load())) < minPollGap {
+		return nil
+	}
 	done := sb.polls.DoChan("replay", func() (any, error) {
 		qctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
 		defer cancel()
+		s.polls.Inc()
 		var replayed LSN
-		if err := sb.db.SQL.QueryRowContext(qctx, `SELECT pg_last_wal_replay_lsn()`).Scan(&replayed); err != nil {
+		err := sb.db.SQL.QueryRowContext(qctx, `SELECT pg_last_wal_replay_lsn()`).Scan(&replayed)
+		sb.polled.Store(time.Now().UnixNano())
+		if err != nil {
 			return nil, err
 		}
 		sb.replayed.Raise(replayed)
