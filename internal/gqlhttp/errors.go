@@ -55,6 +55,28 @@ func internalError(path ast.Path) *gqlerror.Error {
 	return e
 }
 
+// presentApplicationError presents ae, the application error in err's
+// chain: its code, its client-safe message, and its input field.
+func presentApplicationError(ctx context.Context, err error, ae *apperr.Error, path ast.Path, locations []gqlerror.Location) *gqlerror.Error {
+	if ae.Code == apperr.Internal {
+		return logInternal(ctx, err, path, locations)
+	}
+	switch ae.Code {
+	case apperr.Unavailable:
+		slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
+	case core.DataOutOfRange:
+		// Stored data to repair: the operator needs the cause.
+		slog.WarnContext(ctx, "graphql: stored data out of range", "path", path.String(), "error", err.Error())
+	}
+	e := codedError(string(ae.Code), capMessage(ae.Message))
+	e.Path, e.Locations = path, locations
+	e.Err = err // never shown (json:"-"); the transactioner reads it
+	if ae.Field != "" {
+		e.Extensions["field"] = argumentField(ctx, ae.Field)
+	}
+	return e
+}
+
 // presentError is the one error presenter: every error a client sees
 // passes here (except the transports' own, which are coded already) and
 // leaves with an extensions.code.
@@ -91,23 +113,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		return e
 	}
 	if ae, ok := apperr.As(err); ok {
-		if ae.Code == apperr.Internal {
-			return logInternal(ctx, err, path, locations)
-		}
-		switch ae.Code {
-		case apperr.Unavailable:
-			slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
-		case core.DataOutOfRange:
-			// Stored data to repair: the operator needs the cause.
-			slog.WarnContext(ctx, "graphql: stored data out of range", "path", path.String(), "error", err.Error())
-		}
-		e := codedError(string(ae.Code), capMessage(ae.Message))
-		e.Path, e.Locations = path, locations
-		e.Err = err // never shown (json:"-"); the transactioner reads it
-		if ae.Field != "" {
-			e.Extensions["field"] = argumentField(ctx, ae.Field)
-		}
-		return e
+		return presentApplicationError(ctx, err, ae, path, locations)
 	}
 	if isGQL && isArgumentError(ctx, gqlErr) {
 		// Before Classify: a value that a scalar refused is the client's,
@@ -132,11 +138,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	// Errors of ent queries made directly by resolvers (pagination) have
 	// not been through the core, and gqlgen may have wrapped them:
 	// classify them the same way.
-	if ae, ok := apperr.As(core.Classify(err)); ok && ae.Code == apperr.Unavailable {
-		slog.WarnContext(ctx, "graphql: database unavailable", "path", path.String(), "error", err.Error())
-		e := codedError(string(ae.Code), ae.Message)
-		e.Path, e.Locations = path, locations
-		return e
+	classified := core.Classify(err)
+	if ae, ok := apperr.As(classified); ok && ae.Code == apperr.Unavailable {
+		return presentApplicationError(ctx, classified, ae, path, locations)
 	}
 	if !isGQL {
 		return logInternal(ctx, err, path, locations)
