@@ -27,14 +27,11 @@ func (s *Service) refreshRollups(ctx context.Context, factoryID int, points []Po
 	if len(points) == 0 {
 		return nil
 	}
-	// On PostgreSQL the subqueries are bounded by the refreshed run too,
-	// so that they are planned over its partitions only; SQLite (no
-	// partitions) would rather scan that range than the bucket's.
-	within := ""
+	const run = `factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`
+	fromPoints := rollupRefreshSQL(run)
 	if s.postgres {
-		within = `c."time" >= CAST($3 AS BIGINT) AND c."time" < CAST($4 AS BIGINT) AND `
+		fromPoints = rollupRefreshPostgresSQL(run)
 	}
-	fromPoints := rollupRefreshSQL(`factory_id = $2 AND "time" >= CAST($3 AS BIGINT) AND "time" < CAST($4 AS BIGINT)`, within)
 	c := s.Client(ctx)
 	for i := len(rollupWidths) - 1; i >= 0; i-- { // finest first
 		w := rollupWidths[i]
@@ -117,21 +114,20 @@ func rollupFromFinerSQL(finer int64) string {
 
 // rollupRefreshSQL is the statement that recomputes, from chart_data, every
 // rollup of width $1 over the points that match where (which may use $2 on),
-// whole buckets at a time. It is the same on both databases, and the
-// migration that added the first/last and extreme-time columns backfilled
-// them with it (where: true). Each bucket's first and last point are the
-// points at its MIN and MAX time; the time of its smallest (largest) actual
-// or goal is the earliest time that holds that value. The subqueries are
-// range scans of the (factory_id, time) index within the bucket's points;
-// within (empty, or conditions ending in AND) bounds them further with
-// constants, so that PostgreSQL plans them over the partitions of
-// chart_data that hold the refreshed buckets only, not over every month.
-func rollupRefreshSQL(where, within string) string {
+// whole buckets at a time; SQLite runs it, and the migration that added the
+// first/last and extreme-time columns backfilled them with it (where: true).
+// Each bucket's first and last point are the points at its MIN and MAX
+// time; the time of its smallest (largest) actual or goal is the earliest
+// time that holds that value, and the goal at the smallest (largest)
+// actual is the goal at that time. The subqueries are range scans of the
+// (factory_id, time) index within the bucket's points.
+// rollupRefreshPostgresSQL computes the same in one scan.
+func rollupRefreshSQL(where string) string {
 	pick := func(col, val string) string {
-		return `(SELECT MIN(c."time") FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" >= g.tmin AND c."time" <= g.tmax AND c.` + col + ` = g.` + val + `)`
+		return `(SELECT MIN(c."time") FROM chart_data c WHERE c.factory_id = g.fid AND c."time" >= g.tmin AND c."time" <= g.tmax AND c.` + col + ` = g.` + val + `)`
 	}
 	at := func(col, t string) string {
-		return `(SELECT c.` + col + ` FROM chart_data c WHERE ` + within + `c.factory_id = g.fid AND c."time" = g.` + t + `)`
+		return `(SELECT c.` + col + ` FROM chart_data c WHERE c.factory_id = g.fid AND c."time" = g.` + t + `)`
 	}
 	// g0 aggregates each bucket; g adds the times of its smallest and
 	// largest actual, once (MATERIALIZED: inlined, each would be computed
@@ -148,6 +144,33 @@ func rollupRefreshSQL(where, within string) string {
 		// WHERE true: without it SQLite would read ON CONFLICT as a join's ON.
 		`FROM g WHERE true ` +
 		rollupUpsertTail
+}
+
+// rollupRefreshPostgresSQL is rollupRefreshSQL in one grouped scan of the
+// points, for PostgreSQL: each value that the SQLite statement finds with a
+// subquery is the smallest or largest of an array ordered as the rule
+// says, compared element by element. The first point is the smallest
+// [time, actual, goal] and the last the largest; the smallest actual at
+// its earliest time, with the goal there, is the smallest [actual, time,
+// goal], and the largest actual at its earliest time the largest [actual,
+// -time, goal]; likewise [goal, time] and [goal, -time]. Times fit a
+// double exactly (|time| <= MaxTime < 2^53). Besides reading each point
+// once instead of probing the index ten times a bucket, it names
+// chart_data once: on a partitioned table each subquery was planned over
+// the refreshed run's months on every write.
+func rollupRefreshPostgresSQL(where string) string {
+	const t = `CAST("time" AS DOUBLE PRECISION)`
+	return `WITH g AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +
+		`SUM(actual) AS sa, SUM(goal) AS sg, MIN(actual) AS mina, MAX(actual) AS maxa, MIN(goal) AS ming, MAX(goal) AS maxg, ` +
+		`MIN("time") AS tmin, MAX("time") AS tmax, ` +
+		`MIN(ARRAY[` + t + `, actual, goal]) AS firstp, MAX(ARRAY[` + t + `, actual, goal]) AS lastp, ` +
+		`MIN(ARRAY[actual, ` + t + `, goal]) AS lowa, MAX(ARRAY[actual, -` + t + `, goal]) AS higha, ` +
+		`MIN(ARRAY[goal, ` + t + `]) AS lowg, MAX(ARRAY[goal, -` + t + `]) AS highg ` +
+		`FROM chart_data WHERE ` + where + ` GROUP BY factory_id, b) ` +
+		rollupInsertHead +
+		`firstp[2], firstp[3], lastp[2], lastp[3], CAST(lowa[2] AS BIGINT), CAST(-higha[2] AS BIGINT), ` +
+		`CAST(lowg[2] AS BIGINT), CAST(-highg[2] AS BIGINT), lowa[3], higha[3] ` +
+		`FROM g WHERE true ` + rollupUpsertTail
 }
 
 // rollupInsertHead inserts the rollups of width $1 computed in g (fid, b,
