@@ -26,7 +26,10 @@ func (r *factoryResolver) RowID(ctx context.Context, obj *ent.Factory) (int64, e
 
 // Points is the resolver for the points field.
 func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *time.Time, to *time.Time, first *int, after *entgql.Cursor[int], last *int, before *entgql.Cursor[int], orderBy *model.PointOrder, where *model.PointWhereInput) (*model.PointConnection, error) {
-	page := core.PointsQuery{Window: window(from, to), First: first, Last: last}
+	// The factory's series version lets the core reuse the page's time
+	// bounds it found for that version (the row holds it whenever points
+	// is selected: entgql's field collection then loads every column).
+	page := core.PointsQuery{Window: window(from, to), First: first, Last: last, SeriesVersion: obj.SeriesVersion}
 	if orderBy != nil {
 		page.Desc = orderBy.Direction == entgql.OrderDirectionDesc
 	}

@@ -530,6 +530,11 @@ type PointsQuery struct {
 	Desc          bool
 	First, Last   *int
 	After, Before *int64
+	// SeriesVersion is the factory's series_version as the caller read
+	// it (the factory row a GraphQL resolver holds), or 0 when it is not
+	// known: given, the page's time bounds found for that version are
+	// reused (see pageSpans).
+	SeriesVersion int64
 }
 
 // where returns the predicates of the window and the filter.
@@ -708,6 +713,16 @@ func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int)
 	asc := p.Desc == (p.Last != nil)
 	f := p.Filter
 	counted := f.ActualGTE == nil && f.ActualLTE == nil && f.GoalGTE == nil && f.GoalLTE == nil && f.BelowGoal == nil
+	key := spanKey{id: id, lo: lo, hi: hi, need: need, asc: asc, counted: counted}
+	// Inside a transaction the version may be one that is rolled back
+	// and given again to other points: no reuse there.
+	reuse := ent.TxFromContext(ctx) == nil
+	if reuse && p.SeriesVersion != 0 {
+		key.version = p.SeriesVersion
+		if b, ok := s.pageSpans.Get(key); ok {
+			return b[0], b[1], nil
+		}
+	}
 	// edge: the scan's first stored time, from the first (last) day that
 	// overlaps [lo, hi) and holds points. reach: the day at which the days
 	// wholly inside [lo, hi), counted in the scan's order, hold need
@@ -727,36 +742,63 @@ func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int)
 			`WHERE factory_id = $1 AND width = $2 AND bucket >= $5 AND bucket < $6 ORDER BY bucket ` + order + ` LIMIT $7) d) x ` +
 			`WHERE x.c >= $7 ORDER BY x.bucket ` + order + ` LIMIT 1)`
 	}
-	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT (SELECT `+edge+` FROM rollups WHERE factory_id = $1 AND width = $2 `+
+	// The factory's series_version comes from the same snapshot as the
+	// bounds, so that they are remembered under the version they hold for.
+	rows, err := s.Client(ctx).QueryContext(ctx, `SELECT (SELECT series_version FROM factories WHERE id = $1), `+
+		`(SELECT `+edge+` FROM rollups WHERE factory_id = $1 AND width = $2 `+
 		`AND bucket >= $3 AND bucket < $4 AND n > 0 ORDER BY bucket `+order+` LIMIT 1), `+reach, args...)
 	if err != nil {
 		return 0, 0, classify(err, "")
 	}
 	defer rows.Close()
-	var first, reached sql.NullInt64
+	var version, first, reached sql.NullInt64
 	if rows.Next() {
-		if err := rows.Scan(&first, &reached); err != nil {
+		if err := rows.Scan(&version, &first, &reached); err != nil {
 			return 0, 0, classify(err, "")
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, 0, classify(err, "")
 	}
-	if !first.Valid {
-		return lo, lo, nil // no point in [lo, hi)
-	}
-	if asc {
+	switch {
+	case !first.Valid:
+		hi = lo // no point in [lo, hi)
+	case asc:
 		lo = max(lo, first.Int64)
 		if reached.Valid {
 			hi = min(hi, reached.Int64+day)
 		}
-	} else {
+	default:
 		hi = min(hi, first.Int64+1)
 		if reached.Valid {
 			lo = max(lo, reached.Int64)
 		}
 	}
-	return lo, max(lo, hi), nil
+	hi = max(lo, hi)
+	if reuse && version.Valid && version.Int64 != 0 {
+		key.version = version.Int64
+		s.pageSpans.Add(key, [2]int64{lo, hi})
+	}
+	return lo, hi, nil
+}
+
+// pageSpanCacheSize is how many pages' time bounds (pageSpan's answers)
+// the service remembers, least recently used first out: about 100 bytes
+// each.
+const pageSpanCacheSize = 4096
+
+// spanKey is what pageSpan's answer depends on: the factory and the
+// version of its series (series_version, which every write of its points
+// and every retention drop changes in the writing transaction), and the
+// page's bounds, order, size and whether a value filter applies. Version
+// 0, which factories that were never written and rows written before the
+// column existed share, is never remembered.
+type spanKey struct {
+	id           int
+	version      int64
+	lo, hi       int64
+	need         int
+	asc, counted bool
 }
 
 // CountPoints counts factory id's points in the page's window and filter.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/apperr"
@@ -32,6 +33,8 @@ type Service struct {
 	// lane bounds the heavy calls that use the database at once (see
 	// SetBulkLane); nil: no bound.
 	lane chan struct{}
+	// pageSpans remembers pages' time bounds by series version (pageSpan).
+	pageSpans *lru.Cache[spanKey, [2]int64]
 }
 
 // New returns a Service that uses client, whose driver runs on pool and
@@ -44,6 +47,7 @@ type Service struct {
 func New(client *ent.Client, pool *sql.DB, d string) *Service {
 	s := &Service{client: client, pool: pool, postgres: d == dialect.Postgres}
 	s.sprockets = s.newSprocketReads(pool, client)
+	s.pageSpans, _ = lru.New[spanKey, [2]int64](pageSpanCacheSize) // errs only for a size <= 0
 	return s
 }
 

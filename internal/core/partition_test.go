@@ -502,27 +502,91 @@ func TestPointPagesEqualTheRawPointsWhateverTheBounds(t *testing.T) {
 			v := points[rng.IntN(len(points))].Time + int64(rng.IntN(3)) - 1
 			return &v
 		}
+		var q PointsQuery
+		var last []Point // the last page's points
 		for trial := 0; trial < 300; trial++ {
-			q := PointsQuery{Window: Window{From: pick(), To: pick()}, Desc: rng.IntN(2) == 0}
-			if q.From != nil && q.To != nil && *q.To <= *q.From {
-				q.From, q.To = q.To, q.From
-				*q.To++
+			// Now and then new points arrive (before, among and after the
+			// stored ones), and a page asked before is asked again: the
+			// bounds remembered for a series version must not answer for
+			// another.
+			wrote := trial > 0 && rng.IntN(6) == 0
+			if wrote {
+				// Near the last page's bounds and points, where a stale
+				// bound would leave a new point out.
+				var near []int64
+				for _, b := range []*int64{q.From, q.To, q.After, q.Before} {
+					if b != nil {
+						near = append(near, *b)
+					}
+				}
+				for _, p := range last {
+					near = append(near, p.Time)
+				}
+				if n := len(last); n > 0 { // just short of the page and just beyond it
+					near = append(near, last[0].Time-2, last[0].Time+2, last[n-1].Time-2, last[n-1].Time+2)
+				}
+				// Before the series' first point and after its last, where
+				// an unbounded page starts.
+				near = append(near, points[0].Time-3-rng.Int64N(3*86400), points[len(points)-1].Time+3+rng.Int64N(3*86400))
+				var batch []Point
+				seen := map[int64]bool{}
+				for range 1 + rng.IntN(5) {
+					tm := points[0].Time - 1000 + rng.Int64N(points[len(points)-1].Time-points[0].Time+2000)
+					if len(near) > 0 && rng.IntN(4) != 0 {
+						tm = near[rng.IntN(len(near))] + rng.Int64N(5) - 2
+					}
+					if !seen[tm] {
+						seen[tm] = true
+						batch = append(batch, Point{Time: tm, Actual: float64(rng.IntN(20)), Goal: 10})
+					}
+				}
+				if _, err := s.RecordProduction(ctx, f.ID, batch, true); err != nil {
+					t.Fatal(err)
+				}
+				byTime := map[int64]Point{}
+				for _, p := range append(points, batch...) {
+					byTime[p.Time] = p
+				}
+				points = points[:0]
+				for _, p := range byTime {
+					points = append(points, p)
+				}
+				sort.Slice(points, func(i, j int) bool { return points[i].Time < points[j].Time })
 			}
-			size := []int{0, 1, 7, 100, 1000}[rng.IntN(5)]
-			backward := rng.IntN(2) == 0
+			version, err := s.SeriesVersion(ctx, f.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if trial == 0 || (!wrote && rng.IntN(3) != 0) {
+				q = PointsQuery{Window: Window{From: pick(), To: pick()}, Desc: rng.IntN(2) == 0}
+				if q.From != nil && q.To != nil && *q.To <= *q.From {
+					q.From, q.To = q.To, q.From
+					*q.To++
+				}
+				size := []int{0, 1, 7, 100, 1000}[rng.IntN(5)]
+				if rng.IntN(2) == 0 {
+					q.Last, q.Before = &size, pick()
+				} else {
+					q.First, q.After = &size, pick()
+				}
+				if rng.IntN(4) == 0 {
+					v := float64(rng.IntN(20))
+					q.Filter.ActualGTE = &v
+				}
+			}
+			q.SeriesVersion = version
+			backward := q.Last != nil
+			size := 0
 			if backward {
-				q.Last, q.Before = &size, pick()
+				size = *q.Last
 			} else {
-				q.First, q.After = &size, pick()
-			}
-			if rng.IntN(4) == 0 {
-				v := float64(rng.IntN(20))
-				q.Filter.ActualGTE = &v
+				size = *q.First
 			}
 			got, err := s.Points(ctx, f.ID, q)
 			if err != nil {
 				t.Fatalf("%+v: %v", q, err)
 			}
+			last = got.Points
 			// The raw answer: the matching points in the page's order,
 			// beyond the cursor, the first (or last) size of them.
 			var in []Point
@@ -566,6 +630,83 @@ func TestPointPagesEqualTheRawPointsWhateverTheBounds(t *testing.T) {
 				t.Fatalf("trial %d %+v (size %d): got %d points (more %v), want %d (more %v)\n got %v\nwant %v",
 					trial, q, size, len(got.Points), hasMore, len(want), more, got.Points, want)
 			}
+		}
+	})
+}
+
+// TestPageBoundsAreRememberedPerSeriesVersion: the time bounds pageSpan
+// finds for a page are reused only for the series version they were found
+// at: a write (a new version) or retention makes the next page find them
+// again, and bounds found inside a transaction, whose version a rollback
+// gives back to the next writer, are not kept.
+func TestPageBoundsAreRememberedPerSeriesVersion(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, d string) {
+		s, _ := partitionedService(t, d)
+		ctx := context.Background()
+		f, err := s.CreateFactory(ctx, FactoryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		record := func(ctx context.Context, times ...int64) {
+			t.Helper()
+			ps := make([]Point, len(times))
+			for i, tm := range times {
+				ps[i] = Point{Time: tm, Actual: float64(tm), Goal: 1}
+			}
+			if _, err := s.RecordProduction(ctx, f.ID, ps, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		three := 3
+		// page is the first three points of an unbounded page, asked with
+		// the version the caller read (as a resolver holding the row).
+		page := func(ctx context.Context) string {
+			t.Helper()
+			v, err := s.SeriesVersion(ctx, f.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Points(ctx, f.ID, PointsQuery{First: &three, SeriesVersion: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprint(got.Points)
+		}
+		want := func(times ...int64) string {
+			ps := make([]Point, len(times))
+			for i, tm := range times {
+				ps[i] = Point{Time: tm, Actual: float64(tm), Goal: 1}
+			}
+			return fmt.Sprint(ps)
+		}
+		record(ctx, 1_000_000, 1_000_060, 1_000_120, 1_000_180)
+		for range 2 { // the second one reuses the bounds (PostgreSQL)
+			if got := page(ctx); got != want(1_000_000, 1_000_060, 1_000_120) {
+				t.Fatalf("got %s", got)
+			}
+		}
+		record(ctx, 999_000) // before the first point: bounds found before would leave it out
+		if got := page(ctx); got != want(999_000, 1_000_000, 1_000_060) {
+			t.Fatalf("after a write before the series: got %s", got)
+		}
+		// A write rolled back takes its version with it; the next write
+		// is given the same version with other points, here earlier ones
+		// than the bounds found inside the transaction would allow.
+		rollback := errors.New("roll back")
+		err = s.InTx(ctx, func(ctx context.Context) error {
+			record(ctx, 1_000_300)
+			if got := page(ctx); got != want(999_000, 1_000_000, 1_000_060) {
+				t.Fatalf("inside the transaction: got %s", got)
+			}
+			return rollback
+		})
+		if !errors.Is(err, rollback) {
+			t.Fatalf("InTx: %v", err)
+		}
+		record(ctx, 997_000)
+		if got := page(ctx); got != want(997_000, 999_000, 1_000_000) {
+			t.Fatalf("after a rolled back write and another: got %s", got)
 		}
 	})
 }
