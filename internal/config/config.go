@@ -1,6 +1,7 @@
 // Package config loads the service's configuration from the environment
 // into one struct, once, and validates it with messages that name the
-// variable at fault.
+// variable at fault. It imports no project package but dburl, the URL
+// rules it shares with the database layer.
 package config
 
 import (
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sprocketapi/sprocket/internal/dburl"
 )
 
 // The environments.
@@ -421,13 +424,13 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		if u = strings.TrimSpace(u); u == "" {
 			continue
 		}
-		if l := strings.ToLower(u); !strings.HasPrefix(l, "postgres://") && !strings.HasPrefix(l, "postgresql://") {
+		if !dburl.IsPostgres(u) {
 			bad("DATABASE_READ_URL", "must list postgres:// URLs of hot standbys, comma-separated")
 			continue
 		}
 		c.DatabaseReadURLs = append(c.DatabaseReadURLs, u)
 	}
-	if l := strings.ToLower(c.DatabaseURL); len(c.DatabaseReadURLs) > 0 && !strings.HasPrefix(l, "postgres://") && !strings.HasPrefix(l, "postgresql://") {
+	if len(c.DatabaseReadURLs) > 0 && !dburl.IsPostgres(c.DatabaseURL) {
 		bad("DATABASE_READ_URL", "needs a PostgreSQL DATABASE_URL: standbys replicate a PostgreSQL primary")
 	}
 	if r, err := ParseRetention(getenv("RETENTION")); err != nil {

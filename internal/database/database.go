@@ -17,6 +17,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/internal/dburl"
 )
 
 // DB is an open database with the dialect it speaks.
@@ -66,7 +67,7 @@ func Parse(raw string) (Target, error) {
 	}
 	lower := strings.ToLower(raw)
 	switch {
-	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+	case dburl.IsPostgres(raw):
 		u, err := url.Parse(raw)
 		if err != nil {
 			return Target{}, fmt.Errorf("invalid PostgreSQL URL")
