@@ -184,6 +184,35 @@ func SeriesArgs(w Window, maxDataPoints *int, interval *int64, agg Aggregate) (S
 	return q, q.normalize()
 }
 
+// MaxValues is the most values series q (as SeriesArgs returns it)
+// answers for one factory, whatever its points: maxDataPoints, or with an
+// interval one more bucket than the window holds whole (buckets are
+// aligned to multiples of the interval; an open end is the end of the
+// time domain), at most MaxDataPoints. M4 answers up to four values a
+// bucket: with maxDataPoints it cuts the window into a quarter as many
+// buckets, at least two. The GraphQL cost limit charges it before the
+// series is read.
+func (q SeriesQuery) MaxValues() int {
+	perBucket := 1
+	if q.Aggregate == AggM4 {
+		perBucket = 4
+	}
+	if q.Interval == 0 {
+		return max(q.MaxDataPoints, 2*perBucket)
+	}
+	from, to := MinTime, MaxTime
+	if q.From != nil {
+		from = *q.From
+	}
+	if q.To != nil {
+		to = *q.To
+	}
+	if to <= from {
+		return 1
+	}
+	return perBucket * int(min((to-from)/q.Interval+2, MaxDataPoints))
+}
+
 // floorDiv divides rounding toward minus infinity.
 func floorDiv(a, b int64) int64 {
 	q := a / b

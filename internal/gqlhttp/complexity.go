@@ -26,9 +26,10 @@ import (
 //   - factories, sprockets and Factory.points: first, else last, else the
 //     default page (core.DefaultPageSize);
 //   - nodes: the number of ids;
-//   - Factory.series: maxDataPoints (default core.DefaultDataPoints), or
-//     the number of buckets interval cuts [from, to) into, an open end
-//     being the end of the time domain, at most core.MaxDataPoints;
+//   - Factory.series: the most values its arguments can answer
+//     (core.SeriesQuery.MaxValues: maxDataPoints, default
+//     core.DefaultDataPoints, or the buckets interval cuts [from, to)
+//     into, at most core.MaxDataPoints; four a bucket for M4);
 //   - arguments that the resolver refuses (first over core.MaxPageSize,
 //     interval 0) make the size 1: nothing comes back;
 //   - introspection lists: __Schema.types and directives their number in
@@ -280,49 +281,31 @@ func pageCost(first, last *int64) int {
 	return int(max(1, n))
 }
 
-// seriesSize is the number of values a series can have: maxDataPoints
-// (its default without it), or the buckets of interval over the window,
-// an open end of which is the end of the time domain. Arguments that the
-// resolver refuses cost 1.
+// seriesSize is the number of values a series can have (core's
+// SeriesQuery.MaxValues of its arguments); arguments that the resolver
+// refuses cost 1.
 func (w costWalker) seriesSize(f *ast.Field) int {
-	// M4 returns up to four points a bucket: with maxDataPoints it cuts
-	// the window into a quarter as many buckets (at least two), with an
-	// interval into as many as the interval makes.
-	perBucket := 1
-	if agg, _ := w.arg(f, "aggregate").(string); agg == string(core.AggM4) {
-		perBucket = 4
+	var win core.Window
+	if t, ok := w.timeArg(f, "from"); ok {
+		win.From = &t
 	}
-	points, interval := w.intArg(f, "maxDataPoints"), w.intArg(f, "interval")
-	switch {
-	case points != nil && interval != nil:
-		return 1
-	case points != nil:
-		if *points < 2 || *points > core.MaxDataPoints {
+	if t, ok := w.timeArg(f, "to"); ok {
+		win.To = &t
+	}
+	var points *int
+	if p := w.intArg(f, "maxDataPoints"); p != nil {
+		if *p < math.MinInt32 || *p > math.MaxInt32 {
 			return 1
 		}
-		if perBucket > 1 {
-			return max(int(*points), 2*perBucket)
-		}
-		return int(*points)
-	case interval == nil:
-		return core.DefaultDataPoints
-	case *interval < 1 || *interval > core.MaxInterval:
+		n := int(*p)
+		points = &n
+	}
+	agg, _ := w.arg(f, "aggregate").(string)
+	q, err := core.SeriesArgs(win, points, w.intArg(f, "interval"), core.Aggregate(agg))
+	if err != nil {
 		return 1
 	}
-	from, ok := w.timeArg(f, "from")
-	if !ok {
-		from = core.MinTime
-	}
-	to, ok := w.timeArg(f, "to")
-	if !ok {
-		to = core.MaxTime
-	}
-	if to <= from {
-		return 1
-	}
-	// Buckets are aligned to multiples of the interval: one more than the
-	// span holds whole.
-	return perBucket * int(min((to-from) / *interval + 2, core.MaxDataPoints))
+	return q.MaxValues()
 }
 
 // arg is the value of the argument name of f, with the variables; nil when
