@@ -27,8 +27,10 @@ import (
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/live"
+	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/seed"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
@@ -334,8 +336,14 @@ type fixture struct {
 // factories of 20 points from January 2021, 3 sprockets).
 func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 	t.Helper()
+	return newFixtureOn(t, testdb.Open(t, "sqlite3"), nil, tokens, seeded)
+}
+
+// newFixtureOn is newFixture on db, reading from the standbys of replicas
+// when it is not nil.
+func newFixtureOn(t *testing.T, db *database.DB, replicas *replica.Set, tokens *auth.Tokens, seeded bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db := testdb.Open(t, "sqlite3")
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
 	hub := live.NewLocal()
@@ -351,12 +359,13 @@ func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 		t.Fatal(err)
 	}
 	gopts := gqlhttp.DefaultOptions()
-	gopts.Tokens = tokens
+	gopts.Tokens, gopts.Replicas = tokens, replicas
 	h := server.New(server.Deps{
-		Config:  cfg,
-		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
-		Tokens:  tokens,
+		Config:   cfg,
+		Service:  svc,
+		GraphQL:  gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
+		Tokens:   tokens,
+		Replicas: replicas,
 	})
 	f := &fixture{svc: svc, hub: hub, ops: &opLog{}, conns: map[net.Conn]struct{}{}}
 	f.handler = f.ops.wrap(h)
@@ -427,6 +436,9 @@ type op struct {
 	Name          string
 	Variables     map[string]any
 	Authorization string
+	// LSN is the Sprocket-LSN the request sent, Answered the one its
+	// answer gave (read replicas only).
+	LSN, Answered string
 }
 
 type opLog struct {
@@ -444,9 +456,13 @@ func (l *opLog) wrap(next http.Handler) http.Handler {
 				Variables     map[string]any `json:"variables"`
 			}
 			_ = json.Unmarshal(body, &req)
+			o := op{Name: req.OperationName, Variables: req.Variables, Authorization: r.Header.Get("Authorization"), LSN: r.Header.Get(replica.Header)}
+			next.ServeHTTP(w, r)
+			o.Answered = w.Header().Get(replica.Header)
 			l.mu.Lock()
-			l.ops = append(l.ops, op{req.OperationName, req.Variables, r.Header.Get("Authorization")})
+			l.ops = append(l.ops, o)
 			l.mu.Unlock()
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
