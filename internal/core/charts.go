@@ -821,7 +821,9 @@ const pageSpanCacheSize = 4096
 // and every retention drop changes in the writing transaction), and the
 // page's bounds, order, size and whether a value filter applies. Version
 // 0, which factories that were never written and rows written before the
-// column existed share, is never remembered.
+// column existed share, is never remembered. Only PostgreSQL remembers
+// bounds, whose identity sequence never gives a deleted factory's id to
+// another.
 type spanKey struct {
 	id           int
 	version      int64
