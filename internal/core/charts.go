@@ -472,6 +472,21 @@ func (s *Service) extents(ctx context.Context, ids []int, w Window) (map[int][2]
 	return out, classify(rows.Err(), "")
 }
 
+// wholeDays is factory id's window w for rollupParts: whole days from the
+// daily rollups, the edges of the window from raw points; an open bound is
+// a far sentinel.
+func wholeDays(id int, w Window) rollupWindow {
+	const far = int64(1) << 62
+	lo, hi := -far, far
+	if w.From != nil {
+		lo = *w.From
+	}
+	if w.To != nil {
+		hi = *w.To
+	}
+	return splitWindow(seriesWindow{factoryID: int64(id), interval: 1, from: lo, to: hi}, rollupWidths[0])
+}
+
 // Summaries computes the summary of each factory in ids over w in one
 // statement.
 func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]Summary, error) {
@@ -487,19 +502,9 @@ func (s *Service) Summaries(ctx context.Context, ids []int, w Window) (map[int]S
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// Whole days come from the daily rollups, the edges of the window
-	// from raw points; an open bound is a far sentinel.
-	const far = int64(1) << 62
-	lo, hi := -far, far
-	if w.From != nil {
-		lo = *w.From
-	}
-	if w.To != nil {
-		hi = *w.To
-	}
 	wins := make([]rollupWindow, len(ids))
 	for i, id := range ids {
-		wins[i] = splitWindow(seriesWindow{factoryID: int64(id), interval: 1, from: lo, to: hi}, rollupWidths[0])
+		wins[i] = wholeDays(id, w)
 	}
 	with, args := rollupParts(wins, false, false)
 	query := with + `SELECT fid, SUM(n), SUM(sa), SUM(sg), MIN(tmin), MAX(tmax), MIN(mina), MAX(maxa), MIN(ming), MAX(maxg) FROM parts`
@@ -548,6 +553,12 @@ const (
 type PointFilter struct {
 	ActualGTE, ActualLTE, GoalGTE, GoalLTE *float64
 	BelowGoal                              *bool
+}
+
+// none reports whether f filters nothing: then the daily rollups' counts
+// hold the answer for whole days.
+func (f PointFilter) none() bool {
+	return f.ActualGTE == nil && f.ActualLTE == nil && f.GoalGTE == nil && f.GoalLTE == nil && f.BelowGoal == nil
 }
 
 // PointsQuery asks for a page of points in a window, in time order (newest
@@ -740,8 +751,7 @@ func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int)
 	// The scan runs up from lo unless it serves a descending page forward
 	// or an ascending one backward (last/before).
 	asc := p.Desc == (p.Last != nil)
-	f := p.Filter
-	counted := f.ActualGTE == nil && f.ActualLTE == nil && f.GoalGTE == nil && f.GoalLTE == nil && f.BelowGoal == nil
+	counted := p.Filter.none()
 	key := spanKey{id: id, lo: lo, hi: hi, need: need, asc: asc, counted: counted}
 	// Inside a transaction the version may be one that is rolled back
 	// and given again to other points: no reuse there.
@@ -833,12 +843,35 @@ type spanKey struct {
 }
 
 // CountPoints counts factory id's points in the page's window and filter.
+// Without a value filter the count is read as Summaries reads it: whole
+// days from the daily rollups, the window's edges from raw points, so it
+// costs a day's points at most, not the factory's (a count of 10,000,000
+// points took 1.5 to 2.7 s on PostgreSQL). A value filter counts the raw
+// points.
 func (s *Service) CountPoints(ctx context.Context, id int, p PointsQuery) (int64, error) {
+	if err := p.Window.Validate(); err != nil {
+		return 0, err
+	}
 	ctx, done, err := s.bulk(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer done()
+	if p.Filter.none() {
+		with, args := rollupParts([]rollupWindow{wholeDays(id, p.Window)}, false, false)
+		var n sql.NullInt64
+		rows, err := s.Client(ctx).QueryContext(ctx, with+`SELECT SUM(n) FROM parts`, args...)
+		if err != nil {
+			return 0, classify(err, "")
+		}
+		if rows.Next() {
+			err = rows.Scan(&n)
+		}
+		if err = errors.Join(err, rows.Err(), rows.Close()); err != nil {
+			return 0, classify(err, "")
+		}
+		return n.Int64, nil
+	}
 	q := s.Client(ctx).ChartData.Query().Where(p.where(id)...)
 	if s.postgres {
 		// Bounded by the factory's first and last time (from the daily
