@@ -34,7 +34,7 @@ type Service struct {
 	// SetBulkLane); nil: no bound.
 	lane chan struct{}
 	// pageSpans remembers pages' time bounds by series version (pageSpan).
-	pageSpans *lru.Cache[spanKey, [2]int64]
+	pageSpans *lru.Cache[spanKey, span]
 }
 
 // New returns a Service that uses client, whose driver runs on pool and
@@ -47,7 +47,7 @@ type Service struct {
 func New(client *ent.Client, pool *sql.DB, d string) *Service {
 	s := &Service{client: client, pool: pool, postgres: d == dialect.Postgres}
 	s.sprockets = s.newSprocketReads(pool, client)
-	s.pageSpans, _ = lru.New[spanKey, [2]int64](pageSpanCacheSize) // errs only for a size <= 0
+	s.pageSpans, _ = lru.New[spanKey, span](pageSpanCacheSize) // errs only for a size <= 0
 	return s
 }
 
