@@ -710,7 +710,7 @@ func (s *Service) Points(ctx context.Context, id int, p PointsQuery) (PointsPage
 		if backward {
 			j = len(rows) - 1 - i
 		}
-		page.Points[j] = Point{Time: r.Time, Actual: r.Actual, Goal: r.Goal}
+		page.Points[j] = Point(r)
 	}
 	if backward {
 		page.HasPrevious = more
