@@ -740,9 +740,7 @@ type pointRow struct {
 // the ten first points below goal of a 229-month factory.) scan reads the
 // next points in [lo, hi), at most limit, and says how many it found.
 func (s *Service) scanInSpans(ctx context.Context, id int, p PointsQuery, need int, scan func(lo, hi int64, limit int) (int, error)) error {
-	probe := p
-	probe.Filter = PointFilter{} // the span holds need points, matching or not
-	sp, err := s.pageSpan(ctx, id, probe, need)
+	sp, err := s.pageSpan(ctx, id, p, need)
 	if err != nil || sp.lo >= sp.hi {
 		return err
 	}
@@ -806,13 +804,13 @@ func scanBounds(p PointsQuery) (lo, hi int64) {
 type span struct{ lo, hi, from, to int64 }
 
 // pageSpan returns the times [lo, hi) that hold the first need points of
-// the page's scan (from its window and cursors, in the order it scans),
-// found in the daily rollups: the scan's first stored time, and, when no
-// value filter applies, the day at which the days after the first hold
-// need points; and [from, to), the first and last stored times in the
-// page's bounds. Bounded by constants, the page's statement is planned over
-// the partitions (months) of chart_data it may read only, not every month
-// (PostgreSQL).
+// the page's scan (from its window and cursors, in the order it scans;
+// points matching p's value filter or not: the rollups count them all),
+// found in the daily rollups: the scan's first stored time and the day at
+// which the days after the first hold need points; and [from, to), the
+// first and last stored times in the page's bounds. Bounded by constants,
+// the page's statement is planned over the partitions (months) of
+// chart_data it may read only, not every month (PostgreSQL).
 func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int) (span, error) {
 	lo, hi := scanBounds(p)
 	if lo >= hi {
@@ -822,8 +820,7 @@ func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int)
 	// The scan runs up from lo unless it serves a descending page forward
 	// or an ascending one backward (last/before).
 	asc := p.Desc == (p.Last != nil)
-	counted := p.Filter.none()
-	key := spanKey{id: id, lo: lo, hi: hi, need: need, asc: asc, counted: counted}
+	key := spanKey{id: id, lo: lo, hi: hi, need: need, asc: asc}
 	// Inside a transaction the version may be one that is rolled back
 	// and given again to other points: no reuse there.
 	reuse := ent.TxFromContext(ctx) == nil
@@ -844,15 +841,12 @@ func (s *Service) pageSpan(ctx context.Context, id int, p PointsQuery, need int)
 	if !asc {
 		edge, far, order, back, countFrom, countTo = `max_time`, `min_time`, `DESC`, `ASC`, dayLo, floorDiv(hi-1, day)*day
 	}
-	reach, args := `NULL`, []any{id, day, dayLo, hi}
-	if counted {
-		args = append(args, countFrom, countTo, need)
-		// Each day counted holds a point at least: need days at most,
-		// read in order along the index.
-		reach = `(SELECT x.bucket FROM (SELECT bucket, SUM(n) OVER (ORDER BY bucket ` + order + `) AS c FROM (SELECT bucket, n FROM rollups ` +
-			`WHERE factory_id = $1 AND width = $2 AND bucket >= $5 AND bucket < $6 ORDER BY bucket ` + order + ` LIMIT $7) d) x ` +
-			`WHERE x.c >= $7 ORDER BY x.bucket ` + order + ` LIMIT 1)`
-	}
+	args := []any{id, day, dayLo, hi, countFrom, countTo, need}
+	// Each day counted holds a point at least: need days at most, read in
+	// order along the index.
+	reach := `(SELECT x.bucket FROM (SELECT bucket, SUM(n) OVER (ORDER BY bucket ` + order + `) AS c FROM (SELECT bucket, n FROM rollups ` +
+		`WHERE factory_id = $1 AND width = $2 AND bucket >= $5 AND bucket < $6 ORDER BY bucket ` + order + ` LIMIT $7) d) x ` +
+		`WHERE x.c >= $7 ORDER BY x.bucket ` + order + ` LIMIT 1)`
 	// The factory's series_version comes from the same snapshot as the
 	// bounds, so that they are remembered under the version they hold for.
 	days := func(col, order string) string {
@@ -908,17 +902,17 @@ const pageSpanCacheSize = 4096
 // spanKey is what pageSpan's answer depends on: the factory and the
 // version of its series (series_version, which every write of its points
 // and every retention drop changes in the writing transaction), and the
-// page's bounds, order, size and whether a value filter applies. Version
+// page's bounds, order and size. Version
 // 0, which factories that were never written and rows written before the
 // column existed share, is never remembered. Only PostgreSQL remembers
 // bounds, whose identity sequence never gives a deleted factory's id to
 // another.
 type spanKey struct {
-	id           int
-	version      int64
-	lo, hi       int64
-	need         int
-	asc, counted bool
+	id      int
+	version int64
+	lo, hi  int64
+	need    int
+	asc     bool
 }
 
 // CountPoints counts factory id's points in the page's window and filter.
@@ -953,23 +947,14 @@ func (s *Service) CountPoints(ctx context.Context, id int, p PointsQuery) (int64
 	}
 	q := s.Client(ctx).ChartData.Query().Where(p.where(id)...)
 	if s.postgres {
-		// Bounded by the factory's first and last time (from the daily
-		// rollups), the count is planned over the months it spans only.
-		var first, last sql.NullInt64
-		rows, err := s.Client(ctx).QueryContext(ctx, `SELECT MIN(min_time), MAX(max_time) FROM rollups WHERE factory_id = $1 AND width = $2`, id, rollupWidths[0])
-		if err != nil {
-			return 0, classify(err, "")
+		// Bounded by the first and last stored times in the window (from
+		// the daily rollups, as a page's scan is), the count is planned
+		// over the months they span only.
+		sp, err := s.pageSpan(ctx, id, PointsQuery{Window: p.Window, SeriesVersion: p.SeriesVersion}, 1)
+		if err != nil || sp.from >= sp.to {
+			return 0, err
 		}
-		if rows.Next() {
-			err = rows.Scan(&first, &last)
-		}
-		if err = errors.Join(err, rows.Err(), rows.Close()); err != nil {
-			return 0, classify(err, "")
-		}
-		if !first.Valid {
-			return 0, nil
-		}
-		q = q.Where(chartdata.TimeGTE(first.Int64), chartdata.TimeLTE(last.Int64))
+		q = q.Where(chartdata.TimeGTE(sp.from), chartdata.TimeLT(sp.to))
 	}
 	n, err := q.Count(ctx)
 	return int64(n), classify(err, "")
