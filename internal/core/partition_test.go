@@ -716,3 +716,80 @@ func TestPageBoundsAreRememberedPerSeriesVersion(t *testing.T) {
 		}
 	})
 }
+
+// TestPagesAskedWithTheirVersionSeeItsPointsWhileWritersGoOn: a writer
+// keeps adding a point before the series (each write a new version)
+// while readers ask the first point with the version they have just read,
+// as the GraphQL resolver does, so that page bounds are found and reused
+// under versions as they change. A page asked with version v must start at
+// the earliest point v has, or at an earlier one written since: bounds
+// remembered for the wrong version would start it later.
+func TestPagesAskedWithTheirVersionSeeItsPointsWhileWritersGoOn(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, d string) {
+		s, _ := partitionedService(t, d)
+		ctx := context.Background()
+		const start, writes, readers = int64(1_800_000_000), 150, 4
+		f, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: start, Actual: 1, Goal: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v0, err := s.SeriesVersion(ctx, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The only writer: version v0+i holds the points down to start-60i.
+		earliest := func(v int64) int64 { return start - 60*(v-v0) }
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done)
+			for i := int64(1); i <= writes; i++ {
+				if _, err := s.RecordProduction(ctx, f.ID, []Point{{Time: start - 60*i, Actual: 1, Goal: 1}}, false); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		one := 1
+		var pages sync.Map // versions the readers asked with
+		for range readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					v, err := s.SeriesVersion(ctx, f.ID)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for range 2 { // the second reuses the bounds (PostgreSQL)
+						got, err := s.Points(ctx, f.ID, PointsQuery{First: &one, SeriesVersion: v})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if len(got.Points) != 1 || got.Points[0].Time > earliest(v) {
+							t.Errorf("version %d: first point %v, want at %d or earlier", v, got.Points, earliest(v))
+							return
+						}
+					}
+					pages.Store(v, true)
+				}
+			}()
+		}
+		wg.Wait()
+		n := 0
+		pages.Range(func(any, any) bool { n++; return true })
+		if n < 10 {
+			t.Fatalf("readers asked with %d versions only: the test did not overlap writes and reads", n)
+		}
+	})
+}
