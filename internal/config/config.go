@@ -420,12 +420,18 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	if len(c.GraphQLMetricOperations) > MaxMetricOperations {
 		bad("GRAPHQL_METRIC_OPERATIONS", "lists %d names; at most %d", len(c.GraphQLMetricOperations), MaxMetricOperations)
 	}
-	for _, u := range strings.Split(getenv("DATABASE_READ_URL"), ",") {
-		if u = strings.TrimSpace(u); u == "" {
-			continue
+	if dburl.IsPostgres(c.DatabaseURL) {
+		if _, err := dburl.Postgres(c.DatabaseURL); err != nil {
+			bad("DATABASE_URL", "%v", err)
 		}
+	}
+	for i, u := range dburl.SplitList(getenv("DATABASE_READ_URL")) {
 		if !dburl.IsPostgres(u) {
 			bad("DATABASE_READ_URL", "must list postgres:// URLs of hot standbys, comma-separated")
+			continue
+		}
+		if _, err := dburl.Postgres(u); err != nil {
+			bad("DATABASE_READ_URL", "URL %d: %v", i+1, err)
 			continue
 		}
 		c.DatabaseReadURLs = append(c.DatabaseReadURLs, u)

@@ -42,3 +42,28 @@ func TestReadReplicaSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiHostURLs: DATABASE_URL and DATABASE_READ_URL take multi-host
+// URLs in both forms, a read URL's commas kept inside it; a bad host list
+// names its variable.
+func TestMultiHostURLs(t *testing.T) {
+	const primary = "postgres://p@127.0.0.1:5601,127.0.0.1:5602/postgres?target_session_attrs=read-write&sslmode=prefer"
+	const read = "postgres://r@127.0.0.1:5601,127.0.0.1:5602/postgres?target_session_attrs=prefer-standby"
+	const query = "postgres://r@/postgres?host=127.0.0.1,127.0.0.1&port=5601,5602&target_session_attrs=standby"
+	cfg, err := Load(env(map[string]string{"DATABASE_URL": primary, "DATABASE_READ_URL": read + "," + query}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != primary || len(cfg.DatabaseReadURLs) != 2 || cfg.DatabaseReadURLs[0] != read || cfg.DatabaseReadURLs[1] != query {
+		t.Errorf("got %q and %q", cfg.DatabaseURL, cfg.DatabaseReadURLs)
+	}
+	for variable, e := range map[string]map[string]string{
+		"DATABASE_URL":      {"DATABASE_URL": "postgres://p:secret@h1:5601,h2:x/db"},
+		"DATABASE_READ_URL": {"DATABASE_URL": primary, "DATABASE_READ_URL": "postgres://r:secret@h1:5601,,h2/db"},
+	} {
+		_, err := Load(env(e))
+		if err == nil || !strings.Contains(err.Error(), variable) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%v: error %v does not name %s, or shows the password", e, err, variable)
+		}
+	}
+}

@@ -68,9 +68,9 @@ func Parse(raw string) (Target, error) {
 	lower := strings.ToLower(raw)
 	switch {
 	case dburl.IsPostgres(raw):
-		u, err := url.Parse(raw)
+		u, err := dburl.Postgres(raw)
 		if err != nil {
-			return Target{}, fmt.Errorf("invalid PostgreSQL URL")
+			return Target{}, err
 		}
 		// JIT compilation costs more than the short analytical queries
 		// here ever save (docs/performance.md); a URL may turn it on.
