@@ -6,6 +6,7 @@
 //	sprocketbench run      drive the server(s) with C clients for D per workload; a table or JSON
 //	sprocketbench pgbench  pgbench -S in a scratch database, the database's own ceiling
 //	sprocketbench cluster  a PostgreSQL primary and a streaming standby, for DATABASE_READ_URL
+//	sprocketbench failover-cluster  a pg_auto_failover formation (monitor, primary, synchronous standby)
 //
 // The JSON of run (--json) is a Report: the machine, the settings, one
 // Result per workload and server (requests, req_per_sec, p50_ms, p90_ms,
@@ -31,6 +32,7 @@ commands:
   run      drive running server(s) with concurrent clients; print throughput and latency per workload
   pgbench  run pgbench -S against a PostgreSQL server, for comparison
   cluster  start a PostgreSQL primary and a streaming standby, to run sprocketd with read replicas
+  failover-cluster  start a pg_auto_failover formation (monitor, primary, synchronous standby) to run sprocketd on
 
 sprocketbench <command> -h lists the command's flags.
 `
@@ -64,6 +66,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var o clusterOptions
 		if o, err = parseCluster(args, stderr); err == nil {
 			err = runCluster(ctx, o, stdout, stderr)
+		}
+	case "failover-cluster":
+		var o formationOptions
+		if o, err = parseFormation(args, stderr); err == nil {
+			err = runFormation(ctx, o, stdout, stderr)
 		}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

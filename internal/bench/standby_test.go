@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -23,7 +22,6 @@ import (
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
-	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
 // TestRunCountsTheReadsStandbysServe: against a server with a standby,
@@ -81,25 +79,8 @@ func TestRunCountsTheReadsStandbysServe(t *testing.T) {
 func TestClusterStartsAPrimaryAndStandbys(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out testlog.Buffer // written by the command while the test reads it
-	done := make(chan error, 1)
-	go func() {
-		done <- bench.Run(ctx, []string{"cluster", "--durable=false", "--standbys", "2"}, &out, io.Discard)
-	}()
-	urls := regexp.MustCompile(`export DATABASE_URL='([^']+)'\nexport DATABASE_READ_URL='([^']+)'`)
-	var m []string
-	deadline := time.Now().Add(60 * time.Second)
-	for m = urls.FindStringSubmatch(out.String()); m == nil; m = urls.FindStringSubmatch(out.String()) {
-		select {
-		case err := <-done:
-			t.Fatalf("cluster ended: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URLs within 60 s:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	out, done := runInBackground(ctx, "cluster", "--durable=false", "--standbys", "2")
+	m := awaitURLs(t, out, done, 60*time.Second)
 	standbys := strings.Split(m[2], ",")
 	if len(standbys) != 2 {
 		t.Fatalf("standbys %q", m[2])

@@ -84,3 +84,25 @@ func Stats(t testing.TB, url, table string) int64 {
 	}
 	return n
 }
+
+// Formation is a pg_auto_failover formation of its own (a monitor, a
+// primary and a standby in synchronous replication), for the tests of
+// failover: started in a temporary directory on free ports with the
+// monitor's QuickDetection settings, and removed at cleanup. A machine
+// without pg_autoctl fails the test: CI installs it (see .ci/run).
+type Formation struct {
+	*pgcluster.Formation
+}
+
+// NewFormation starts a formation: node1 primary, node2 its standby.
+func NewFormation(t testing.TB) *Formation {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f, err := pgcluster.StartFormation(ctx, pgcluster.FormationOptions{Monitor: pgcluster.QuickDetection})
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(f.Remove)
+	return &Formation{f}
+}
