@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -35,6 +36,9 @@ type Service struct {
 	lane chan struct{}
 	// pageSpans remembers pages' time bounds by series version (pageSpan).
 	pageSpans *lru.Cache[spanKey, span]
+	// lostRetries counts transactions run again after losing the primary
+	// before COMMIT, and commitsUnknown those lost at COMMIT.
+	lostRetries, commitsUnknown atomic.Int64
 }
 
 // New returns a Service that uses client, whose driver runs on pool and
@@ -79,69 +83,158 @@ const txAttempts = 5
 // msgBusy is what a client is told when its write kept colliding.
 const msgBusy = "The write collided with concurrent writes; try again shortly."
 
+// msgNoPrimary is what a client is told when no primary took its write
+// within its deadline (a failover that lasts longer).
+const msgNoPrimary = "The database has no primary taking writes (a failover?); the write was not stored. Try again shortly."
+
+// msgCommitUnknown is what a client is told when the connection was lost
+// while its write committed: the server cannot know whether it was stored.
+const msgCommitUnknown = "The connection to the database was lost while the write was being committed: it may or may not have been stored. Check before sending it again."
+
+// lostMargin is the time a write that lost the primary keeps before its
+// deadline to answer by itself: it tries again only while more is left.
+const lostMargin = 250 * time.Millisecond
+
+// lostWait bounds the tries of a write without a deadline.
+const lostWait = 30 * time.Second
+
 // InTx runs fn in a transaction: the caller's when ctx carries one, a new
 // one otherwise, committed when fn returns nil and rolled back when it
-// fails or panics. A transaction of its own that fails transiently (a
-// deadlock, a serialisation failure) is run again from the start, up to
-// txAttempts times with a short random pause; one that keeps failing is
-// SERVICE_UNAVAILABLE. In the caller's transaction the failure goes up to
-// the caller, which owns the retry (the GraphQL transactioner does).
+// fails or panics. A transaction of its own is run again from the start:
+//   - when it fails transiently (a deadlock, a serialisation failure), up
+//     to txAttempts times with a short random pause; one that keeps
+//     failing is SERVICE_UNAVAILABLE;
+//   - on PostgreSQL, when it lost the primary (isLost) before its COMMIT
+//     was sent, for as long as its deadline allows, with pauses growing to
+//     a second: a failover's new primary takes it. Lost at COMMIT, it may
+//     have committed, and running it again could store it twice: it is
+//     SERVICE_UNAVAILABLE, saying so (msgCommitUnknown).
+//
+// In the caller's transaction the failure goes up to the caller, which
+// owns the retry (the GraphQL transactioner does).
 func (s *Service) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.runTx(ctx, true, fn)
+}
+
+// write runs a write of one statement in a transaction of its own, as
+// InTx does but outside the bulk lane (it is light work). Not a statement
+// in autocommit: database/sql runs a statement again on a new connection
+// when lib/pq reports the connection broken after sending it (a FATAL, an
+// EOF), which applies twice a write the server had committed; in a
+// transaction only BEGIN is ever run again, and a lost primary is
+// retried as InTx says.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.runTx(ctx, false, fn)
+}
+
+func (s *Service) runTx(ctx context.Context, lane bool, fn func(ctx context.Context) error) error {
 	if ent.TxFromContext(ctx) != nil {
 		return fn(ctx)
 	}
-	for attempt := 1; ; attempt++ {
-		err := s.inNewTx(ctx, fn)
-		if err == nil || !isTransient(err) {
+	transient, lost := 0, 0
+	var giveUp time.Time // of a write that lost the primary
+	for {
+		atCommit, err := s.inNewTx(ctx, lane, fn)
+		switch {
+		case err == nil:
+			return nil
+		case isTransient(err):
+			transient++
+			if transient == txAttempts || ctx.Err() != nil {
+				return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
+			}
+			// Full jitter, from 0 to 4, 8, 16, 32 ms: the writers that met
+			// are spread apart instead of meeting again.
+			if !pause(ctx, time.Duration(rand.Int64N(int64(2*time.Millisecond)<<transient))) {
+				return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
+			}
+		case !s.postgres || !isLost(err):
 			return err
-		}
-		if attempt == txAttempts || ctx.Err() != nil {
-			return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
-		}
-		// Full jitter, from 0 to 4, 8, 16, 32 ms: the writers that met
-		// are spread apart instead of meeting again.
-		pause := time.Duration(rand.Int64N(int64(2*time.Millisecond) << attempt))
-		select {
-		case <-ctx.Done():
-			return &apperr.Error{Code: apperr.Unavailable, Message: msgBusy, Err: err}
-		case <-time.After(pause):
+		case atCommit:
+			s.commitsUnknown.Add(1)
+			return &apperr.Error{Code: apperr.Unavailable, Message: msgCommitUnknown, Err: err}
+		default:
+			// The first try again is at once: the pool may only have
+			// handed out a connection that died with the old primary.
+			if lost == 0 {
+				giveUp = time.Now().Add(lostWait)
+				if d, ok := ctx.Deadline(); ok {
+					giveUp = d.Add(-lostMargin)
+				}
+			}
+			wait := min(25*time.Millisecond<<lost, time.Second)
+			if lost == 0 {
+				wait = 0
+			}
+			lost++
+			if time.Now().Add(wait).After(giveUp) || !pause(ctx, wait) {
+				return &apperr.Error{Code: apperr.Unavailable, Message: msgNoPrimary, Err: err}
+			}
+			s.lostRetries.Add(1)
 		}
 	}
 }
 
-// IsTransient reports whether err (or an error it wraps) is a transient
-// database failure that running the whole transaction again may not meet.
-func IsTransient(err error) bool { return isTransient(err) }
+// LostPrimary counts the transactions that lost the primary: run again
+// because they had not sent their COMMIT, and answered unknown because
+// they had (see InTx).
+func (s *Service) LostPrimary() (retried, unknown int64) {
+	return s.lostRetries.Load(), s.commitsUnknown.Load()
+}
 
-// inNewTx runs fn in a new transaction, once, in its turn of the bulk
-// lane.
-func (s *Service) inNewTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	ctx, done, err := s.bulk(ctx)
-	if err != nil {
-		return err
+// pause waits d, or reports false when ctx ends first.
+func pause(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
 	}
-	defer done()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// IsTransient reports whether err (or an error it wraps) is a failure
+// that running the whole transaction again may not meet: a deadlock, a
+// serialisation failure, or (PostgreSQL) the loss of the primary before
+// the transaction committed. A caller that owns the transaction (the
+// GraphQL transactioner) hands such an error back to InTx, which decides.
+func IsTransient(err error) bool { return isTransient(err) || isLost(err) }
+
+// inNewTx runs fn in a new transaction, once, in its turn of the bulk lane
+// when lane is set. atCommit tells an error of the COMMIT.
+func (s *Service) inNewTx(ctx context.Context, lane bool, fn func(ctx context.Context) error) (atCommit bool, err error) {
+	if lane {
+		var done func()
+		if ctx, done, err = s.bulk(ctx); err != nil {
+			return false, err
+		}
+		defer done()
+	}
 	ctx = database.WithTxSlot(ctx) // for COPY (see database.SQLTx)
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
-		return classify(err, "")
+		return false, classify(err, "")
 	}
 	defer func() {
 		if v := recover(); v != nil {
 			_ = tx.Rollback()
 			panic(v)
 		}
-		if err != nil {
+		if err != nil && !atCommit {
 			_ = tx.Rollback()
 		}
 	}()
 	if err = fn(ent.NewTxContext(ctx, tx)); err != nil {
-		return err
+		return false, err
 	}
 	if err = tx.Commit(); err != nil {
-		return classify(err, "")
+		return true, classify(err, "")
 	}
-	return nil
+	return false, nil
 }
 
 // classify turns an ent or driver error into an application error once,

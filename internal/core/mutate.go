@@ -54,8 +54,12 @@ func (s *Service) RenameFactory(ctx context.Context, id int, name string) (*ent.
 	if err := validateName(name); err != nil {
 		return nil, err
 	}
-	f, err := s.writer(ctx).Factory.UpdateOneID(id).SetName(name).Save(ctx)
-	return f, classify(err, msgFactoryNotFound)
+	var f *ent.Factory
+	err := s.write(ctx, func(ctx context.Context) (err error) {
+		f, err = s.writer(ctx).Factory.UpdateOneID(id).SetName(name).Save(ctx)
+		return classify(err, msgFactoryNotFound)
+	})
+	return f, err
 }
 
 // DeleteFactory removes factory id and its points, in one transaction. The

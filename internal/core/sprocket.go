@@ -188,13 +188,17 @@ func (s *Service) CreateSprocket(ctx context.Context, in SprocketInput) (*ent.Sp
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	sp, err := s.writer(ctx).Sprocket.Create().
-		SetTeeth(in.Teeth).
-		SetPitchDiameter(in.PitchDiameter).
-		SetOutsideDiameter(in.OutsideDiameter).
-		SetPitch(in.Pitch).
-		Save(ctx)
-	return sp, classify(err, "")
+	var sp *ent.Sprocket
+	err := s.write(ctx, func(ctx context.Context) (err error) {
+		sp, err = s.writer(ctx).Sprocket.Create().
+			SetTeeth(in.Teeth).
+			SetPitchDiameter(in.PitchDiameter).
+			SetOutsideDiameter(in.OutsideDiameter).
+			SetPitch(in.Pitch).
+			Save(ctx)
+		return classify(err, "")
+	})
+	return sp, err
 }
 
 // UpdateSprocket validates in and replaces the four fields of sprocket id.
@@ -202,16 +206,22 @@ func (s *Service) UpdateSprocket(ctx context.Context, id int, in SprocketInput) 
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	sp, err := s.writer(ctx).Sprocket.UpdateOneID(id).
-		SetTeeth(in.Teeth).
-		SetPitchDiameter(in.PitchDiameter).
-		SetOutsideDiameter(in.OutsideDiameter).
-		SetPitch(in.Pitch).
-		Save(ctx)
-	return sp, classify(err, msgSprocketNotFound)
+	var sp *ent.Sprocket
+	err := s.write(ctx, func(ctx context.Context) (err error) {
+		sp, err = s.writer(ctx).Sprocket.UpdateOneID(id).
+			SetTeeth(in.Teeth).
+			SetPitchDiameter(in.PitchDiameter).
+			SetOutsideDiameter(in.OutsideDiameter).
+			SetPitch(in.Pitch).
+			Save(ctx)
+		return classify(err, msgSprocketNotFound)
+	})
+	return sp, err
 }
 
 // DeleteSprocket removes sprocket id.
 func (s *Service) DeleteSprocket(ctx context.Context, id int) error {
-	return classify(s.writer(ctx).Sprocket.DeleteOneID(id).Exec(ctx), msgSprocketNotFound)
+	return s.write(ctx, func(ctx context.Context) error {
+		return classify(s.writer(ctx).Sprocket.DeleteOneID(id).Exec(ctx), msgSprocketNotFound)
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/sprocketapi/sprocket/internal/database"
 )
 
 // Driver errors are classified here, by type and SQLSTATE (or SQLite's
@@ -29,8 +31,10 @@ func sqlState(err error) string {
 // database.
 func isUnavailable(err error) bool {
 	var netErr net.Error
+	var connectErr *database.ConnectError
 	switch {
-	case errors.Is(err, driver.ErrBadConn),
+	case errors.As(err, &connectErr),
+		errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED),
@@ -43,6 +47,29 @@ func isUnavailable(err error) bool {
 	// starting; 53300: too many connections.
 	code := sqlState(err)
 	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+}
+
+// isLost reports whether err says the connection to PostgreSQL failed:
+// what a client meets while the primary goes away and a standby takes its
+// place (a standby's refusal to write, 25006, is not one: connections are
+// only opened to a server that takes writes, target_session_attrs=
+// read-write, and pg_auto_failover restarts an old primary to demote it,
+// ending its sessions; a URL that names a standby alone is a mistake to
+// answer at once). A
+// transaction that met it before its COMMIT was sent did not commit (the
+// server rolls back a transaction whose connection ends), so it can run
+// again on the new primary; one that met it at COMMIT may have committed.
+// A timeout is not a loss: the database answers slowly, it is not gone.
+func isLost(err error) bool {
+	var connectErr *database.ConnectError
+	if errors.As(err, &connectErr) {
+		return true // nothing was sent
+	}
+	var netErr net.Error
+	if isTimeout(err) || errors.Is(err, context.Canceled) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return false
+	}
+	return isUnavailable(err)
 }
 
 // isTimeout reports whether err is a statement that ran out of time: the

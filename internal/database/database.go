@@ -139,14 +139,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
 		}
-		stall := opts.Stall
-		if stall == 0 {
-			stall = 30 * time.Second
-		}
-		if stall > 0 {
-			c.Dialer(stallDialer{Dialer: net.Dialer{Timeout: stall}, stall: stall})
-		}
-		db = sql.OpenDB(c)
+		c.Dialer(Dialer(opts.Stall))
+		db = sql.OpenDB(connector{c})
 	} else if db, err = sql.Open("sqlite3", t.DSN); err != nil {
 		return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
 	}
@@ -174,6 +168,31 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", t.Safe, err)
 	}
 	return &DB{SQL: db, Dialect: t.Dialect, url: rawURL}, nil
+}
+
+// Dialer is the dialer of the pool's connections (and of the
+// subscriptions' listener): one that gives up on a read that stalls
+// longer than stall (see Options.Stall: 0 means 30 s, negative no limit),
+// and that closes the connections lib/pq leaves open when a server
+// declines SSL (see declinedDialer).
+func Dialer(stall time.Duration) pq.Dialer {
+	if stall == 0 {
+		stall = 30 * time.Second
+	}
+	if stall < 0 {
+		return declinedDialer{inner: &net.Dialer{}}
+	}
+	return declinedDialer{inner: stallDialer{Dialer: net.Dialer{Timeout: stall}, stall: stall}}
+}
+
+// ListenDialer is the dialer of a connection that waits for
+// notifications (LISTEN): no stall limit, since it may rightly read
+// nothing for hours, but TCP keep-alive probes after 5 s of silence, every
+// 5 s, so that a primary that vanished without closing the connection (a
+// lost machine) is noticed within about 20 s rather than minutes.
+func ListenDialer() pq.Dialer {
+	return declinedDialer{inner: &net.Dialer{Timeout: 10 * time.Second,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}}}
 }
 
 // withParam sets a connection parameter of a PostgreSQL URL unless the URL

@@ -18,7 +18,8 @@ import (
 // database outage at BEGIN still reads SERVICE_UNAVAILABLE.
 //
 // A mutation whose transaction failed transiently (a deadlock, a
-// serialisation failure: core.IsTransient) is executed again from its
+// serialisation failure, the primary lost before COMMIT: core.IsTransient)
+// is executed again from its
 // first field in a new transaction, within core.InTx's bounded attempts:
 // nothing of the failed attempt was committed, and its answer is dropped.
 // That is why this is an operation interceptor: each call of next builds a
@@ -84,8 +85,9 @@ func (t transactioner) InterceptOperation(ctx context.Context, next graphql.Oper
 		case err == nil, errors.Is(err, errRollback):
 			return resp
 		default:
-			// BEGIN or COMMIT failed, or the attempts ran out: nothing
-			// was written, whatever the fields said.
+			// BEGIN or COMMIT failed, or the attempts ran out: the
+			// fields' answers are void (a COMMIT whose connection was
+			// lost may have stored the mutation; its error says so).
 			return &graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}}
 		}
 	}

@@ -18,6 +18,7 @@ type Proxy struct {
 	mu    sync.Mutex
 	down  bool
 	hang  bool
+	armed bool // cut the connection that next sends something (CutAfterNextWrite)
 	conns map[net.Conn]struct{}
 	held  []net.Conn // client sides kept open, unanswered, while hanging
 }
@@ -80,6 +81,47 @@ func (p *Proxy) Hang() {
 	p.conns = map[net.Conn]struct{}{}
 }
 
+// CutAfterNextWrite cuts, once, the connection whose client sends
+// something next: what it sent reaches the server, then both sides are
+// closed before any answer comes back. The server acts on a request
+// whose answer the client never gets: a COMMIT that commits, say, while
+// its connection dies.
+func (p *Proxy) CutAfterNextWrite() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.armed = true
+}
+
+// takeArmed reports whether a cut is armed, and disarms it.
+func (p *Proxy) takeArmed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	armed := p.armed
+	p.armed = false
+	return armed
+}
+
+// forward copies what client sends to server, cutting both when armed.
+func (p *Proxy) forward(server, client net.Conn) {
+	defer server.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := client.Read(buf)
+		if n > 0 {
+			if _, werr := server.Write(buf[:n]); werr != nil {
+				return
+			}
+			if p.takeArmed() {
+				client.Close()
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // Restore lets connections through again; connections held by Hang are
 // closed.
 func (p *Proxy) Restore() {
@@ -128,7 +170,7 @@ func (p *Proxy) accept() {
 				server.Close()
 				return
 			}
-			go func() { _, _ = io.Copy(server, client); server.Close() }()
+			go p.forward(server, client)
 			_, _ = io.Copy(client, server)
 			// Hang closed the server side: the client's stays open and
 			// unanswered, as behind a black hole, until Restore.
