@@ -24,6 +24,20 @@ const CodeTooSlow apperr.Code = "SUBSCRIBER_TOO_SLOW"
 // ErrFactoryDeleted ends the subscriptions of a factory that was deleted.
 var ErrFactoryDeleted = apperr.Errorf(apperr.NotFound, "The factory was deleted; its subscription has ended.")
 
+// CodeInterrupted is the code of the error that ends the subscriptions of
+// a server that lost its notification connection to the database (the
+// primary went away: a failover): points recorded until it listens again
+// are not delivered, so the client must refetch.
+const CodeInterrupted apperr.Code = "SUBSCRIPTION_INTERRUPTED"
+
+// ErrInterrupted ends every subscription when notifications stop.
+var ErrInterrupted = apperr.Errorf(CodeInterrupted,
+	"The server lost its connection to the database's notifications (a failover?); points recorded meanwhile may be missing. Refetch the factory's points, then subscribe again.")
+
+// errListening refuses a subscription while notifications are down.
+var errListening = apperr.Errorf(apperr.Unavailable,
+	"The server is reconnecting to the database's notifications; subscribe again shortly.")
+
 func errTooSlow(limit int) error {
 	return apperr.Errorf(CodeTooSlow,
 		"This subscription fell more than %d points behind and was ended; points were lost. Refetch the factory's points, then subscribe again.", limit)
@@ -47,6 +61,7 @@ type Hub struct {
 	mu     sync.Mutex
 	subs   map[int]map[*subscriber]struct{}
 	closed bool
+	down   bool // notifications have stopped (see Interrupt)
 	buffer int
 }
 
@@ -80,14 +95,18 @@ func (h *Hub) SetBuffer(n int) {
 // Subscribe returns the points recorded for factory id from now on, one
 // Batch per committed write. The channel is closed when ctx ends, the
 // server shuts down, or after a Batch with Err: the subscriber fell more
-// than the buffer behind (CodeTooSlow), or the factory was deleted
-// (apperr.NotFound).
+// than the buffer behind (CodeTooSlow), the factory was deleted
+// (apperr.NotFound), or notifications stopped (CodeInterrupted).
 func (h *Hub) Subscribe(ctx context.Context, id int) (<-chan Batch, error) {
 	s := &subscriber{wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return nil, apperr.Errorf(apperr.Unavailable, "The server is shutting down; subscribe again shortly.")
+	}
+	if h.down {
+		h.mu.Unlock()
+		return nil, errListening
 	}
 	if h.subs[id] == nil {
 		h.subs[id] = map[*subscriber]struct{}{}
@@ -210,12 +229,37 @@ func (h *Hub) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
+	h.endAll(nil)
+}
+
+// endAll ends every subscription with err (nil: a plain end), after the
+// points already queued for them; h.mu must be held.
+func (h *Hub) endAll(err error) {
 	for id, m := range h.subs {
 		for s := range m {
-			s.finish(nil)
+			s.finish(err)
 		}
 		delete(h.subs, id)
 	}
+}
+
+// Interrupt ends every subscription with ErrInterrupted, after the points
+// already queued for them, and refuses new ones (SERVICE_UNAVAILABLE)
+// until Resume: the notifications of points have stopped, and those
+// recorded until they come back would never reach a subscriber, who would
+// wait without knowing.
+func (h *Hub) Interrupt() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.down = true
+	h.endAll(ErrInterrupted)
+}
+
+// Resume takes subscriptions again once notifications are back.
+func (h *Hub) Resume() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.down = false
 }
 
 // End ends every subscription to factory id with err, after the points

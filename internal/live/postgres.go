@@ -14,6 +14,7 @@ import (
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/chartdata"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/database"
 )
 
 // Channel is the PostgreSQL notification channel.
@@ -48,12 +49,18 @@ type Postgres struct {
 // notified points back. Close stops it.
 func NewPostgres(dsn string, client *ent.Client, log *slog.Logger) (*Postgres, error) {
 	p := &Postgres{Hub: NewHub(), client: client, log: log, done: make(chan struct{})}
-	p.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+	// Reconnection tries every 100 ms at first, at most every 2 s: a
+	// failover's new primary is listened to within 2 s of taking writes.
+	p.listener = pq.NewDialListener(database.ListenDialer(), dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected:
-			log.Warn("live: lost the notification connection; reconnecting", "err", err)
+			// Points recorded until LISTEN runs again are never
+			// notified: the subscribers must know, and refetch.
+			p.Interrupt()
+			log.Warn("live: lost the notification connection; subscriptions were ended with "+string(CodeInterrupted)+"; reconnecting", "err", err)
 		case pq.ListenerEventReconnected:
-			log.Info("live: notification connection restored; points recorded meanwhile were not pushed")
+			p.Resume()
+			log.Info("live: notification connection restored; subscriptions are taken again")
 		case pq.ListenerEventConnectionAttemptFailed:
 			log.Warn("live: cannot reach the database for notifications", "err", err)
 		}
@@ -123,7 +130,7 @@ func (p *Postgres) FactoryDeleted(ctx context.Context, id int) error {
 func (p *Postgres) run() {
 	defer close(p.done)
 	for n := range p.listener.Notify {
-		if n == nil { // reconnected; nothing to replay
+		if n == nil { // reconnected: the subscriptions were ended (Interrupt)
 			continue
 		}
 		var msg notice
