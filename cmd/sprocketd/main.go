@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/auth"
@@ -181,6 +182,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
+	ping := db.SQL.PingContext
+	var primary *database.Primary
+	if db.Dialect == dialect.Postgres {
+		// Which node writes go to, checked every second: readiness
+		// and metrics follow a failover.
+		primary = db.WatchPrimary(logger)
+		go primary.Run(ctx, time.Second)
+		ping = primary.Check
+		metrics.Registry.MustRegister(primary.Collectors()...)
+		metrics.Registry.MustRegister(lostPrimaryCollectors(svc)...)
+	}
 	replicas, err := openReplicas(ctx, cfg, db, logger)
 	if err != nil {
 		return err
@@ -193,7 +205,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	gopts := gqlhttp.OptionsFromConfig(cfg)
 	gopts.Tokens, gopts.Metrics, gopts.Replicas = tokens, metrics, replicas
 	var draining atomic.Bool
-	h := server.New(server.Deps{
+	deps := server.Deps{
 		Config:  cfg,
 		Service: svc,
 		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
@@ -201,14 +213,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if draining.Load() {
 				return errors.New("shutting down")
 			}
-			return db.SQL.PingContext(ctx)
+			return ping(ctx)
 		},
 		Logger:       logger,
 		Metrics:      metrics,
 		Tokens:       tokens,
 		ProtectReads: cfg.ProtectReads,
 		Replicas:     replicas,
-	})
+	}
+	if primary != nil {
+		deps.Primary = primary
+	}
+	h := server.New(deps)
 	return serve(ctx, cfg, h, logger, listening, func() {
 		// Readiness fails first, so load balancers stop sending; open
 		// subscriptions are completed so their clients reconnect elsewhere.
@@ -235,6 +251,21 @@ func openReplicas(ctx context.Context, cfg config.Config, db *database.DB, logge
 	}
 	logger.Info("read replicas", "standbys", len(set.Standbys()), "max_lag", cfg.DatabaseReadMaxLag, "wait", cfg.DatabaseReadWait)
 	return set, nil
+}
+
+// lostPrimaryCollectors count the writes that lost the primary (see
+// core.Service.LostPrimary).
+func lostPrimaryCollectors(svc *core.Service) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sprocket_write_retries_total",
+			Help: "Write transactions run again because the connection to the primary was lost before their COMMIT (a failover).",
+		}, func() float64 { r, _ := svc.LostPrimary(); return float64(r) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sprocket_write_commits_unknown_total",
+			Help: "Writes answered 503 because the connection to the primary was lost during their COMMIT: they may or may not be stored.",
+		}, func() float64 { _, u := svc.LostPrimary(); return float64(u) }),
+	}
 }
 
 // loadTokens builds the token set from API_TOKENS and API_TOKENS_FILE.

@@ -104,9 +104,11 @@ func TestTestingStartsEmptyOnPostgres(t *testing.T) {
 	if len(f.Factories) != 0 {
 		t.Errorf("ENV=testing seeded %d factories", len(f.Factories))
 	}
-	res, err := http.Get(base + "/readyz")
-	if err != nil || res.StatusCode != 200 {
-		t.Errorf("readyz: %v %v", res, err)
+	// Ready, naming the server writes go to.
+	var ready struct{ Message, Primary string }
+	getJSON(t, base+"/readyz", &ready)
+	if ready.Message != "ready" || ready.Primary == "" {
+		t.Errorf("readyz: %+v", ready)
 	}
 }
 

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/database"
 	"github.com/sprocketapi/sprocket/internal/origin"
 	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/rest"
@@ -35,8 +37,14 @@ type Deps struct {
 	Service *core.Service
 	// GraphQL serves /graphql; nil leaves the route out.
 	GraphQL http.Handler
-	// Ping checks that the database answers, for /readyz.
+	// Ping checks that the database answers, for /readyz; an error that
+	// is database.ErrNotWritable says it answers but takes no writes.
 	Ping func(ctx context.Context) error
+	// Primary names the server writes go to, for /readyz; nil (SQLite)
+	// names none.
+	Primary interface {
+		State() (node string, writable bool, since time.Time)
+	}
 	// Logger writes the access log; nil writes none.
 	Logger *slog.Logger
 	// Metrics are recorded and served at /metrics; nil leaves both out.
@@ -106,10 +114,14 @@ func New(d Deps) http.Handler {
 	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := ping(r.Context()); err != nil {
 			w.Header().Set("Retry-After", "5")
-			rest.WriteMessage(w, http.StatusServiceUnavailable, "The database is not reachable.")
+			msg := "The database is not reachable."
+			if errors.Is(err, database.ErrNotWritable) {
+				msg = "The database takes no writes (a failover in progress?)."
+			}
+			rest.WriteMessage(w, http.StatusServiceUnavailable, msg)
 			return
 		}
-		rest.WriteMessage(w, http.StatusOK, "ready")
+		writeReady(w, d.Primary)
 	})
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +246,32 @@ func recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// writeReady answers a ready /readyz: {"message":"ready"}, with the
+// primary's node and since when it has taken writes when there is one to
+// name (PostgreSQL): after a failover, the new primary and when writing
+// resumed.
+func writeReady(w http.ResponseWriter, primary interface {
+	State() (string, bool, time.Time)
+}) {
+	if primary == nil {
+		rest.WriteMessage(w, http.StatusOK, "ready")
+		return
+	}
+	node, writable, since := primary.State()
+	if !writable {
+		rest.WriteMessage(w, http.StatusOK, "ready")
+		return
+	}
+	b, _ := json.Marshal(struct {
+		Message      string    `json:"message"`
+		Primary      string    `json:"primary"`
+		PrimarySince time.Time `json:"primary_since"`
+	}{"ready", node, since.UTC()})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // readyTimeout is how long /readyz waits for the database.
