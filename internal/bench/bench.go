@@ -7,6 +7,7 @@
 //	sprocketbench pgbench  pgbench -S in a scratch database, the database's own ceiling
 //	sprocketbench cluster  a PostgreSQL primary and a streaming standby, for DATABASE_READ_URL
 //	sprocketbench failover-cluster  a pg_auto_failover formation (monitor, primary, synchronous standby)
+//	sprocketbench failover  writes through sprocketd while such a formation fails over (see FailoverReport)
 //
 // The JSON of run (--json) is a Report: the machine, the settings, one
 // Result per workload and server (requests, req_per_sec, p50_ms, p90_ms,
@@ -33,6 +34,7 @@ commands:
   pgbench  run pgbench -S against a PostgreSQL server, for comparison
   cluster  start a PostgreSQL primary and a streaming standby, to run sprocketd with read replicas
   failover-cluster  start a pg_auto_failover formation (monitor, primary, synchronous standby) to run sprocketd on
+  failover  run sprocketd on such a formation and write through it while it fails over; report what writers saw
 
 sprocketbench <command> -h lists the command's flags.
 `
@@ -71,6 +73,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var o formationOptions
 		if o, err = parseFormation(args, stderr); err == nil {
 			err = runFormation(ctx, o, stdout, stderr)
+		}
+	case "failover":
+		var o failoverOptions
+		if o, err = parseFailover(args, stderr); err == nil {
+			err = runFailoverCommand(ctx, o, stdout, stderr)
 		}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

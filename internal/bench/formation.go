@@ -24,9 +24,7 @@ func parseFormation(args []string, stderr io.Writer) (formationOptions, error) {
 	var o formationOptions
 	fs := flag.NewFlagSet("sprocketbench failover-cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.dir, "dir", "", "directory for the monitor's and the nodes' files (default: a temporary one, removed at the end)")
-	fs.BoolVar(&o.durable, "durable", true, "keep fsync on, as a production server does (off: faster, for tests)")
-	fs.BoolVar(&o.quick, "quick-detection", true, "tune the monitor to act on a lost primary within seconds (pgcluster.QuickDetection); off: pg_auto_failover's defaults")
+	o.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sprocketbench failover-cluster [flags]\n\nStarts a pg_auto_failover formation (pg_autoctl: a monitor, a primary and its synchronous standby) on free\nports, prints the URLs for sprocketd and how to fail over, and runs until interrupted.\n\nflags:")
 		fs.PrintDefaults()
@@ -38,6 +36,13 @@ func parseFormation(args []string, stderr io.Writer) (formationOptions, error) {
 		return o, fmt.Errorf("failover-cluster: unexpected arguments %q", fs.Args())
 	}
 	return o, nil
+}
+
+// flags registers the formation's flags.
+func (o *formationOptions) flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.dir, "dir", "", "directory for the formation's files (default: a temporary one, removed at the end)")
+	fs.BoolVar(&o.durable, "durable", true, "keep fsync on, as a production server does (off: faster, for tests)")
+	fs.BoolVar(&o.quick, "quick-detection", true, "tune the monitor to act on a lost primary within seconds (pgcluster.QuickDetection); off: pg_auto_failover's defaults")
 }
 
 func (o formationOptions) pgcluster() pgcluster.FormationOptions {

@@ -2,8 +2,11 @@ package bench_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -80,5 +83,45 @@ func awaitURLs(t *testing.T, out *testlog.Buffer, done <-chan error, within time
 			t.Fatalf("no URLs within %v:\n%s", within, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFailoverMeasuresAPlannedFailover: `sprocketbench failover` runs a
+// sprocketd binary on a formation of its own and reports, for a planned
+// failover, writes acknowledged before and after it, none failed, none
+// lost or stored twice, and what the subscription saw.
+func TestFailoverMeasuresAPlannedFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: builds sprocketd and runs it through a planned failover (about 40 s)")
+	}
+	bin := filepath.Join(t.TempDir(), "sprocketd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/sprocketapi/sprocket/cmd/sprocketd").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := mustRun(t, "failover", "--sprocketd", bin, "--durable=false", "--events", "planned", "--before", "1s", "--after", "1s", "--json")
+	var reps []bench.FailoverReport
+	if err := json.Unmarshal([]byte(out), &reps); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(reps) != 1 {
+		t.Fatalf("%d reports: %s", len(reps), out)
+	}
+	r := reps[0]
+	if r.Event != "pg_autoctl perform failover" || r.Acknowledged < 10 || r.Failed != 0 || r.Lost != 0 || r.Duplicated != 0 ||
+		r.LongestGapSeconds <= 0 || r.Subscription == "silent" || r.Subscription == "" {
+		t.Errorf("report: %+v", r)
+	}
+}
+
+// TestFailoverRefusesBadFlags: the binary is required, the events known.
+func TestFailoverRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"failover"},
+		{"failover", "--sprocketd", "/bin/true", "--events", "planned,explode"},
+		{"failover", "--sprocketd", "/bin/true", "--writers", "0"},
+	} {
+		if err := bench.Run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q: accepted", args)
+		}
 	}
 }
