@@ -12,7 +12,8 @@ import (
 
 // TestWritesSurviveAFailover runs sprocketd on a pg_auto_failover
 // formation (testdb.NewFormation: the monitor's QuickDetection settings)
-// through DATABASE_URL as `pg_autoctl show uri` prints it, with four
+// through DATABASE_URL as `pg_autoctl show uri` prints it (and
+// DATABASE_READ_URL, the same hosts preferring a standby), with four
 // writers writing without pause (bench.RunFailover: points over GraphQL,
 // sprockets over /v1) through a planned failover, the loss of the new
 // primary's node (its keeper and PostgreSQL killed), and that node's
@@ -20,13 +21,15 @@ import (
 // Retry-After (never a 500), every acknowledged write stored exactly once
 // and no write stored twice, the longest time between acknowledged writes
 // within its bound, and a subscription opened before either delivers a
-// point recorded after the event or ends with a coded error.
+// point recorded after the event or ends with a coded error. Once the old
+// primary follows the new one, reads go to it again.
 func TestWritesSurviveAFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: a pg_auto_failover formation through two failovers (about a minute)")
 	}
 	f := testdb.NewFormation(t)
-	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": f.URL, "DB_TIMEOUT": "10s"})
+	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": f.URL, "DATABASE_READ_URL": f.ReadURL,
+		"DATABASE_READ_CHECK_INTERVAL": "200ms", "DB_TIMEOUT": "10s"})
 	ctx := context.Background()
 	opts := func(tag int) bench.FailoverOptions {
 		return bench.FailoverOptions{URL: base, Stored: f.URL, Writers: 4, Before: 2 * time.Second, After: 2 * time.Second,
@@ -128,5 +131,9 @@ func TestWritesSurviveAFailover(t *testing.T) {
 			t.Fatalf("%v\n%s", err, f.Logs())
 		}
 		check(t, rep, 5*time.Second)
+		// DATABASE_READ_URL, the formation's hosts with
+		// target_session_attrs=prefer-standby, reaches the standby
+		// again: the old primary, now following the new one.
+		eventually(t, 10*time.Second, "the standby is up", func() bool { return metric(t, base, standbyUp) == 1 })
 	})
 }

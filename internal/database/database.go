@@ -25,6 +25,7 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string // dialect.Postgres or dialect.SQLite
 	url     string // to open a migration connection without a stall limit
+	idle    int    // the pool's idle connections (see DropIdle)
 }
 
 // Options tune the connection pool.
@@ -159,7 +160,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if opts.Lazy {
-		return &DB{SQL: db, Dialect: t.Dialect, url: rawURL}, nil
+		return &DB{SQL: db, Dialect: t.Dialect, url: rawURL, idle: maxConns}, nil
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -167,7 +168,16 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connecting to %s: %w", t.Safe, err)
 	}
-	return &DB{SQL: db, Dialect: t.Dialect, url: rawURL}, nil
+	return &DB{SQL: db, Dialect: t.Dialect, url: rawURL, idle: maxConns}, nil
+}
+
+// DropIdle closes the pool's idle connections, so that the next ones are
+// dialled afresh: with a multi-host URL, to the host its
+// target_session_attrs accepts now (a connection made to a standby stays
+// on that server when a failover promotes it).
+func (db *DB) DropIdle() {
+	db.SQL.SetMaxIdleConns(0)
+	db.SQL.SetMaxIdleConns(db.idle)
 }
 
 // Dialer is the dialer of the pool's connections (and of the

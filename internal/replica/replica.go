@@ -236,7 +236,10 @@ func (s *Set) checkStandby(ctx context.Context, sb *Standby) {
 	case !recovering || replayed == 0:
 		// Promoted, or a primary listed by mistake: its positions are
 		// not the primary's, so no read can be checked against them.
+		// The next check dials afresh: a multi-host URL then reaches
+		// the standby a failover left, if any.
 		s.markDown(sb, "the server is not a streaming standby", nil)
+		sb.db.DropIdle()
 	default:
 		sb.replayed.Raise(replayed)
 		sb.lag.Store(int64(s.history.lag(sb.replayed.Load(), time.Now())))
