@@ -25,8 +25,16 @@ import (
 //go:embed schema.graphql
 var SchemaGraphQL []byte
 
+// OpenAPI is the OpenAPI 3.1 document of the /v1 routes (openapi.json).
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
 // SchemaHandler serves schema.graphql (GET and HEAD).
 func SchemaHandler() http.Handler { return document(SchemaGraphQL, "text/plain; charset=utf-8") }
+
+// OpenAPIHandler serves openapi.json (GET and HEAD).
+func OpenAPIHandler() http.Handler { return document(OpenAPI, "application/json") }
 
 // document serves an embedded contract with an ETag of its content, so
 // that a client polling for changes gets 304 until a new build.

@@ -29,6 +29,20 @@ func TestTheSchemaIsServedAlsoWithoutIntrospection(t *testing.T) {
 	wantDocument(t, srv, "/graphql/schema.graphql", got)
 }
 
+// TestTheOpenAPIDocumentIsServed: GET /v1/openapi.json answers the
+// embedded document, the one route added to the legacy contract.
+func TestTheOpenAPIDocumentIsServed(t *testing.T) {
+	srv := newTestServer(t, dialect.SQLite, nil)
+	got := srv.do(http.MethodGet, "/v1/openapi.json", nil, nil)
+	if got.status != http.StatusOK || got.body != string(api.OpenAPI) {
+		t.Fatalf("GET /v1/openapi.json: %d, %d bytes; want 200 and api/openapi.json", got.status, len(got.body))
+	}
+	if ct := got.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	wantDocument(t, srv, "/v1/openapi.json", got)
+}
+
 // wantDocument checks what both contract routes share: HEAD, an ETag that
 // answers 304, and a 405 with Allow for a write.
 func wantDocument(t *testing.T, srv *testServer, path string, got response) {
