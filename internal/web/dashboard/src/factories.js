@@ -2,7 +2,7 @@
 // series sized to its plot area's width in CSS pixels; a range picker
 // refetches; drag-to-zoom fetches one factory's window.
 
-import { h, byId, fmtNumber, isoSeconds, localInput, fromLocalInput, debounce } from './dom.js';
+import { h, byId, fmtNumber, fmtTime, isoSeconds, localInput, fromLocalInput, debounce } from './dom.js';
 import { Card, plotAreaWidth, PLOT_HEIGHT } from './card.js';
 
 /** MAX_CARDS is how many factories the page shows (the API's page is at most 1000). */
@@ -20,9 +20,19 @@ export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, 
         rowId
         name
         summary(from: $from, to: $to) { count totalActual totalGoal attainment }
+        latest: summary { lastTime }
         series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: $aggregate) { interval epochs actual goal }
       }
     }
+  }
+}`;
+
+// The latest stored point of the factories shown: where the last hour (day,
+// week) ends. Stored data can be old (the seed data is from January 2021),
+// and a window ending now would show none of it.
+export const LATEST = `query DashboardLatest($first: Int!) {
+  factories(first: $first) {
+    edges { node { id latest: summary { lastTime } } }
   }
 }`;
 
@@ -49,10 +59,14 @@ export const DEFAULT_AGGREGATE = 'M4';
 
 const SPANS = { hour: 3600, day: 86400, week: 7 * 86400 };
 
-/** windowOf is the window [from, to) in epoch seconds of a range; null bounds are open. */
-export function windowOf(range, nowMs = Date.now()) {
-  const now = Math.floor(nowMs / 1000) + 1; // to is exclusive: include this second
-  if (range.kind in SPANS) return { from: now - SPANS[range.kind], to: now, sliding: true };
+/**
+ * windowOf is the window [from, to) in epoch seconds of a range; null bounds
+ * are open. The last hour (day, week) ends with latest, the newest stored
+ * point's epoch second (included), or now when nothing is stored.
+ */
+export function windowOf(range, latest = null, nowMs = Date.now()) {
+  const end = (latest ?? Math.floor(nowMs / 1000)) + 1; // to is exclusive: include that second
+  if (range.kind in SPANS) return { from: end - SPANS[range.kind], to: end, sliding: true, anchored: latest != null };
   if (range.kind === 'custom') return { from: range.from, to: range.to };
   return { from: null, to: null };
 }
@@ -70,6 +84,7 @@ export function createFactories({ api, live }) {
   const fromInput = byId('range-from');
   const toInput = byId('range-to');
   const rangeError = byId('range-error');
+  const rangeNote = byId('range-note');
   const aggregateSelect = byId('aggregate');
 
   /** @type {Map<string, Card>} */
@@ -134,9 +149,25 @@ export function createFactories({ api, live }) {
     status.textContent = 'Loading factories…';
     if (cards.size === 0) grid.replaceChildren(skeleton(), skeleton(), skeleton());
     const width = plotWidth();
-    const win = windowOf(range);
     let data;
+    let win;
     try {
+      let latest = null;
+      if (range.kind in SPANS) {
+        const found = await api('DashboardLatest', LATEST, { first: MAX_CARDS });
+        for (const e of found.factories.edges ?? []) {
+          const t = e?.node?.latest?.lastTime;
+          if (t != null) latest = Math.max(latest ?? -Infinity, Date.parse(t) / 1000);
+        }
+        if (mine !== seq) return;
+      }
+      win = windowOf(range, latest);
+      rangeNote.hidden = !win.sliding;
+      rangeNote.textContent = !win.sliding
+        ? ''
+        : win.anchored
+          ? `The last ${range.kind} of stored data: up to the latest point, ${fmtTime(win.to - 1)}.`
+          : `No point is stored yet: the last ${range.kind} up to now.`;
       data = await api('Dashboard', DASHBOARD, {
         first: MAX_CARDS,
         from: win.from == null ? null : isoSeconds(win.from),
