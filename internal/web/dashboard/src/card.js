@@ -129,9 +129,9 @@ export class Card {
   }
 
   /** update shows the factory over the range window win (epoch seconds, null for open). */
-  update(node, win) {
+  update(node, win, latest) {
     this.name = node.name;
-    this.latest = node.latest?.lastTime == null ? null : Date.parse(node.latest.lastTime) / 1000;
+    this.latest = latest; // the latest stored point; null: none; undefined: not known
     this.nameEl.textContent = node.name;
     this.summary = { ...node.summary };
     this.rangeData = columns(node.series);
@@ -227,9 +227,9 @@ export class Card {
 
   /** emptyText says why the chart has no point. */
   emptyText() {
-    if (this.latest == null) return 'No points yet.';
+    if (this.latest === null) return 'No points yet.';
     const w = this.zoom ?? this.win;
-    if (w.from != null && this.latest < w.from) return `No points in this range: the latest is from ${fmtTime(this.latest)}.`;
+    if (this.latest != null && w.from != null && this.latest < w.from) return `No points in this range: the latest is from ${fmtTime(this.latest)}.`;
     return 'No points in this range.';
   }
 
@@ -313,7 +313,7 @@ export class Card {
    */
   addPoint(p) {
     const t = Number(p.epoch);
-    this.latest = Math.max(this.latest ?? t, t);
+    if (this.latest !== undefined) this.latest = Math.max(this.latest ?? t, t);
     if (!inWindow(this.win, t)) {
       if (this.data()[0].length === 0) this.draw(); // the empty text names the latest point
       return false;

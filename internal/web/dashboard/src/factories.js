@@ -20,7 +20,6 @@ export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, 
         rowId
         name
         summary(from: $from, to: $to) { count totalActual totalGoal attainment }
-        latest: summary { lastTime }
         series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: $aggregate) { interval epochs actual goal }
       }
     }
@@ -85,6 +84,9 @@ export function createFactories({ api, live }) {
   const toInput = byId('range-to');
   const rangeError = byId('range-error');
   const rangeNote = byId('range-note');
+  // Each factory's latest stored point (epoch seconds, null: none), when
+  // the range asked for them: what an empty card says.
+  let latestById = new Map();
   const aggregateSelect = byId('aggregate');
 
   /** @type {Map<string, Card>} */
@@ -153,10 +155,13 @@ export function createFactories({ api, live }) {
     let win;
     try {
       let latest = null;
+      latestById = new Map();
       if (range.kind in SPANS) {
         const found = await api('DashboardLatest', LATEST, { first: MAX_CARDS });
         for (const e of found.factories.edges ?? []) {
           const t = e?.node?.latest?.lastTime;
+          if (!e?.node) continue;
+          latestById.set(e.node.id, t == null ? null : Date.parse(t) / 1000);
           if (t != null) latest = Math.max(latest ?? -Infinity, Date.parse(t) / 1000);
         }
         if (mine !== seq) return;
@@ -234,7 +239,11 @@ export function createFactories({ api, live }) {
         cards.set(node.id, c);
       }
       grid.append(c.el); // in the server's order
-      c.update(node, win);
+      // Unknown (undefined) unless the range asked, or the card shows the
+      // whole series and it is empty.
+      const whole = win.from == null && win.to == null;
+      const latest = latestById.has(node.id) ? latestById.get(node.id) : whole && Number(node.summary.count) === 0 ? null : undefined;
+      c.update(node, win, latest);
     }
     state = 'ready';
     const total = Number(conn.totalCount ?? nodes.length);
