@@ -30,11 +30,13 @@ func sqlState(err error) string {
 // or dropped the connection, as opposed to a query that failed on a healthy
 // database.
 func isUnavailable(err error) bool {
-	var netErr net.Error
 	var connectErr *database.ConnectError
+	if errors.As(err, &connectErr) {
+		return !isRefusal(err)
+	}
+	var netErr net.Error
 	switch {
-	case errors.As(err, &connectErr),
-		errors.Is(err, driver.ErrBadConn),
+	case errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED),
@@ -47,6 +49,14 @@ func isUnavailable(err error) bool {
 	// starting; 53300: too many connections.
 	code := sqlState(err)
 	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+}
+
+// isRefusal reports whether a server refused the connection for good: a
+// wrong user or password (28), a database that does not exist (3D).
+// Trying again does not help; the configuration must change.
+func isRefusal(err error) bool {
+	code := sqlState(err)
+	return strings.HasPrefix(code, "28") || strings.HasPrefix(code, "3D")
 }
 
 // isLost reports whether err says the connection to PostgreSQL failed:
@@ -63,7 +73,7 @@ func isUnavailable(err error) bool {
 func isLost(err error) bool {
 	var connectErr *database.ConnectError
 	if errors.As(err, &connectErr) {
-		return true // nothing was sent
+		return !isRefusal(err) // nothing was sent
 	}
 	var netErr net.Error
 	if isTimeout(err) || errors.Is(err, context.Canceled) || (errors.As(err, &netErr) && netErr.Timeout()) {
