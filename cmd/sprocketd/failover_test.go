@@ -30,7 +30,7 @@ func TestWritesSurviveAFailover(t *testing.T) {
 	}
 	f := testdb.NewFormation(t)
 	base := start(t, map[string]string{"ENV": "testing", "DATABASE_URL": f.URL, "DATABASE_READ_URL": f.ReadURL,
-		"DATABASE_READ_CHECK_INTERVAL": "200ms", "DB_TIMEOUT": "10s"})
+		"DATABASE_READ_CHECK_INTERVAL": "1s", "DB_TIMEOUT": "10s"})
 	ctx := context.Background()
 	opts := func(tag int) bench.FailoverOptions {
 		return bench.FailoverOptions{URL: base, Stored: f.URL, Writers: 4, Before: 2 * time.Second, After: 2 * time.Second,
@@ -139,6 +139,6 @@ func TestWritesSurviveAFailover(t *testing.T) {
 		// DATABASE_READ_URL, the formation's hosts with
 		// target_session_attrs=prefer-standby, reaches the standby
 		// again: the old primary, now following the new one.
-		eventually(t, 10*time.Second, "the standby is up", func() bool { return metric(t, base, standbyUp) == 1 })
+		eventually(t, 30*time.Second, "the standby is up", func() bool { return metric(t, base, standbyUp) == 1 })
 	})
 }
