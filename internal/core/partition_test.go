@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -792,4 +793,129 @@ func TestPagesAskedWithTheirVersionSeeItsPointsWhileWritersGoOn(t *testing.T) {
 			t.Fatalf("readers asked with %d versions only: the test did not overlap writes and reads", n)
 		}
 	})
+}
+
+// TestPartitionMaintenanceSucceedsWhileWritersFillTheDefaultPartition:
+// writers keep recording points (appends and upserts) into the twelve
+// months ahead, which wait in the default partition, while maintenance
+// with PARTITIONS_AHEAD=12 creates those months' partitions and moves the
+// waiting points into them. Maintenance completes within three rounds
+// (no step given up for a deadlock or a lock wait), and afterwards every
+// point written is stored exactly once, in its month's partition, with
+// rollups, summaries and series equal to the points.
+func TestPartitionMaintenanceSucceedsWhileWritersFillTheDefaultPartition(t *testing.T) {
+	t.Parallel()
+	s, db := partitionedService(t, dialect.Postgres)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	if _, err := db.MaintainPartitions(ctx, database.PartitionOptions{Now: func() time.Time { return now }}); err != nil {
+		t.Fatal(err) // 2025-12 and 2026-01 only
+	}
+	const writers, ahead, rounds = 4, 12, 3
+	var months []int64
+	for i := 1; i <= ahead; i++ {
+		months = append(months, month(2026, time.Month(1+i)))
+	}
+	ids := make([]int, writers)
+	written := make([]map[int64]Point, writers) // each writer's own factory
+	for w := range ids {
+		f, err := s.CreateFactory(ctx, FactoryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[w], written[w] = f.ID, map[int64]Point{}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var writes [writers]int
+	var total atomic.Int64 // writes committed
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 12))
+			for op := 0; ; op++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m := months[rng.IntN(len(months))]
+				// Appends of new times (COPY, or INSERT when they fall among
+				// stored ones) and upserts over stored ones, alternately.
+				upsert := op%2 == 1
+				var batch []Point
+				seen := map[int64]bool{}
+				for len(batch) < 10+rng.IntN(40) {
+					tm := m + int64(rng.IntN(28))*86400 + int64(rng.IntN(1440))*60
+					if !seen[tm] && (upsert || written[w][tm] == Point{}) {
+						seen[tm] = true
+						batch = append(batch, Point{Time: tm, Actual: float64(rng.IntN(1000)), Goal: float64(op)})
+					}
+				}
+				if _, err := s.RecordProduction(ctx, ids[w], batch, upsert); err != nil {
+					errs <- fmt.Errorf("writer %d, write %d: %w", w, op, err)
+					return
+				}
+				for _, p := range batch {
+					written[w][p.Time] = p
+				}
+				writes[w]++
+				total.Add(1)
+			}
+		}()
+	}
+	// Writers first fill the default partition a little.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM chart_data_default`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= 500 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var reports []database.PartitionReport
+	var created []string
+	before := total.Load()
+	for i := 0; i < rounds && len(created) < ahead; i++ {
+		rep, err := db.MaintainPartitions(ctx, database.PartitionOptions{Ahead: ahead, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		reports = append(reports, rep)
+		created = append(created, rep.Created...)
+	}
+	during := total.Load() - before
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var moved int64
+	for i, rep := range reports {
+		moved += rep.Moved
+		if rep.Deferred != nil {
+			t.Logf("round %d gave up a step: %v", i, rep.Deferred)
+		}
+	}
+	if len(created) != ahead {
+		t.Fatalf("created %d of the %d months ahead in %d rounds while writers ran (%v); writes %v",
+			len(created), ahead, rounds, created, writes)
+	}
+	if moved == 0 || during == 0 {
+		t.Errorf("the writers did not race the maintenance: %d points moved, %d writes committed while it ran", moved, during)
+	}
+	for w, id := range ids {
+		where := partitionsOf(t, s, id)
+		if where["chart_data_default"] != 0 {
+			t.Errorf("factory %d: %d points still in the default partition", id, where["chart_data_default"])
+		}
+		checkEveryRead(t, s, id, written[w], fmt.Sprintf("factory %d", id))
+	}
+	t.Logf("writes %v (%d while maintenance ran), moved %d points in %d rounds", writes, during, moved, len(reports))
 }

@@ -239,12 +239,22 @@ func overlaps(parts []monthPartition, m monthPartition) bool {
 // points already stored for its month (they wait in the default
 // partition, which PostgreSQL would refuse to leave holding them): the
 // table is created alone, those points are moved into it from the default
-// partition, and it is attached. Writers of the default partition wait
-// from the move to the commit (SHARE ROW EXCLUSIVE); attaching takes only
-// SHARE UPDATE EXCLUSIVE on chart_data, so writers of other months go on,
-// and scans the default partition (ACCESS EXCLUSIVE on it: a few
-// milliseconds while it holds few points). The CHECK constraint spares
-// PostgreSQL a scan of the new table. It returns the points moved.
+// partition, and it is attached. The CHECK constraint spares PostgreSQL a
+// scan of the new table. It returns the points moved.
+//
+// The default partition is locked first, in ACCESS EXCLUSIVE mode, the
+// lock ATTACH takes on it in the end: a transaction that starts with a
+// weaker lock and needs a stronger one later deadlocks with writers, whose
+// statements read the default partition (ACCESS SHARE) before they insert
+// into it (ROW EXCLUSIVE). Maintenance that locked it SHARE ROW EXCLUSIVE
+// for the move deadlocked in every round while writers filled it. Taken
+// first, the lock waits for the transactions that use the default
+// partition to end (lock_timeout bounds the wait) and then nothing it
+// needs is held by others: attaching takes only SHARE UPDATE EXCLUSIVE on
+// chart_data, so readers and writers of other months go on, and those of
+// the default partition wait from the lock to the commit (the move, a
+// scan of the default partition, and the month's index: little while it
+// holds few points).
 func createPartition(ctx context.Context, conn *sql.Conn, m monthPartition, lockTimeout time.Duration) (int64, error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -258,7 +268,7 @@ func createPartition(ctx context.Context, conn *sql.Conn, m monthPartition, lock
 	check := pq.QuoteIdentifier(m.Name + "_bounds")
 	var moved int64
 	for i, q := range []string{
-		`LOCK TABLE chart_data_default IN SHARE ROW EXCLUSIVE MODE`,
+		`LOCK TABLE chart_data_default IN ACCESS EXCLUSIVE MODE`,
 		`CREATE TABLE ` + name + ` (LIKE chart_data)`,
 		fmt.Sprintf(`WITH moved AS (DELETE FROM chart_data_default WHERE "time" >= %d AND "time" < %d RETURNING id, "time", actual, goal, factory_id) `+
 			`INSERT INTO %s (id, "time", actual, goal, factory_id) SELECT id, "time", actual, goal, factory_id FROM moved`, m.From, m.To, name),
