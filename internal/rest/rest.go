@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
 type handler struct {
@@ -23,6 +24,9 @@ type Options struct {
 	// SeriesCacheBytes is the memory kept for encoded factory answers
 	// (GET /v1/factories/{id}); 0 turns the cache off.
 	SeriesCacheBytes int64
+	// Metrics report the cache (sprocket_cache_*{cache="series"}); nil:
+	// none.
+	Metrics *telemetry.Metrics
 }
 
 // Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
@@ -31,6 +35,7 @@ func Routes(svc *core.Service, opts Options) chi.Router {
 	h := &handler{svc: svc}
 	if opts.SeriesCacheBytes > 0 {
 		h.cache = newSeriesCache(opts.SeriesCacheBytes)
+		opts.Metrics.ObserveCache("series", h.cache.stats)
 	}
 	r := chi.NewRouter()
 	r.Get("/factories", h.listFactories)
