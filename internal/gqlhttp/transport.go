@@ -194,26 +194,47 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 
 // sseTransport is gqlgen's SSE transport behind the POST transport's body
 // checks (streamBody): its own decoding copies the raw body into the
-// answer and the log. The body read through the checks is handed on.
+// answer and the log. The request read through the checks is handed on
+// re-encoded, in compact form when the body was large (see compactor):
+// the stream keeps its request for as long as it runs.
 type sseTransport struct {
 	transport.SSE
 	maxBody   int64
 	maxValues int
 	maxString int
+	compactor compactor
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	var body bytes.Buffer
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.TeeReader(r.Body, &body), r.Body}
-	if _, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString); gqlErr != nil {
+	counted := &countedBody{ReadCloser: r.Body}
+	r.Body = counted
+	params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
+	if gqlErr != nil {
 		writeErrors(w, status, mediaJSON, gqlerror.List{gqlErr})
 		return
 	}
-	r.Body = io.NopCloser(&body)
-	t.SSE.Do(w, r, exec)
+	if counted.n > compactAbove {
+		t.compactor.compact(params)
+	}
+	body, err := json.Marshal(params)
+	if err != nil {
+		writeRequestError(w, http.StatusBadRequest, mediaJSON, CodeBadRequest, "The request body is not a GraphQL request.")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	t.SSE.Do(w, r.WithContext(withStreamed(r.Context())), exec)
+}
+
+// countedBody counts the bytes read from a request body.
+type countedBody struct {
+	io.ReadCloser
+	n int
+}
+
+func (c *countedBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += n
+	return n, err
 }
 
 func isJSON(r *http.Request) bool {

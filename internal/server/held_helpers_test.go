@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,6 +179,30 @@ func (s *liveServer) nextMessage(ctx context.Context, c *websocket.Conn) wsMsg {
 	}
 }
 
+// readAll reads c's messages in the background, answering pings, and
+// hands the others on; the channel is closed when c is.
+func readAll(c *websocket.Conn) <-chan wsMsg {
+	out := make(chan wsMsg, 1024)
+	go func() {
+		defer close(out)
+		ctx := context.Background()
+		for {
+			var m wsMsg
+			if err := wsjson.Read(ctx, c, &m); err != nil {
+				return
+			}
+			switch m.Type {
+			case "ping":
+				_ = wsjson.Write(ctx, c, wsMsg{Type: "pong"})
+			case "pong":
+			default:
+				out <- m
+			}
+		}
+	}()
+	return out
+}
+
 // subscribeWS sends a subscribe message of query with the factory as $f.
 func (s *liveServer) subscribeWS(ctx context.Context, c *websocket.Conn, id, query string) {
 	s.t.Helper()
@@ -220,10 +245,13 @@ type sseStream struct {
 func (s *liveServer) openSSE(ctx context.Context, client *http.Client, query string) (*sseStream, int, string) {
 	s.t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"f": s.factoryID}})
-	req, err := http.NewRequestWithContext(ctx, "POST", s.url+"/graphql", strings.NewReader(string(body)))
+	// The answer keeps its request, and so a strings.Reader's text: the
+	// test's memory is not the server's.
+	req, err := http.NewRequestWithContext(ctx, "POST", s.url+"/graphql", &forgetfulReader{b: body})
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
 	res, err := client.Do(req)
@@ -237,6 +265,41 @@ func (s *liveServer) openSSE(ctx context.Context, client *http.Client, query str
 	}
 	s.t.Cleanup(func() { res.Body.Close() })
 	return &sseStream{res: res, r: bufio.NewReader(res.Body)}, res.StatusCode, ""
+}
+
+// openManySSE opens n streams of query(i), senders at a time.
+func (s *liveServer) openManySSE(ctx context.Context, n, senders int, query func(i int) string) []*sseStream {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	streams := make([]*sseStream, n)
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Go(func() {
+			for i := w; i < n; i += senders {
+				st, status, body := s.openSSE(ctx, client, query(i))
+				if st == nil {
+					s.t.Errorf("subscription %d: %d %s", i, status, body)
+					return
+				}
+				streams[i] = st
+			}
+		})
+	}
+	wg.Wait()
+	return streams
+}
+
+// forgetfulReader reads b and lets go of it at its end.
+type forgetfulReader struct{ b []byte }
+
+func (r *forgetfulReader) Read(p []byte) (int, error) {
+	n := copy(p, r.b)
+	if r.b = r.b[n:]; len(r.b) == 0 {
+		r.b = nil
+		if n == 0 {
+			return 0, io.EOF
+		}
+	}
+	return n, nil
 }
 
 // event reads the stream's next event ("next" or "complete") and its data;
@@ -260,6 +323,41 @@ func (e *sseStream) event() (string, string, error) {
 		case strings.HasPrefix(line, "data: "):
 			data = strings.TrimPrefix(line, "data: ")
 		}
+	}
+}
+
+// The memory goal of an attack on what the server holds over time: its
+// peak stays within this much of idle.
+const heldAttackBudget = 300 << 20
+
+// heldMeter measures an attack as the memory tests do: the resident
+// memory's peak above idle while it runs (residentSampler), and the heap
+// still held after it, after a collection.
+type heldMeter struct {
+	idle, heapBefore uint64
+	smp              *residentSampler
+}
+
+func startHeld() *heldMeter {
+	m := &heldMeter{idle: idleResident(), heapBefore: heldAfterGC()}
+	m.smp = startSampler()
+	return m
+}
+
+// check ends the measurement of what, an attack of n items, and checks
+// the goal: the peak within heldAttackBudget of idle, and at most perItem
+// bytes held for each item afterwards (0: not checked).
+func (m *heldMeter) check(t *testing.T, what string, n int, perItem int64) {
+	t.Helper()
+	peak := m.smp.finish()
+	held := int64(heldAfterGC()) - int64(m.heapBefore)
+	t.Logf("%s: resident %.1f MB idle, %.1f MB peak; %.1f MB held after GC (%.1f KB each of %d)",
+		what, mbOf(m.idle), mbOf(peak), float64(held)/(1<<20), float64(held)/float64(n)/1024, n)
+	if rise := int64(peak) - int64(m.idle); rise > heldAttackBudget {
+		t.Errorf("%s: resident memory rose %.1f MB, more than %d MB", what, float64(rise)/(1<<20), heldAttackBudget>>20)
+	}
+	if perItem > 0 && held/int64(n) > perItem {
+		t.Errorf("%s: each holds %d bytes after GC, more than %d", what, held/int64(n), perItem)
 	}
 }
 

@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +17,6 @@ import (
 
 	"github.com/sprocketapi/sprocket/internal/core"
 )
-
-// The memory goal of an attack on what the server holds over time: its
-// peak stays within this much of idle.
-const heldAttackBudget = 300 << 20
 
 // wsMessageDocument is the size of a document that, with its subscribe
 // message around it, fits in one WebSocket message (1 MiB).
@@ -39,14 +37,13 @@ func TestSubscriptionsWithLargeDocumentsHoldLittle(t *testing.T) {
 	defer cancel()
 	const sockets, each = 5, 100
 
-	idle := idleResident()
-	heldBefore := heldAfterGC()
-	smp := startSampler()
+	meter := startHeld()
 	conns := make([]*websocket.Conn, sockets)
+	messages := make([]<-chan wsMsg, sockets)
 	var wg sync.WaitGroup
 	for i := range conns {
 		c := s.dialInitialised(ctx)
-		conns[i] = c
+		conns[i], messages[i] = c, readAll(c)
 		wg.Go(func() {
 			for j := range each {
 				s.subscribeWS(ctx, c, fmt.Sprint(j), subscription(wsMessageDocument, fmt.Sprintf("%d-%d", i, j)))
@@ -55,32 +52,24 @@ func TestSubscriptionsWithLargeDocumentsHoldLittle(t *testing.T) {
 	}
 	wg.Wait()
 	s.waitSubscribers(sockets*each, 30*time.Second)
-	peak := smp.finish()
-	held := int64(heldAfterGC()) - int64(heldBefore)
-	t.Logf("%d subscriptions of %d-byte documents: resident %.1f MB idle, %.1f MB peak; %.1f MB held after GC (%.1f KB each)",
-		sockets*each, wsMessageDocument, mbOf(idle), mbOf(peak), float64(held)/(1<<20), float64(held)/float64(sockets*each)/1024)
-	if rise := int64(peak) - int64(idle); rise > heldAttackBudget {
-		t.Errorf("resident memory rose %.1f MB, more than %d MB", float64(rise)/(1<<20), heldAttackBudget>>20)
-	}
-	if perSub := held / (sockets * each); perSub > 64<<10 {
-		t.Errorf("each subscription holds %d bytes after GC; its document's source is kept", perSub)
-	}
+	// A document's source kept would be 1 MiB each.
+	meter.check(t, fmt.Sprintf("subscriptions over WebSockets of %d-byte documents", wsMessageDocument), sockets*each, 64<<10)
 
 	// They run: a point reaches each.
 	if _, err := s.svc.RecordProduction(ctx, s.factory, []core.Point{{Time: 1_800_000_000, Actual: 7, Goal: 8}}, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range conns {
-		got := 0
-		for got < each {
-			m := s.nextMessage(ctx, c)
-			if m.Type != "next" {
-				t.Fatalf("got %s %s", m.Type, m.Payload)
+	for _, ch := range messages {
+		for range each {
+			var m wsMsg
+			select {
+			case m = <-ch:
+			case <-ctx.Done():
+				t.Fatal("a subscription got no point")
 			}
-			if code, msg := firstErrorCode(m.Payload); code != "" {
-				t.Fatalf("a subscription answered %s: %s", code, msg)
+			if code, msg := firstErrorCode(m.Payload); m.Type != "next" || code != "" {
+				t.Fatalf("got %s %s: %s", m.Type, code, msg)
 			}
-			got++
 		}
 	}
 }
@@ -133,4 +122,160 @@ func TestTheSeriesCacheHoldsItsBudgetOfSmallAnswers(t *testing.T) {
 			t.Errorf("metrics: %.0f entries, %.0f bytes charged of %d", entries, charged, budget)
 		}
 	})
+}
+
+// TestStreamsOfEveryTransportCountAgainstOneLimit: with
+// GRAPHQL_MAX_STREAMS=8, subscriptions over a WebSocket and over
+// server-sent events share the 8 places; one more is refused with
+// SERVICE_UNAVAILABLE on either transport, and is accepted once a place
+// is free; /metrics tells, on both databases.
+func TestStreamsOfEveryTransportCountAgainstOneLimit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, d string) {
+		s := newLiveServer(t, d, map[string]string{"GRAPHQL_MAX_STREAMS": "8"})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		query := subscription(0, "")
+		c := s.dialInitialised(ctx)
+		messages := readAll(c)
+		for i := range 5 {
+			s.subscribeWS(ctx, c, fmt.Sprint(i), query)
+		}
+		s.waitSubscribers(5, 10*time.Second)
+		client := &http.Client{}
+		var streams []*sseStream
+		for range 3 {
+			st, status, body := s.openSSE(ctx, client, query)
+			if st == nil {
+				t.Fatalf("an SSE subscription within the limit: %d %s", status, body)
+			}
+			streams = append(streams, st)
+		}
+		s.waitSubscribers(8, 10*time.Second)
+
+		// A ninth, over SSE: a coded error, then complete.
+		st, status, body := s.openSSE(ctx, client, query)
+		if st == nil {
+			t.Fatalf("the ninth SSE request: %d %s", status, body)
+		}
+		name, data, err := st.event()
+		if code, msg := firstErrorCode([]byte(data)); err != nil || name != "next" || code != "SERVICE_UNAVAILABLE" || !strings.Contains(msg, "8") {
+			t.Errorf("the ninth subscription (SSE) got %s %s (%v)", name, data, err)
+		}
+		if name, _, _ := st.event(); name != "complete" {
+			t.Errorf("then %s, want complete", name)
+		}
+		// And over the WebSocket.
+		s.subscribeWS(ctx, c, "over", query)
+		m := <-messages
+		if code, _ := firstErrorCode(m.Payload); m.ID != "over" || m.Type != "next" || code != "SERVICE_UNAVAILABLE" {
+			t.Errorf("the ninth subscription (WebSocket) got %+v", m)
+		}
+		if m := <-messages; m.ID != "over" || m.Type != "complete" {
+			t.Errorf("then %+v, want complete", m)
+		}
+		if open, _ := s.metric("sprocket_graphql_streams"); open != 8 {
+			t.Errorf("sprocket_graphql_streams %v, want 8", open)
+		}
+		if refused, _ := s.metric(`sprocket_graphql_stream_refusals_total{limit="count"}`); refused != 2 {
+			t.Errorf("refusals %v, want 2", refused)
+		}
+
+		// Ending one (the SSE client goes away) frees its place.
+		streams[0].res.Body.Close()
+		s.waitSubscribers(7, 10*time.Second)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if open, _ := s.metric("sprocket_graphql_streams"); open == 7 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the place of an ended stream was not given back")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		s.subscribeWS(ctx, c, "again", query)
+		s.waitSubscribers(8, 10*time.Second)
+	})
+}
+
+// sseDocument is the size of a document that fits in a JSON string of a
+// request body (1 MiB).
+const sseDocument = 1<<20 - 1024
+
+// TestSSESubscriptionsWithLargeDocumentsHoldLittle: 400 subscriptions over
+// server-sent events, 32 sent at a time, each with a document of about
+// 1 MiB, on PostgreSQL with the default settings: the server's memory
+// stays within the goal, and each holds a few KB once it runs.
+func TestSSESubscriptionsWithLargeDocumentsHoldLittle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: 400 subscriptions of 1 MiB documents over server-sent events")
+	}
+	s := newLiveServer(t, dialect.Postgres, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n, senders = 400, 32
+	meter := startHeld()
+	streams := s.openManySSE(ctx, n, senders, func(i int) string { return subscription(sseDocument, fmt.Sprint(i)) })
+	if t.Failed() {
+		return
+	}
+	s.waitSubscribers(n, 30*time.Second)
+	meter.check(t, fmt.Sprintf("subscriptions over SSE of %d-byte documents", sseDocument), n, 64<<10)
+	if _, err := s.svc.RecordProduction(ctx, s.factory, []core.Point{{Time: 1_800_000_000, Actual: 7, Goal: 8}}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		if name, data, err := streams[i].event(); err != nil || name != "next" || !strings.Contains(data, `"actual":7`) {
+			t.Errorf("subscription %d got %s %s (%v)", i, name, data, err)
+		}
+	}
+}
+
+// TestThousandsOfSSESubscriptionsAreBounded: 2,200 subscriptions over
+// server-sent events (the issue opened 3,000, none refused), 64 at a time,
+// on PostgreSQL with the default settings: GRAPHQL_MAX_STREAMS of them
+// run, the others are refused with SERVICE_UNAVAILABLE, and the server's
+// memory stays within the goal.
+func TestThousandsOfSSESubscriptionsAreBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: 2,200 server-sent events streams")
+	}
+	s := newLiveServer(t, dialect.Postgres, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const senders = 64
+	n := gqlhttp.DefaultMaxStreams + 200
+	meter := startHeld()
+	streams := s.openManySSE(ctx, n, senders, func(i int) string { return subscription(0, fmt.Sprint(i)) })
+	meter.check(t, "small subscriptions over SSE", n, 0)
+	// A refused stream has its error at once; a running one waits for
+	// points, and ends when its body is closed.
+	ends := make(chan string, n)
+	for _, st := range streams {
+		if st == nil {
+			continue
+		}
+		go func() {
+			code := "running"
+			if name, data, err := st.event(); err == nil && name == "next" {
+				code, _ = firstErrorCode([]byte(data))
+			}
+			ends <- code
+		}()
+	}
+	codes := map[string]int{}
+	timeout := time.After(3 * time.Second)
+collect:
+	for range n {
+		select {
+		case code := <-ends:
+			codes[code]++
+		case <-timeout:
+			break collect
+		}
+	}
+	s.waitSubscribers(gqlhttp.DefaultMaxStreams, 10*time.Second)
+	if codes["SERVICE_UNAVAILABLE"] != 200 || len(codes) != 1 {
+		t.Errorf("refusals: %v, want 200 SERVICE_UNAVAILABLE", codes)
+	}
 }

@@ -1,0 +1,166 @@
+package gqlhttp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/sprocketapi/sprocket/internal/config"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
+)
+
+// The defaults of the streams' budget: the numbers are internal/config's.
+const (
+	// DefaultMaxStreams caps the operations running over WebSockets and
+	// server-sent events on one server (GRAPHQL_MAX_STREAMS): with what
+	// each holds besides its document (streamOverhead, and the connection
+	// it runs on), they stay within about 100 MB.
+	DefaultMaxStreams = config.DefaultGraphQLMaxStreams
+	// DefaultStreamMemoryBytes is the memory they may hold
+	// (GRAPHQL_STREAM_MEMORY_BYTES).
+	DefaultStreamMemoryBytes = config.DefaultGraphQLStreamMemoryBytes
+)
+
+// streamOverhead is what a running streamed operation holds besides its
+// document and variables: the goroutines, contexts and channels of
+// gqlgen's transport, of the resolver and of the live hub's subscriber,
+// measured (TestSubscriptionsWithLargeDocumentsHoldLittle logs it).
+const streamOverhead = 16 << 10
+
+// streamedKey marks the context of a request served by a streaming
+// transport (a WebSocket, whose operations share its upgrade request's
+// context, or an SSE request).
+type streamedKey struct{}
+
+func withStreamed(ctx context.Context) context.Context {
+	return context.WithValue(ctx, streamedKey{}, true)
+}
+
+// streamBudget is what the operations that run over WebSockets and
+// server-sent events may hold, on one server: a subscription runs for as
+// long as its client wants, outside MAX_IN_FLIGHT and the request
+// deadline. Each running operation (a subscription, or a query or
+// mutation sent over a socket or as SSE) takes one of maxOpen places and
+// is charged the memory it holds (heldBytes) for as long as it runs; an
+// operation that finds either full is not run, and gets a coded error
+// (SERVICE_UNAVAILABLE: try again later, or elsewhere).
+type streamBudget struct {
+	maxOpen int
+	budget  int64
+
+	mu                          sync.Mutex
+	open                        int
+	bytes                       int64
+	countRefused, memoryRefused int64
+}
+
+// acquire takes a place charged bytes; release gives it back.
+func (b *streamBudget) acquire(bytes int64) (release func(), refusal *gqlerror.Error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.open >= b.maxOpen:
+		b.countRefused++
+		e := codedError(CodeUnavailable, fmt.Sprintf(
+			"The server runs %d streamed operations (subscriptions, and operations over WebSockets and server-sent events), its limit; try again later.", b.maxOpen))
+		return nil, e
+	case b.bytes+bytes > b.budget:
+		b.memoryRefused++
+		e := codedError(CodeUnavailable, fmt.Sprintf(
+			"The streamed operations of this server hold their memory budget of %d bytes; try again later, or with a smaller document.", b.budget))
+		return nil, e
+	}
+	b.open++
+	b.bytes += bytes
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			b.open--
+			b.bytes -= bytes
+			b.mu.Unlock()
+		})
+	}, nil
+}
+
+func (b *streamBudget) stats() telemetry.StreamStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return telemetry.StreamStats{Open: b.open, MaxOpen: b.maxOpen, Bytes: b.bytes, Budget: b.budget,
+		CountRefused: b.countRefused, MemoryRefused: b.memoryRefused}
+}
+
+// streamLimits puts the operations of streaming transports under their
+// budget: each takes its place when it starts and gives it back when its
+// last answer is given or its context ends (the client completed it, or
+// went away).
+type streamLimits struct {
+	budget *streamBudget
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = streamLimits{}
+
+func (streamLimits) ExtensionName() string                   { return "StreamLimits" }
+func (streamLimits) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (s streamLimits) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if ctx.Value(streamedKey{}) == nil {
+		return next(ctx)
+	}
+	release, refusal := s.budget.acquire(heldBytes(graphql.GetOperationContext(ctx)))
+	if refusal != nil {
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{refusal}})
+	}
+	stop := context.AfterFunc(ctx, release)
+	handler := next(ctx)
+	return func(ctx context.Context) *graphql.Response {
+		resp := handler(ctx)
+		if resp == nil {
+			stop()
+			release()
+		}
+		return resp
+	}
+}
+
+// heldBytes is what a running streamed operation holds: streamOverhead,
+// its document (shared with the query cache, which may drop it while the
+// operation keeps it), its text again (the transport keeps the message it
+// came in), and its variables, decoded and as sent.
+func heldBytes(oc *graphql.OperationContext) int64 {
+	n := int64(streamOverhead) + documentBytes(oc.Doc) + int64(len(oc.RawQuery))
+	if len(oc.Variables) > 0 {
+		n += 2 * valueBytes(oc.Variables)
+	}
+	return n
+}
+
+// valueBytes estimates the heap a decoded JSON value holds.
+func valueBytes(v any) int64 {
+	switch x := v.(type) {
+	case map[string]any:
+		n := int64(48)
+		for k, e := range x {
+			n += 32 + int64(len(k)) + valueBytes(e)
+		}
+		return n
+	case []any:
+		n := int64(24)
+		for _, e := range x {
+			n += 16 + valueBytes(e)
+		}
+		return n
+	case string:
+		return 16 + int64(len(x))
+	case json.Number:
+		return 16 + int64(len(x))
+	}
+	return 16
+}
