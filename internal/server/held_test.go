@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
@@ -277,5 +279,59 @@ collect:
 	s.waitSubscribers(gqlhttp.DefaultMaxStreams, 10*time.Second)
 	if codes["SERVICE_UNAVAILABLE"] != 200 || len(codes) != 1 {
 		t.Errorf("refusals: %v, want 200 SERVICE_UNAVAILABLE", codes)
+	}
+}
+
+// TestDistinctLargeDocumentsAreNotCached: 300 distinct valid queries of
+// about 1 MiB ({ __typename } and a long comment), 4 at a time, sent
+// plainly and then as automatic persisted queries (query and hash), on
+// PostgreSQL with the default settings: neither the document cache nor the
+// APQ cache keeps them (1,000 held 1.05 and 1.6 GB; 300 are enough to
+// show it and keep the test short), the server's memory stays within the
+// goal, and /metrics counts them as refused.
+func TestDistinctLargeDocumentsAreNotCached(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: 600 queries of 1 MiB")
+	}
+	s := newLiveServer(t, dialect.Postgres, nil)
+	const n, senders = 300, 4
+	query := func(i int) string {
+		return fmt.Sprintf("{ __typename } # %d %s", i, strings.Repeat("c", sseDocument))
+	}
+	for _, apq := range []bool{false, true} {
+		name := "plain"
+		if apq {
+			name = "persisted"
+		}
+		t.Run(name, func(t *testing.T) {
+			meter := startHeld()
+			var wg sync.WaitGroup
+			for w := range senders {
+				wg.Go(func() {
+					for i := w; i < n; i += senders {
+						q := query(i)
+						body := queryBody(q, "")
+						if apq {
+							sum := sha256.Sum256([]byte(q))
+							qj, _ := json.Marshal(q)
+							body = bodyOf{head: fmt.Sprintf(`{"query":%s,"extensions":{"persistedQuery":{"version":1,"sha256Hash":"%x"}}}`, qj, sum)}
+						}
+						if a := postBody(t, s.url, body); a.status != http.StatusOK || !strings.Contains(a.head, `"__typename":"Query"`) {
+							t.Errorf("query %d: %d %.300s", i, a.status, a.head)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			meter.check(t, "distinct 1 MiB queries, "+name, n, 8<<10)
+		})
+	}
+	for _, c := range []string{"query", "apq"} {
+		refused, _ := s.metric(fmt.Sprintf(`sprocket_cache_refusals_total{cache=%q}`, c))
+		held, _ := s.metric(fmt.Sprintf(`sprocket_cache_bytes{cache=%q}`, c))
+		if refused < n || held > 1<<20 {
+			t.Errorf("the %s cache refused %.0f documents and holds %.0f bytes", c, refused, held)
+		}
 	}
 }
