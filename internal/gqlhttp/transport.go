@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 // The HTTP transports follow the GraphQL-over-HTTP draft
@@ -447,7 +449,7 @@ func decodeParams(dec *json.Decoder, p *graphql.RawParams) error {
 		case strings.EqualFold(key, "query"), strings.EqualFold(key, "operationName"):
 			s, ok := v.(string)
 			if !ok && v != nil {
-				return &paramsError{fmt.Sprintf("%q must not be a JSON %s.", key, jsonKind(v))}
+				return &paramsError{fmt.Sprintf("%s must not be a JSON %s.", apperr.Quote(key), jsonKind(v))}
 			}
 			if strings.EqualFold(key, "query") {
 				p.Query = s
@@ -457,7 +459,7 @@ func decodeParams(dec *json.Decoder, p *graphql.RawParams) error {
 		case strings.EqualFold(key, "variables"), strings.EqualFold(key, "extensions"):
 			m, ok := v.(map[string]any)
 			if !ok && v != nil {
-				return &paramsError{fmt.Sprintf("%q must not be a JSON %s.", key, jsonKind(v))}
+				return &paramsError{fmt.Sprintf("%s must not be a JSON %s.", apperr.Quote(key), jsonKind(v))}
 			}
 			if strings.EqualFold(key, "variables") {
 				p.Variables = m
@@ -562,7 +564,7 @@ func malformedBody(err error) string {
 		if e.Field == "" {
 			return prefix + "it must be a JSON object."
 		}
-		return fmt.Sprintf("%s%q must not be a JSON %s.", prefix, e.Field, e.Value)
+		return fmt.Sprintf("%s%s must not be a JSON %s.", prefix, apperr.Quote(e.Field), e.Value)
 	}
 	if errors.Is(err, errTrailingData) {
 		return prefix + "there is data after the JSON object."

@@ -113,11 +113,11 @@ func New(d Deps) http.Handler {
 	})
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+r.URL.Path)
+		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+apperr.Quote(r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowed(r, req.URL.Path), ", "))
-		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", apperr.Quote(req.Method), apperr.Quote(req.URL.Path)))
 	})
 	return r
 }
