@@ -258,6 +258,8 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
 	srv := handler.New(es)
 	compact := compactor{schema: es.Schema(), tokenLimit: opts.TokenLimit}
+	streams := &streamBudget{maxOpen: opts.MaxStreams, budget: opts.StreamMemoryBytes}
+	opts.Metrics.ObserveStreams(streams.stats)
 
 	// The first transport that supports a request serves it: Upgrade
 	// requests are WebSockets, POSTs that accept text/event-stream are SSE,
@@ -276,6 +278,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 				initTimeout: opts.WSInitTimeout,
 				maxOps:      opts.WSMaxSubscriptions,
 				compactor:   compact,
+				budget:      streams,
 			},
 			InitFunc:              websocketInit(opts.Tokens, opts.ProtectReads),
 			KeepAlivePingInterval: keepAlive, // graphql-ws "ka"
@@ -292,7 +295,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 		slots:   &wsSlots{limit: int64(opts.WSMaxConnections)},
 	})
 	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes,
-		maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes, compactor: compact})
+		maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes, compactor: compact, budget: streams})
 	srv.AddTransport(getTransport{maxValues: opts.MaxVariableValues})
 	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
 
@@ -320,8 +323,6 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	srv.Use(errorGuard{})
 	// First of the operation interceptors: a refused operation does no
 	// work.
-	streams := &streamBudget{maxOpen: opts.MaxStreams, budget: opts.StreamMemoryBytes}
-	opts.Metrics.ObserveStreams(streams.stats)
 	srv.Use(streamLimits{budget: streams})
 	srv.Use(answerBudget{limit: opts.MaxResponseBytes, pool: &answerPool{limit: opts.ResponsePoolBytes}})
 	srv.Use(WriteGuard{})

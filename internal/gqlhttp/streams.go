@@ -60,10 +60,27 @@ type streamBudget struct {
 
 // acquire takes a place charged bytes; release gives it back.
 func (b *streamBudget) acquire(bytes int64) (release func(), refusal *gqlerror.Error) {
+	return b.take(bytes, 1)
+}
+
+// prepareFactor is the memory a large message takes while it is decoded
+// and compacted, for each of its bytes: the decoder's buffer, the decoded
+// query text and, for a WebSocket, the message itself.
+const prepareFactor = 3
+
+// prepare charges the memory of a message of size bytes being prepared
+// (decoded and compacted) for a streamed operation, without a place: a
+// flood of large messages at once is refused once they would take the
+// budget (what each holds while it runs is small).
+func (b *streamBudget) prepare(size int64) (release func(), refusal *gqlerror.Error) {
+	return b.take(prepareFactor*size, 0)
+}
+
+func (b *streamBudget) take(bytes int64, places int) (release func(), refusal *gqlerror.Error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case b.open >= b.maxOpen:
+	case b.open+places > b.maxOpen:
 		b.countRefused++
 		e := codedError(CodeUnavailable, fmt.Sprintf(
 			"The server runs %d streamed operations (subscriptions, and operations over WebSockets and server-sent events), its limit; try again later.", b.maxOpen))
@@ -74,13 +91,13 @@ func (b *streamBudget) acquire(bytes int64) (release func(), refusal *gqlerror.E
 			"The streamed operations of this server hold their memory budget of %d bytes; try again later, or with a smaller document.", b.budget))
 		return nil, e
 	}
-	b.open++
+	b.open += places
 	b.bytes += bytes
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			b.mu.Lock()
-			b.open--
+			b.open -= places
 			b.bytes -= bytes
 			b.mu.Unlock()
 		})

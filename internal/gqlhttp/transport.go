@@ -205,15 +205,46 @@ type sseTransport struct {
 	maxValues int
 	maxString int
 	compactor compactor
+	budget    *streamBudget
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	body, ok := t.prepare(w, r)
+	if !ok {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	t.SSE.Do(w, r.WithContext(withStreamed(r.Context())), exec)
+}
+
+// prepare reads the request, compacts it when it is large and returns it
+// encoded, or answers the request itself and reports false. A large body
+// is charged to the streams' memory budget while it is read (its length,
+// or a large string's when it is not told), and refused with 503 when
+// that is full.
+func (t sseTransport) prepare(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if size := r.ContentLength; size < 0 || size > compactAbove {
+		if size < 0 {
+			size = int64(min(t.maxString, DefaultMaxStringBytes))
+		}
+		release, refusal := t.budget.prepare(min(size, t.maxBody))
+		if refusal != nil {
+			// Read the body away (without keeping it), or the client,
+			// still sending, sees a broken connection instead of the
+			// answer.
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, t.maxBody))
+			w.Header().Set("Retry-After", "5")
+			writeErrors(w, http.StatusServiceUnavailable, mediaJSON, gqlerror.List{refusal})
+			return nil, false
+		}
+		defer release()
+	}
 	counted := &countedBody{ReadCloser: r.Body}
 	r.Body = counted
 	params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
 	if gqlErr != nil {
 		writeErrors(w, status, mediaJSON, gqlerror.List{gqlErr})
-		return
+		return nil, false
 	}
 	if counted.n > compactAbove {
 		t.compactor.compact(params)
@@ -221,10 +252,9 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	body, err := json.Marshal(params)
 	if err != nil {
 		writeRequestError(w, http.StatusBadRequest, mediaJSON, CodeBadRequest, "The request body is not a GraphQL request.")
-		return
+		return nil, false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	t.SSE.Do(w, r.WithContext(withStreamed(r.Context())), exec)
+	return body, true
 }
 
 // countedBody counts the bytes read from a request body.

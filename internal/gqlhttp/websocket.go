@@ -85,6 +85,7 @@ type wsImplementation struct {
 	initTimeout time.Duration
 	maxOps      int
 	compactor   compactor
+	budget      *streamBudget
 }
 
 // Accept implements transport.WebsocketImplementation.
@@ -94,7 +95,7 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 		return nil, err
 	}
 	c := &wsConn{WebsocketConn: conn, maxOps: i.maxOps, active: map[string]bool{}, compactor: i.compactor,
-		strict: conn.Subprotocol() == transportWS}
+		budget: i.budget, strict: conn.Subprotocol() == transportWS}
 	c.timer = time.AfterFunc(i.initTimeout, c.initExpired)
 	return c, nil
 }
@@ -116,12 +117,15 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 //     protocol asks (gqlgen closes both with 1002).
 //   - a subscribe larger than compactAbove is handed on in its compact
 //     form (see compactor), so that gqlgen's transport, which keeps the
-//     message while the operation runs, keeps only that.
+//     message while the operation runs, keeps only that; while it is
+//     compacted it is charged to the streams' memory budget, and refused
+//     with an error message (SERVICE_UNAVAILABLE) when that is full.
 type wsConn struct {
 	transport.WebsocketConn
 	maxOps    int
 	timer     *time.Timer
 	compactor compactor
+	budget    *streamBudget
 	strict    bool
 
 	mu       sync.Mutex
@@ -190,17 +194,33 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 				_ = c.WebsocketConn.WriteClose(closeDuplicateID, duplicateReason(m.ID))
 				return typ, nil, transport.ErrWebsocketClosed
 			case full:
-				if err := c.refuseOperation(m.ID); err != nil {
+				if err := c.refuseOperation(m.ID, tooManyOperations(c.maxOps)); err != nil {
 					return typ, nil, err
 				}
 				continue
 			}
 			if len(data) > compactAbove {
+				release, refusal := c.budget.prepare(int64(len(data)))
+				if refusal != nil {
+					c.mu.Lock()
+					delete(c.active, m.ID)
+					c.mu.Unlock()
+					if err := c.refuseOperation(m.ID, refusal); err != nil {
+						return typ, nil, err
+					}
+					continue
+				}
 				data = c.compactMessage(data)
+				release()
 			}
 		}
 		return typ, bytes.NewReader(data), nil
 	}
+}
+
+func tooManyOperations(limit int) *gqlerror.Error {
+	return codedError(CodeTooManySubscriptions, fmt.Sprintf(
+		"This WebSocket already runs %d operations, its limit: complete one first, or open another connection.", limit))
 }
 
 // protocolViolation is the close code and reason of a graphql-transport-ws
@@ -240,11 +260,9 @@ func (c *wsConn) compactMessage(data []byte) []byte {
 	return out
 }
 
-// refuseOperation answers a subscribe beyond the limit with an error
-// message (both protocols name it "error"); the operation never starts.
-func (c *wsConn) refuseOperation(id string) error {
-	e := codedError(CodeTooManySubscriptions, fmt.Sprintf(
-		"This WebSocket already runs %d operations, its limit: complete one first, or open another connection.", c.maxOps))
+// refuseOperation answers a subscribe with an error message (both
+// protocols name it "error"); the operation never starts.
+func (c *wsConn) refuseOperation(id string, e *gqlerror.Error) error {
 	payload, err := json.Marshal(gqlerror.List{e})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,18 +241,21 @@ type sseStream struct {
 	r   *bufio.Reader
 }
 
-// openSSE posts query (with the factory as $f) for server-sent events and
-// returns the open stream, or the whole answer when it is not a stream.
-func (s *liveServer) openSSE(ctx context.Context, client *http.Client, query string) (*sseStream, int, string) {
+// openSSE posts subscription(size, tag) (with the factory as $f) for
+// server-sent events and returns the open stream, or the whole answer when
+// it is not a stream. The body is made as it is sent, so that the test's
+// own memory stays out of the measurement.
+func (s *liveServer) openSSE(ctx context.Context, client *http.Client, size int, tag string) (*sseStream, int, string) {
 	s.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"f": s.factoryID}})
-	// The answer keeps its request, and so a strings.Reader's text: the
-	// test's memory is not the server's.
-	req, err := http.NewRequestWithContext(ctx, "POST", s.url+"/graphql", &forgetfulReader{b: body})
+	q := subscription(0, tag)
+	const unit = 1 << 10
+	body := bodyOf{head: `{"query":"` + q, unit: strings.Repeat("c", unit), n: max(0, size-len(q)) / unit,
+		tail: `","variables":{"f":"` + s.factoryID + `"}}`}
+	req, err := http.NewRequestWithContext(ctx, "POST", s.url+"/graphql", body.reader())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.ContentLength = int64(len(body))
+	req.ContentLength = body.size()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
 	res, err := client.Do(req)
@@ -267,39 +271,37 @@ func (s *liveServer) openSSE(ctx context.Context, client *http.Client, query str
 	return &sseStream{res: res, r: bufio.NewReader(res.Body)}, res.StatusCode, ""
 }
 
-// openManySSE opens n streams of query(i), senders at a time.
-func (s *liveServer) openManySSE(ctx context.Context, n, senders int, query func(i int) string) []*sseStream {
+// openManySSE opens n streams of subscriptions of size bytes, senders at
+// a time; one refused with 503 SERVICE_UNAVAILABLE is sent again (a
+// moment later, where a client would wait Retry-After), and counted.
+func (s *liveServer) openManySSE(ctx context.Context, n, senders, size int) (streams []*sseStream, retried int) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
-	streams := make([]*sseStream, n)
+	streams = make([]*sseStream, n)
+	var retries atomic.Int64
 	var wg sync.WaitGroup
 	for w := range senders {
 		wg.Go(func() {
 			for i := w; i < n; i += senders {
-				st, status, body := s.openSSE(ctx, client, query(i))
-				if st == nil {
-					s.t.Errorf("subscription %d: %d %s", i, status, body)
-					return
+				for {
+					st, status, body := s.openSSE(ctx, client, size, fmt.Sprint(i))
+					if code, _ := firstErrorCode([]byte(body)); status == http.StatusServiceUnavailable &&
+						code == "SERVICE_UNAVAILABLE" && ctx.Err() == nil {
+						retries.Add(1)
+						time.Sleep(20 * time.Millisecond)
+						continue
+					}
+					if st == nil {
+						s.t.Errorf("subscription %d: %d %s", i, status, body)
+						return
+					}
+					streams[i] = st
+					break
 				}
-				streams[i] = st
 			}
 		})
 	}
 	wg.Wait()
-	return streams
-}
-
-// forgetfulReader reads b and lets go of it at its end.
-type forgetfulReader struct{ b []byte }
-
-func (r *forgetfulReader) Read(p []byte) (int, error) {
-	n := copy(p, r.b)
-	if r.b = r.b[n:]; len(r.b) == 0 {
-		r.b = nil
-		if n == 0 {
-			return 0, io.EOF
-		}
-	}
-	return n, nil
+	return streams, int(retries.Load())
 }
 
 // event reads the stream's next event ("next" or "complete") and its data;
