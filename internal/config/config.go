@@ -87,6 +87,10 @@ type Config struct {
 	ProtectReads    bool          // PROTECT_READS: reads and subscriptions need a token too
 	ShutdownGrace   time.Duration // SHUTDOWN_GRACE
 
+	// DATABASE_WAIT: how long start-up waits for an unreachable database
+	// (retrying, each attempt logged) before it gives up; 0: no waiting.
+	DatabaseWait time.Duration
+
 	SeriesCacheBytes int64 // SERIES_CACHE_BYTES
 
 	// RETENTION: how long chart data is kept (PostgreSQL only; whole
@@ -201,6 +205,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLDepthLimit:      DefaultGraphQLDepthLimit,
 		GraphQLTokenLimit:      DefaultGraphQLTokenLimit,
 		ShutdownGrace:          20 * time.Second,
+		DatabaseWait:           30 * time.Second,
 		SeriesCacheBytes:       32 << 20,
 
 		WSInitTimeout:      DefaultWSInitTimeout,
@@ -335,6 +340,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"DOWNLOAD_TIMEOUT", "2m", time.Nanosecond, &c.DownloadTimeout},
 		{"WS_INIT_TIMEOUT", "10s", 100 * time.Millisecond, &c.WSInitTimeout},
 		{"SHUTDOWN_GRACE", "20s", 0, &c.ShutdownGrace},
+		{"DATABASE_WAIT", "30s", 0, &c.DatabaseWait},
 		{"DATABASE_READ_MAX_LAG", "2s", 0, &c.DatabaseReadMaxLag},
 		{"DATABASE_READ_WAIT", "200ms", 0, &c.DatabaseReadWait},
 		{"DATABASE_READ_CHECK_INTERVAL", "1s", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},

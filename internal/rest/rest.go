@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/sprocketapi/sprocket/api"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
@@ -49,6 +50,11 @@ func Routes(svc *core.Service, opts Options) chi.Router {
 	r.Get("/sprockets/{id}", h.getSprocket)
 	r.Head("/sprockets/{id}", h.getSprocket)
 	r.Put("/sprockets/{id}", h.updateSprocket)
+	// The OpenAPI document of these routes: an addition to the legacy
+	// contract, in which any other path answers 404.
+	openapi := api.OpenAPIHandler()
+	r.Get("/openapi.json", openapi.ServeHTTP)
+	r.Head("/openapi.json", openapi.ServeHTTP)
 	return r
 }
 

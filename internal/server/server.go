@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/sprocketapi/sprocket/api"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
@@ -83,6 +84,10 @@ func New(d Deps) http.Handler {
 		// GET and POST only, so that OPTIONS and 405 answers list them.
 		r.Get("/graphql", d.GraphQL.ServeHTTP)
 		r.Post("/graphql", d.GraphQL.ServeHTTP)
+		// The schema as one SDL document, also when introspection is off.
+		sdl := api.SchemaHandler()
+		r.Get("/graphql/schema.graphql", sdl.ServeHTTP)
+		r.Head("/graphql/schema.graphql", sdl.ServeHTTP)
 		r.Mount("/graphiql", graphiql.Handler(graphiql.Options{
 			Endpoint:             "/graphql",
 			SubscriptionEndpoint: "/graphql",
