@@ -28,7 +28,7 @@ const compactAbove = 16 << 10
 // An operation whose message is larger than compactAbove, whose document
 // parses and validates, is rewritten before the executor sees it: its
 // query becomes the selected operation and the fragments it spreads,
-// printed without comments, descriptions or insignificant whitespace; its
+// printed without comments, descriptions or indentation; its
 // variables are the ones the operation declares; its extensions are
 // dropped (an automatic persisted query's hash, checked first, no longer
 // matches the text, so the query is not registered; APQ keeps no document
@@ -60,7 +60,7 @@ func (c compactor) compact(p *graphql.RawParams) bool {
 		return false
 	}
 	var b strings.Builder
-	formatter.NewFormatter(&b, formatter.WithCompacted(), formatter.WithoutDescription()).
+	formatter.NewFormatter(&b, formatter.WithCompacted(), formatter.WithIndent(""), formatter.WithoutDescription()).
 		FormatQueryDocument(&ast.QueryDocument{Operations: ast.OperationList{op}, Fragments: spreadFragments(doc, op)})
 	p.Query = strings.TrimSpace(b.String())
 	p.OperationName = op.Name
