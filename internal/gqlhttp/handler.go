@@ -140,6 +140,9 @@ type Options struct {
 	// streamBudget.
 	MaxStreams        int
 	StreamMemoryBytes int64
+	// Streams is that budget when it is shared with the live hub
+	// (NewStreamBudget); nil: NewHandler makes its own.
+	Streams *StreamBudget
 	// Replicas are the hot standbys that query operations read from
 	// (DATABASE_READ_URL); nil: the primary serves every read.
 	Replicas *replica.Set
@@ -258,7 +261,10 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
 	srv := handler.New(es)
 	compact := compactor{schema: es.Schema(), tokenLimit: opts.TokenLimit}
-	streams := &streamBudget{maxOpen: opts.MaxStreams, budget: opts.StreamMemoryBytes}
+	streams := opts.Streams
+	if streams == nil {
+		streams = NewStreamBudget(opts)
+	}
 	opts.Metrics.ObserveStreams(streams.stats)
 
 	// The first transport that supports a request serves it: Upgrade

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/sprocketapi/sprocket/internal/config"
+	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -40,15 +41,17 @@ func withStreamed(ctx context.Context) context.Context {
 	return context.WithValue(ctx, streamedKey{}, true)
 }
 
-// streamBudget is what the operations that run over WebSockets and
+// StreamBudget is what the operations that run over WebSockets and
 // server-sent events may hold, on one server: a subscription runs for as
 // long as its client wants, outside MAX_IN_FLIGHT and the request
 // deadline. Each running operation (a subscription, or a query or
 // mutation sent over a socket or as SSE) takes one of maxOpen places and
 // is charged the memory it holds (heldBytes) for as long as it runs; an
 // operation that finds either full is not run, and gets a coded error
-// (SERVICE_UNAVAILABLE: try again later, or elsewhere).
-type streamBudget struct {
+// (SERVICE_UNAVAILABLE: try again later, or elsewhere). The live hub
+// charges the points waiting for subscribers to the same memory
+// (live.Budget).
+type StreamBudget struct {
 	maxOpen int
 	budget  int64
 
@@ -59,7 +62,7 @@ type streamBudget struct {
 }
 
 // acquire takes a place charged bytes; release gives it back.
-func (b *streamBudget) acquire(bytes int64) (release func(), refusal *gqlerror.Error) {
+func (b *StreamBudget) acquire(bytes int64) (release func(), refusal *gqlerror.Error) {
 	return b.take(bytes, 1)
 }
 
@@ -72,11 +75,11 @@ const prepareFactor = 3
 // (decoded and compacted) for a streamed operation, without a place: a
 // flood of large messages at once is refused once they would take the
 // budget (what each holds while it runs is small).
-func (b *streamBudget) prepare(size int64) (release func(), refusal *gqlerror.Error) {
+func (b *StreamBudget) prepare(size int64) (release func(), refusal *gqlerror.Error) {
 	return b.take(prepareFactor*size, 0)
 }
 
-func (b *streamBudget) take(bytes int64, places int) (release func(), refusal *gqlerror.Error) {
+func (b *StreamBudget) take(bytes int64, places int) (release func(), refusal *gqlerror.Error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -104,7 +107,33 @@ func (b *streamBudget) take(bytes int64, places int) (release func(), refusal *g
 	}, nil
 }
 
-func (b *streamBudget) stats() telemetry.StreamStats {
+var _ live.Budget = (*StreamBudget)(nil)
+
+// NewStreamBudget returns the budget of opts (MaxStreams and
+// StreamMemoryBytes, or their defaults), to share between NewHandler
+// (Options.Streams) and the live hub.
+func NewStreamBudget(opts Options) *StreamBudget {
+	opts = opts.withDefaults()
+	return &StreamBudget{maxOpen: opts.MaxStreams, budget: opts.StreamMemoryBytes}
+}
+
+// Charge implements live.Budget: n bytes of points waiting for
+// subscribers, charged whether they fit or not.
+func (b *StreamBudget) Charge(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.bytes += n
+	return b.bytes <= b.budget
+}
+
+// Release implements live.Budget.
+func (b *StreamBudget) Release(n int64) {
+	b.mu.Lock()
+	b.bytes -= n
+	b.mu.Unlock()
+}
+
+func (b *StreamBudget) stats() telemetry.StreamStats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return telemetry.StreamStats{Open: b.open, MaxOpen: b.maxOpen, Bytes: b.bytes, Budget: b.budget,
@@ -116,7 +145,7 @@ func (b *streamBudget) stats() telemetry.StreamStats {
 // last answer is given or its context ends (the client completed it, or
 // went away).
 type streamLimits struct {
-	budget *streamBudget
+	budget *StreamBudget
 }
 
 var _ interface {

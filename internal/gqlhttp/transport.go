@@ -205,7 +205,7 @@ type sseTransport struct {
 	maxValues int
 	maxString int
 	compactor compactor
-	budget    *streamBudget
+	budget    *StreamBudget
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {

@@ -85,7 +85,7 @@ type wsImplementation struct {
 	initTimeout time.Duration
 	maxOps      int
 	compactor   compactor
-	budget      *streamBudget
+	budget      *StreamBudget
 }
 
 // Accept implements transport.WebsocketImplementation.
@@ -125,7 +125,7 @@ type wsConn struct {
 	maxOps    int
 	timer     *time.Timer
 	compactor compactor
-	budget    *streamBudget
+	budget    *StreamBudget
 	strict    bool
 
 	mu       sync.Mutex

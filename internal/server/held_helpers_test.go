@@ -38,6 +38,7 @@ type liveServer struct {
 		graph.Live
 		core.Notifier
 		Subscribers() int
+		SetBudget(live.Budget)
 		Close() error
 	}
 	factory   int    // a factory's row id
@@ -65,7 +66,8 @@ func newLiveServer(t *testing.T, d string, env map[string]string) *liveServer {
 	svc.SetNotifier(s.hub)
 	metrics := telemetry.NewMetrics("test", db.SQL, s.hub.Subscribers)
 	opts := gqlhttp.OptionsFromConfig(cfg)
-	opts.Metrics = metrics
+	opts.Metrics, opts.Streams = metrics, gqlhttp.NewStreamBudget(opts)
+	s.hub.SetBudget(opts.Streams)
 	h := server.New(server.Deps{
 		Config:  cfg,
 		Service: svc,

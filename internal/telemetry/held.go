@@ -36,7 +36,7 @@ var (
 
 	streamsOpen    = prometheus.NewDesc("sprocket_graphql_streams", "GraphQL operations running over WebSockets and server-sent events.", nil, nil)
 	streamsMax     = prometheus.NewDesc("sprocket_graphql_streams_limit", "The limit on GraphQL operations running over WebSockets and server-sent events (GRAPHQL_MAX_STREAMS).", nil, nil)
-	streamBytes    = prometheus.NewDesc("sprocket_graphql_stream_bytes", "Memory charged to the GraphQL operations running over WebSockets and server-sent events.", nil, nil)
+	streamBytes    = prometheus.NewDesc("sprocket_graphql_stream_bytes", "Memory charged to the GraphQL operations running over WebSockets and server-sent events, and to the points waiting for subscribers.", nil, nil)
 	streamBudget   = prometheus.NewDesc("sprocket_graphql_stream_budget_bytes", "The memory budget of streamed GraphQL operations (GRAPHQL_STREAM_MEMORY_BYTES).", nil, nil)
 	streamRefusals = prometheus.NewDesc("sprocket_graphql_stream_refusals_total", "Streamed GraphQL operations refused, by the limit that was full (count or memory).", []string{"limit"}, nil)
 )
