@@ -167,6 +167,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		core.Notifier
 		Subscribers() int
 		SetBuffer(points int)
+		SetBudget(live.Budget)
 		Close() error
 	}
 	if db.Dialect == dialect.Postgres {
@@ -204,6 +205,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	gopts := gqlhttp.OptionsFromConfig(cfg)
 	gopts.Tokens, gopts.Metrics, gopts.Replicas = tokens, metrics, replicas
+	// The points waiting for subscribers share the streams' memory.
+	gopts.Streams = gqlhttp.NewStreamBudget(gopts)
+	hub.SetBudget(gopts.Streams)
 	var draining atomic.Bool
 	deps := server.Deps{
 		Config:  cfg,

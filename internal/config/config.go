@@ -70,6 +70,16 @@ type Config struct {
 	// GRAPHQL_MAX_VARIABLE_VALUES: JSON values in one request body
 	// (default 41000: 10,000 points of 4 values, and room).
 	GraphQLMaxVariableValues int
+	// GRAPHQL_QUERY_CACHE_BYTES: memory for parsed documents (default 32
+	// MiB); GRAPHQL_APQ_CACHE_BYTES: for automatic persisted queries
+	// (default 16 MiB).
+	GraphQLQueryCacheBytes int64
+	GraphQLAPQCacheBytes   int64
+	// GRAPHQL_MAX_STREAMS: operations that run at once over WebSockets
+	// and server-sent events (default 2000); GRAPHQL_STREAM_MEMORY_BYTES:
+	// the memory they may hold (default 64 MiB).
+	GraphQLMaxStreams        int
+	GraphQLStreamMemoryBytes int64
 
 	APITokens       []string      // API_TOKENS: plain tokens, comma-separated (secret)
 	APITokensFile   string        // API_TOKENS_FILE: a file of token hashes
@@ -164,6 +174,10 @@ const (
 	DefaultGraphQLResponsePoolBytes = 64 << 20
 	DefaultGraphQLCostInFlight      = 4 * DefaultGraphQLComplexityLimit
 	DefaultGraphQLMaxVariableValues = 10_000*4 + 1000
+	DefaultGraphQLQueryCacheBytes   = 32 << 20
+	DefaultGraphQLAPQCacheBytes     = 16 << 20
+	DefaultGraphQLMaxStreams        = 2000
+	DefaultGraphQLStreamMemoryBytes = 64 << 20
 	DefaultWSInitTimeout            = 10 * time.Second
 	DefaultWSMaxConnections         = 1000
 	DefaultWSMaxSubscriptions       = 100
@@ -204,6 +218,10 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLResponsePoolBytes: DefaultGraphQLResponsePoolBytes,
 		GraphQLCostInFlight:      DefaultGraphQLCostInFlight,
 		GraphQLMaxVariableValues: DefaultGraphQLMaxVariableValues,
+		GraphQLQueryCacheBytes:   DefaultGraphQLQueryCacheBytes,
+		GraphQLAPQCacheBytes:     DefaultGraphQLAPQCacheBytes,
+		GraphQLMaxStreams:        DefaultGraphQLMaxStreams,
+		GraphQLStreamMemoryBytes: DefaultGraphQLStreamMemoryBytes,
 
 		DatabaseReadMaxLag:        2 * time.Second,
 		DatabaseReadWait:          200 * time.Millisecond,
@@ -277,6 +295,9 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"GRAPHQL_MAX_RESPONSE_BYTES", &c.GraphQLMaxResponseBytes},
 		{"GRAPHQL_RESPONSE_POOL_BYTES", &c.GraphQLResponsePoolBytes},
 		{"GRAPHQL_COST_IN_FLIGHT", &c.GraphQLCostInFlight},
+		{"GRAPHQL_QUERY_CACHE_BYTES", &c.GraphQLQueryCacheBytes},
+		{"GRAPHQL_APQ_CACHE_BYTES", &c.GraphQLAPQCacheBytes},
+		{"GRAPHQL_STREAM_MEMORY_BYTES", &c.GraphQLStreamMemoryBytes},
 	} {
 		if v := getenv(l.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -403,6 +424,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"MAX_IN_FLIGHT", 1, &c.MaxInFlight},
 		{"WS_MAX_CONNECTIONS", 1, &c.WSMaxConnections},
 		{"WS_MAX_SUBSCRIPTIONS", 1, &c.WSMaxSubscriptions},
+		{"GRAPHQL_MAX_STREAMS", 1, &c.GraphQLMaxStreams},
 		{"LIVE_BUFFER_POINTS", 1000, &c.LiveBufferPoints},
 	} {
 		if v := getenv(l.name); v != "" {

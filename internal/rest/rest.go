@@ -12,6 +12,7 @@ import (
 
 	"github.com/sprocketapi/sprocket/api"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
 type handler struct {
@@ -24,6 +25,9 @@ type Options struct {
 	// SeriesCacheBytes is the memory kept for encoded factory answers
 	// (GET /v1/factories/{id}); 0 turns the cache off.
 	SeriesCacheBytes int64
+	// Metrics report the cache (sprocket_cache_*{cache="series"}); nil:
+	// none.
+	Metrics *telemetry.Metrics
 }
 
 // Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
@@ -32,6 +36,7 @@ func Routes(svc *core.Service, opts Options) chi.Router {
 	h := &handler{svc: svc}
 	if opts.SeriesCacheBytes > 0 {
 		h.cache = newSeriesCache(opts.SeriesCacheBytes)
+		opts.Metrics.ObserveCache("series", h.cache.stats)
 	}
 	r := chi.NewRouter()
 	r.Get("/factories", h.listFactories)

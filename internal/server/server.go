@@ -87,7 +87,7 @@ func New(d Deps) http.Handler {
 	r.Use(readRouting(d.Replicas))
 	r.Use(options(r))
 
-	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes}))
+	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes, Metrics: d.Metrics}))
 	if d.GraphQL != nil {
 		// GET and POST only, so that OPTIONS and 405 answers list them.
 		r.Get("/graphql", d.GraphQL.ServeHTTP)
@@ -130,11 +130,11 @@ func New(d Deps) http.Handler {
 	})
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+r.URL.Path)
+		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+apperr.Quote(r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowed(r, req.URL.Path), ", "))
-		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", apperr.Quote(req.Method), apperr.Quote(req.URL.Path)))
 	})
 	return r
 }
