@@ -227,6 +227,7 @@ func openReplicas(ctx context.Context, cfg config.Config, db *database.DB, logge
 		MaxLag:   cfg.DatabaseReadMaxLag,
 		Wait:     cfg.DatabaseReadWait,
 		Interval: cfg.DatabaseReadCheckInterval,
+		Timeout:  cfg.DatabaseReadTimeout,
 		Pool:     database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout},
 		Logger:   logger,
 	})

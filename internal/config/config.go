@@ -107,6 +107,10 @@ type Config struct {
 	// DATABASE_READ_CHECK_INTERVAL: how often the standbys' health and lag
 	// are checked (default 1s).
 	DatabaseReadCheckInterval time.Duration
+	// DATABASE_READ_TIMEOUT: how long a standby may take to answer a
+	// check, a probe or a connection attempt before it is taken for
+	// stopped and its waiting reads go to the primary (default 1s).
+	DatabaseReadTimeout time.Duration
 }
 
 // MaxMetricOperations caps how many names GRAPHQL_METRIC_OPERATIONS may
@@ -203,6 +207,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		DatabaseReadMaxLag:        2 * time.Second,
 		DatabaseReadWait:          200 * time.Millisecond,
 		DatabaseReadCheckInterval: time.Second,
+		DatabaseReadTimeout:       time.Second,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -317,6 +322,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"DATABASE_READ_MAX_LAG", "2s", 0, &c.DatabaseReadMaxLag},
 		{"DATABASE_READ_WAIT", "200ms", 0, &c.DatabaseReadWait},
 		{"DATABASE_READ_CHECK_INTERVAL", "1s", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},
+		{"DATABASE_READ_TIMEOUT", "1s", 20 * time.Millisecond, &c.DatabaseReadTimeout},
 	} {
 		v := getenv(l.name)
 		if v == "" {
@@ -432,6 +438,11 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	}
 	if len(c.DatabaseReadURLs) > 0 && !dburl.IsPostgres(c.DatabaseURL) {
 		bad("DATABASE_READ_URL", "needs a PostgreSQL DATABASE_URL: standbys replicate a PostgreSQL primary")
+	}
+	if len(c.DatabaseReadURLs) > 0 && c.DatabaseReadMaxLag <= c.DatabaseReadCheckInterval {
+		// A standby's freshness is renewed once a check: a bound no
+		// longer than the interval would skip it for part of every one.
+		bad("DATABASE_READ_MAX_LAG", "must be longer than DATABASE_READ_CHECK_INTERVAL (%v), not %v", c.DatabaseReadCheckInterval, c.DatabaseReadMaxLag)
 	}
 	if r, err := ParseRetention(getenv("RETENTION")); err != nil {
 		bad("RETENTION", "%v", err)
