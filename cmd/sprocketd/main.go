@@ -178,6 +178,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer hub.Close()
 	hub.SetBuffer(cfg.LiveBufferPoints)
 	svc.SetBulkLane(cfg.DBBulkConns)
+	svc.SetDownloadLane(cfg.DBDownloadConns)
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)

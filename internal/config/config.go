@@ -50,6 +50,16 @@ type Config struct {
 	// DB_OPERATION_CONNS: connections one GraphQL query may hold at once.
 	// Default a quarter of DB_MAX_CONNS.
 	DBOperationConns int
+	// DB_DOWNLOAD_CONNS: turns of the bulk lane that downloads may hold at
+	// once. Default a third of DB_BULK_CONNS.
+	DBDownloadConns int
+	// DOWNLOAD_BUFFER_BYTES: what one download reads ahead of its client;
+	// DOWNLOAD_MEMORY_BYTES: what all downloads read ahead at once;
+	// DOWNLOAD_MIN_RATE: the slowest (bytes a second) a client may take a
+	// download before it is cut.
+	DownloadBufferBytes int64
+	DownloadMemoryBytes int64
+	DownloadMinRate     int64
 	// MAX_IN_FLIGHT: requests served at once (subscriptions and health
 	// checks aside); more are answered 503 at once. Default 512.
 	MaxInFlight int
@@ -167,6 +177,12 @@ const (
 	DefaultWSInitTimeout            = 10 * time.Second
 	DefaultWSMaxConnections         = 1000
 	DefaultWSMaxSubscriptions       = 100
+	// A download's read-ahead, all downloads', and the slowest client:
+	// the buffer holds the legacy answers of most deployments whole, so
+	// that a slow client holds no database turn (rest/download.go).
+	DefaultDownloadBufferBytes = 16 << 20
+	DefaultDownloadMemoryBytes = 64 << 20
+	DefaultDownloadMinRate     = 16 << 10
 	// DefaultPartitionsAhead: a quarter of months ahead have their
 	// partition of chart_data, so a maintenance outage of weeks loses
 	// nothing (points would wait in the default partition).
@@ -203,6 +219,10 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLResponsePoolBytes: DefaultGraphQLResponsePoolBytes,
 		GraphQLCostInFlight:      DefaultGraphQLCostInFlight,
 		GraphQLMaxVariableValues: DefaultGraphQLMaxVariableValues,
+
+		DownloadBufferBytes: DefaultDownloadBufferBytes,
+		DownloadMemoryBytes: DefaultDownloadMemoryBytes,
+		DownloadMinRate:     DefaultDownloadMinRate,
 
 		DatabaseReadMaxLag:        2 * time.Second,
 		DatabaseReadWait:          200 * time.Millisecond,
@@ -277,6 +297,9 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"GRAPHQL_MAX_RESPONSE_BYTES", &c.GraphQLMaxResponseBytes},
 		{"GRAPHQL_RESPONSE_POOL_BYTES", &c.GraphQLResponsePoolBytes},
 		{"GRAPHQL_COST_IN_FLIGHT", &c.GraphQLCostInFlight},
+		{"DOWNLOAD_BUFFER_BYTES", &c.DownloadBufferBytes},
+		{"DOWNLOAD_MEMORY_BYTES", &c.DownloadMemoryBytes},
+		{"DOWNLOAD_MIN_RATE", &c.DownloadMinRate},
 	} {
 		if v := getenv(l.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -400,6 +423,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	}{
 		{"DB_BULK_CONNS", 1, &c.DBBulkConns},
 		{"DB_OPERATION_CONNS", 1, &c.DBOperationConns},
+		{"DB_DOWNLOAD_CONNS", 1, &c.DBDownloadConns},
 		{"MAX_IN_FLIGHT", 1, &c.MaxInFlight},
 		{"WS_MAX_CONNECTIONS", 1, &c.WSMaxConnections},
 		{"WS_MAX_SUBSCRIPTIONS", 1, &c.WSMaxSubscriptions},
@@ -470,11 +494,20 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	if c.DBOperationConns == 0 {
 		c.DBOperationConns = max(1, c.DBMaxConns/4)
 	}
+	if c.DBDownloadConns == 0 {
+		c.DBDownloadConns = max(1, c.DBBulkConns/3)
+	}
 	if c.DBBulkConns > c.DBMaxConns {
 		bad("DB_BULK_CONNS", "must be at most DB_MAX_CONNS (%d), not %d", c.DBMaxConns, c.DBBulkConns)
 	}
 	if c.DBOperationConns > c.DBBulkConns {
 		bad("DB_OPERATION_CONNS", "must be at most DB_BULK_CONNS (%d), not %d", c.DBBulkConns, c.DBOperationConns)
+	}
+	if c.DBDownloadConns > c.DBBulkConns {
+		bad("DB_DOWNLOAD_CONNS", "must be at most DB_BULK_CONNS (%d), not %d", c.DBBulkConns, c.DBDownloadConns)
+	}
+	if c.DownloadMemoryBytes < c.DownloadBufferBytes {
+		bad("DOWNLOAD_MEMORY_BYTES", "must be at least DOWNLOAD_BUFFER_BYTES (%d), not %d", c.DownloadBufferBytes, c.DownloadMemoryBytes)
 	}
 	if c.GraphQLCostInFlight < int64(c.GraphQLComplexityLimit) {
 		bad("GRAPHQL_COST_IN_FLIGHT", "must be at least GRAPHQL_COMPLEXITY_LIMIT (%d), not %d", c.GraphQLComplexityLimit, c.GraphQLCostInFlight)

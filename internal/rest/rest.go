@@ -14,8 +14,9 @@ import (
 )
 
 type handler struct {
-	svc   *core.Service
-	cache *seriesCache // nil: no cache
+	svc       *core.Service
+	cache     *seriesCache // nil: no cache
+	downloads *downloads
 }
 
 // Options tune the /v1 routes.
@@ -23,12 +24,14 @@ type Options struct {
 	// SeriesCacheBytes is the memory kept for encoded factory answers
 	// (GET /v1/factories/{id}); 0 turns the cache off.
 	SeriesCacheBytes int64
+	// Downloads bound what downloads hold while their clients read them.
+	Downloads DownloadOptions
 }
 
 // Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
 // HEAD too; OPTIONS, 404 and 405 are answered by the server's router.
 func Routes(svc *core.Service, opts Options) chi.Router {
-	h := &handler{svc: svc}
+	h := &handler{svc: svc, downloads: newDownloads(opts.Downloads)}
 	if opts.SeriesCacheBytes > 0 {
 		h.cache = newSeriesCache(opts.SeriesCacheBytes)
 	}

@@ -78,7 +78,12 @@ func New(d Deps) http.Handler {
 	r.Use(readRouting(d.Replicas))
 	r.Use(options(r))
 
-	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes}))
+	downloads := rest.DownloadOptions{BufferBytes: d.Config.DownloadBufferBytes,
+		MemoryBytes: d.Config.DownloadMemoryBytes, MinRate: d.Config.DownloadMinRate}
+	if d.Metrics != nil {
+		downloads.Registerer = d.Metrics.Registry
+	}
+	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes, Downloads: downloads}))
 	if d.GraphQL != nil {
 		// GET and POST only, so that OPTIONS and 405 answers list them.
 		r.Get("/graphql", d.GraphQL.ServeHTTP)
