@@ -152,7 +152,12 @@ func signal(c chan struct{}) {
 // Write appends p to the answer, handing each full chunk to the client's
 // side; it waits while the download holds its whole buffer (its client is
 // behind) or all downloads hold theirs, within the download's context.
-func (sp *spool) Write(p []byte) (int, error) {
+func (sp *spool) Write(p []byte) (int, error) { return write(sp, p) }
+
+// WriteString is Write of a string, without a copy of it.
+func (sp *spool) WriteString(s string) (int, error) { return write(sp, s) }
+
+func write[T string | []byte](sp *spool, p T) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if len(sp.cur) == cap(sp.cur) {
@@ -163,22 +168,6 @@ func (sp *spool) Write(p []byte) (int, error) {
 		c := copy(sp.cur[len(sp.cur):cap(sp.cur)], p)
 		sp.cur = sp.cur[:len(sp.cur)+c]
 		p = p[c:]
-	}
-	return n, nil
-}
-
-// WriteString is Write of a string, without a copy of it.
-func (sp *spool) WriteString(s string) (int, error) {
-	n := len(s)
-	for len(s) > 0 {
-		if len(sp.cur) == cap(sp.cur) {
-			if err := sp.next(); err != nil {
-				return n - len(s), err
-			}
-		}
-		c := copy(sp.cur[len(sp.cur):cap(sp.cur)], s)
-		sp.cur = sp.cur[:len(sp.cur)+c]
-		s = s[c:]
 	}
 	return n, nil
 }
@@ -334,9 +323,6 @@ func (sp *spool) drain(ctx context.Context, w http.ResponseWriter) error {
 		}
 		_ = rc.SetWriteDeadline(dl)
 		_, err = w.Write(c)
-		if err == nil {
-			err = rc.Flush()
-		}
 		sp.mu.Lock()
 		sp.free(c)
 		sp.mu.Unlock()
