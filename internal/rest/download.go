@@ -58,7 +58,7 @@ const (
 	DefaultDownloadMinRate     = config.DefaultDownloadMinRate
 )
 
-const msgDownloadMemory = "The server is busy with other downloads; try again shortly."
+const msgDownloadMemory = "Other downloads hold all the memory downloads may use; try again shortly."
 
 // downloads is the budget all downloads share.
 type downloads struct {
