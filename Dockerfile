@@ -7,9 +7,11 @@ WORKDIR /src
 ENV CGO_ENABLED=1
 
 # Download the modules in their own layer so that source-only changes
-# reuse the cache.
+# reuse the cache; the module cache is a BuildKit cache mount, kept between
+# builds.
 COPY go.mod go.sum ./
-RUN go mod download
+RUN --mount=type=cache,target=/go/pkg/mod \
+    go mod download
 
 COPY . .
 # The version the binary reports (sprocketd version, /metrics
@@ -17,7 +19,12 @@ COPY . .
 # (.git is not in the context); to add the commit:
 #   docker build --build-arg VERSION="$(cat VERSION)-$(git rev-parse --short=12 HEAD)" .
 ARG VERSION=
-RUN v="${VERSION:-$(cat VERSION)}" \
+# Go's build cache is a cache mount too: a rebuild after a source change
+# recompiles the changed packages, not SQLite's C code (1.5 to 2 minutes
+# on two cores).
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    v="${VERSION:-$(cat VERSION)}" \
  && go build -trimpath -ldflags "-s -w -X main.version=${v}" \
       -o /out/sprocketd ./cmd/sprocketd \
  && /out/sprocketd version
@@ -49,5 +56,9 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/sprocketd", "healthcheck"]
 
+# SIGTERM starts a graceful shutdown of up to SHUTDOWN_GRACE (20 s by
+# default): give the container more than that before it is killed
+# (docker stop -t 30, compose's stop_grace_period; Docker's default is 10 s).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/sprocketd"]
 CMD ["serve"]

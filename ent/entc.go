@@ -13,6 +13,8 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
+
+	"github.com/sprocketapi/sprocket/internal/entgen"
 )
 
 func main() {
@@ -25,6 +27,9 @@ func main() {
 		entgql.WithConfigPath("gqlgen.yml"),
 		entgql.WithWhereInputs(true),
 		entgql.WithNodeDescriptor(false),
+		// Every element gets a description (the published SDL has none
+		// without one): internal/entgen/describe.go.
+		entgql.WithSchemaHook(entgen.DescribeGraphQL),
 	)
 	if err != nil {
 		log.Fatalf("entc: creating entgql extension: %v", err)

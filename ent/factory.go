@@ -12,14 +12,15 @@ import (
 	"github.com/sprocketapi/sprocket/ent/factory"
 )
 
-// Factory is the model entity for the Factory schema.
+// A sprocket factory: a name and its production series (points of actual against goal over time).
 type Factory struct {
 	config `json:"-"`
 	// ID of the ent.
+	// The global id: opaque, for node(id:) and every id argument.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the row was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the row was last changed (a factory: its name, not its points).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
 	// Display name; "Factory N" when a /v1 client gives none.
 	Name string `json:"name,omitempty"`

@@ -2,6 +2,8 @@
 // this file are written by hand.
 package ent
 
-// ent first (it writes graph/ent.graphqls), then gqlgen, which reads it.
+// ent first (it writes graph/ent.graphqls), then gqlgen, which reads it,
+// then the published SDL from the executable schema gqlgen wrote.
 //go:generate go run -mod=mod entc.go
 //go:generate sh -c "cd .. && go tool gqlgen generate --config gqlgen.yml"
+//go:generate sh -c "cd .. && go run ./internal/sdl/gen -o api/schema.graphql"

@@ -12,22 +12,23 @@ import (
 	"github.com/sprocketapi/sprocket/ent/sprocket"
 )
 
-// Sprocket is the model entity for the Sprocket schema.
+// One entry of the sprocket catalogue: its teeth and three dimensions.
 type Sprocket struct {
 	config `json:"-"`
 	// ID of the ent.
+	// The global id: opaque, for node(id:) and every id argument.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When the row was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When the row was last changed (a factory: its name, not its points).
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Teeth holds the value of the "teeth" field.
+	// Number of teeth: a whole number from 1 to 2147483647.
 	Teeth int `json:"teeth,omitempty"`
-	// PitchDiameter holds the value of the "pitch_diameter" field.
+	// Pitch diameter, greater than 0.
 	PitchDiameter float64 `json:"pitch_diameter,omitempty"`
-	// OutsideDiameter holds the value of the "outside_diameter" field.
+	// Outside diameter, greater than 0.
 	OutsideDiameter float64 `json:"outside_diameter,omitempty"`
-	// Pitch holds the value of the "pitch" field.
+	// Pitch, greater than 0.
 	Pitch        float64 `json:"pitch,omitempty"`
 	selectValues sql.SelectValues
 }

@@ -40,6 +40,13 @@ func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int]
 	if err := core.CheckPage(first, last); err != nil {
 		return nil, err
 	}
+	order, err := factoryOrderSamples(orderBy)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRowCursors(ctx, after, before, order); err != nil {
+		return nil, err
+	}
 	if first == nil && last == nil {
 		first = &defaultPage
 	}
@@ -50,6 +57,13 @@ func (r *queryResolver) Factories(ctx context.Context, after *entgql.Cursor[int]
 // Sprockets is the resolver for the sprockets field.
 func (r *queryResolver) Sprockets(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy []ent.SprocketOrder, where *ent.SprocketWhereInput) (*ent.SprocketConnection, error) {
 	if err := core.CheckPage(first, last); err != nil {
+		return nil, err
+	}
+	order, err := sprocketOrderSamples(orderBy)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRowCursors(ctx, after, before, order); err != nil {
 		return nil, err
 	}
 	if first == nil && last == nil {

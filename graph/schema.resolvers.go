@@ -39,13 +39,12 @@ func (r *factoryResolver) Points(ctx context.Context, obj *ent.Factory, from *ti
 			GoalGTE: where.GoalGte, GoalLTE: where.GoalLte, BelowGoal: where.BelowGoal,
 		}
 	}
-	if after != nil {
-		t := int64(after.ID)
-		page.After = &t
+	var err error
+	if page.After, err = pointCursor(ctx, "after", after); err != nil {
+		return nil, err
 	}
-	if before != nil {
-		t := int64(before.ID)
-		page.Before = &t
+	if page.Before, err = pointCursor(ctx, "before", before); err != nil {
+		return nil, err
 	}
 	res, err := r.Service.Points(ctx, obj.ID, page)
 	if err != nil {

@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// A read stalled past a request's deadline ends the connection (see
 	// database.Options.Stall); a little slack lets the deadline speak first.
-	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout})
+	db, err := openDatabase(ctx, cfg, database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout}, logger)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -166,6 +166,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		core.Notifier
 		Subscribers() int
 		SetBuffer(points int)
+		SetBudget(live.Budget)
 		Close() error
 	}
 	if db.Dialect == dialect.Postgres {
@@ -193,6 +194,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	gopts := gqlhttp.OptionsFromConfig(cfg)
 	gopts.Tokens, gopts.Metrics, gopts.Replicas = tokens, metrics, replicas
+	// The points waiting for subscribers share the streams' memory.
+	gopts.Streams = gqlhttp.NewStreamBudget(gopts)
+	hub.SetBudget(gopts.Streams)
 	var draining atomic.Bool
 	h := server.New(server.Deps{
 		Config:  cfg,

@@ -124,7 +124,7 @@ func TestProductionRequiresDatabaseURL(t *testing.T) {
 // token is set because neither command serves anything; serve still
 // refuses that configuration.
 func TestMigrateAndSeedRunInProductionWithoutTokens(t *testing.T) {
-	url := testdb.URL(t, dialect.Postgres)
+	url := testdb.EmptyURL(t, dialect.Postgres)
 	env := func(k string) string { return map[string]string{"ENV": "production", "DATABASE_URL": url}[k] }
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"migrate"}, env, &out, io.Discard, nil); err != nil {

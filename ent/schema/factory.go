@@ -22,7 +22,8 @@ func (Factory) Fields() []ent.Field {
 		field.Int("id").
 			Positive().
 			Immutable().
-			Annotations(entgql.Skip(entgql.SkipWhereInput)),
+			Annotations(entgql.Skip(entgql.SkipWhereInput)).
+			Comment("The global id: opaque, for node(id:) and every id argument."),
 		field.String("name").
 			NotEmpty().
 			MaxRuneLen(200). // characters, not bytes (core.MaxNameLength)
@@ -55,7 +56,8 @@ func (Factory) Edges() []ent.Edge {
 // Annotations of the Factory.
 func (Factory) Annotations() []schema.Annotation {
 	return []schema.Annotation{
-		entgql.QueryField(),
+		schema.Comment("A sprocket factory: a name and its production series (points of actual against goal over time)."),
+		entgql.QueryField().Description("The factories, as a cursor connection ordered by id unless orderBy says otherwise."),
 		entgql.RelayConnection(),
 		entgql.MultiOrder(),
 	}

@@ -20,11 +20,13 @@ func (TimeMixin) Fields() []ent.Field {
 		field.Time("created_at").
 			Immutable().
 			Default(now).
-			Annotations(entgql.OrderField("CREATED_AT")),
+			Annotations(entgql.OrderField("CREATED_AT")).
+			Comment("When the row was created."),
 		field.Time("updated_at").
 			Default(now).
 			UpdateDefault(now).
-			Annotations(entgql.OrderField("UPDATED_AT")),
+			Annotations(entgql.OrderField("UPDATED_AT")).
+			Comment("When the row was last changed (a factory: its name, not its points)."),
 	}
 }
 

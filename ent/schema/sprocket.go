@@ -22,16 +22,21 @@ func (Sprocket) Fields() []ent.Field {
 		field.Int("id").
 			Positive().
 			Immutable().
-			Annotations(entgql.Skip(entgql.SkipWhereInput)),
+			Annotations(entgql.Skip(entgql.SkipWhereInput)).
+			Comment("The global id: opaque, for node(id:) and every id argument."),
 		field.Int("teeth").
 			Range(1, math.MaxInt32).
-			Annotations(entgql.OrderField("TEETH")),
+			Annotations(entgql.OrderField("TEETH")).
+			Comment("Number of teeth: a whole number from 1 to 2147483647."),
 		field.Float("pitch_diameter").
-			Annotations(entgql.OrderField("PITCH_DIAMETER")),
+			Annotations(entgql.OrderField("PITCH_DIAMETER")).
+			Comment("Pitch diameter, greater than 0."),
 		field.Float("outside_diameter").
-			Annotations(entgql.OrderField("OUTSIDE_DIAMETER")),
+			Annotations(entgql.OrderField("OUTSIDE_DIAMETER")).
+			Comment("Outside diameter, greater than 0."),
 		field.Float("pitch").
-			Annotations(entgql.OrderField("PITCH")),
+			Annotations(entgql.OrderField("PITCH")).
+			Comment("Pitch, greater than 0."),
 	}
 }
 
@@ -43,7 +48,8 @@ func (Sprocket) Mixin() []ent.Mixin {
 // Annotations of the Sprocket.
 func (Sprocket) Annotations() []schema.Annotation {
 	return []schema.Annotation{
-		entgql.QueryField(),
+		schema.Comment("One entry of the sprocket catalogue: its teeth and three dimensions."),
+		entgql.QueryField().Description("The sprocket catalogue, as a cursor connection ordered by id unless orderBy says otherwise."),
 		entgql.RelayConnection(),
 		entgql.MultiOrder(),
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sprocketapi/sprocket/ent"
 )
 
+// A new factory, with its first points if any.
 type CreateFactoryInput struct {
 	// At most 200 characters; "Factory N" when left out.
 	Name *string `json:"name,omitempty"`
@@ -32,33 +33,46 @@ type Point struct {
 	Goal float64 `json:"goal"`
 }
 
+// One production point to record.
 type PointInput struct {
 	// A whole second.
-	Time   time.Time `json:"time"`
-	Actual float64   `json:"actual"`
-	Goal   float64   `json:"goal"`
+	Time time.Time `json:"time"`
+	// Sprockets made: a number from -2^53 to 2^53.
+	Actual float64 `json:"actual"`
+	// Sprockets planned: a number from -2^53 to 2^53.
+	Goal float64 `json:"goal"`
 }
 
 // Ordering of a factory's points: by time, oldest first by default.
 type PointOrder struct {
+	// ASC: oldest first; DESC: newest first.
 	Direction entgql.OrderDirection `json:"direction"`
-	Field     PointOrderField       `json:"field"`
+	// What to order by: the time, the only choice.
+	Field PointOrderField `json:"field"`
 }
 
 // Filters on a factory's points; all given conditions must hold.
 type PointWhereInput struct {
+	// Only the points whose actual is at least this.
 	ActualGte *float64 `json:"actualGTE,omitempty"`
+	// Only the points whose actual is at most this.
 	ActualLte *float64 `json:"actualLTE,omitempty"`
-	GoalGte   *float64 `json:"goalGTE,omitempty"`
-	GoalLte   *float64 `json:"goalLTE,omitempty"`
+	// Only the points whose goal is at least this.
+	GoalGte *float64 `json:"goalGTE,omitempty"`
+	// Only the points whose goal is at most this.
+	GoalLte *float64 `json:"goalLTE,omitempty"`
 	// Only the points that missed (true) or met (false) their goal.
 	BelowGoal *bool `json:"belowGoal,omitempty"`
 }
 
+// What recordProduction wrote.
 type RecordProductionPayload struct {
-	Factory  *ent.Factory `json:"factory"`
-	Inserted int          `json:"inserted"`
-	Updated  int          `json:"updated"`
+	// The factory, as it is after the batch.
+	Factory *ent.Factory `json:"factory"`
+	// Points added at new times.
+	Inserted int `json:"inserted"`
+	// Points that replaced one at the same time (UPSERT only).
+	Updated int `json:"updated"`
 }
 
 // A downsampled series in columns: times[i], actual[i] and goal[i] belong together.
@@ -68,18 +82,22 @@ type Series struct {
 	// End of the window (exclusive).
 	To *time.Time `json:"to,omitempty"`
 	// The bucket width used, in seconds.
-	Interval  int64     `json:"interval"`
+	Interval int64 `json:"interval"`
+	// How each value was made from its bucket's points.
 	Aggregate Aggregate `json:"aggregate"`
 	// Bucket start times (M4, LTTB: the points' own times).
 	Times []time.Time `json:"times"`
 	// The same instants in epoch seconds.
-	Epochs []int64   `json:"epochs"`
+	Epochs []int64 `json:"epochs"`
+	// Sprockets made, one value a bucket (or a point, for M4 and LTTB).
 	Actual []float64 `json:"actual"`
-	Goal   []float64 `json:"goal"`
+	// Sprockets planned, one value a bucket (or a point, for M4 and LTTB).
+	Goal []float64 `json:"goal"`
 	// Raw points behind each value (M4, LTTB: 1).
 	Counts []int64 `json:"counts"`
 }
 
+// A new sprocket: every field is required.
 type SprocketInput struct {
 	// A whole number from 1 to 2147483647.
 	Teeth int `json:"teeth"`
@@ -93,30 +111,47 @@ type SprocketInput struct {
 
 // The fields to change; the others keep their values.
 type SprocketPatch struct {
-	Teeth           *int     `json:"teeth,omitempty"`
-	PitchDiameter   *float64 `json:"pitchDiameter,omitempty"`
+	// A whole number from 1 to 2147483647; unchanged when left out.
+	Teeth *int `json:"teeth,omitempty"`
+	// Greater than 0; unchanged when left out.
+	PitchDiameter *float64 `json:"pitchDiameter,omitempty"`
+	// Greater than 0; unchanged when left out.
 	OutsideDiameter *float64 `json:"outsideDiameter,omitempty"`
-	Pitch           *float64 `json:"pitch,omitempty"`
+	// Greater than 0; unchanged when left out.
+	Pitch *float64 `json:"pitch,omitempty"`
 }
 
+// Live updates, over WebSocket (graphql-transport-ws) or server-sent events.
 type Subscription struct {
 }
 
+// Totals and extremes of a factory's points over a window; the extremes are null when it has no point.
 type Summary struct {
-	Count       int64   `json:"count"`
+	// The number of points.
+	Count int64 `json:"count"`
+	// Sum of actual (0 without points).
 	TotalActual float64 `json:"totalActual"`
-	TotalGoal   float64 `json:"totalGoal"`
+	// Sum of goal (0 without points).
+	TotalGoal float64 `json:"totalGoal"`
 	// totalActual / totalGoal; null when totalGoal is 0.
-	Attainment *float64   `json:"attainment,omitempty"`
-	FirstTime  *time.Time `json:"firstTime,omitempty"`
-	LastTime   *time.Time `json:"lastTime,omitempty"`
-	MinActual  *float64   `json:"minActual,omitempty"`
-	MaxActual  *float64   `json:"maxActual,omitempty"`
-	MinGoal    *float64   `json:"minGoal,omitempty"`
-	MaxGoal    *float64   `json:"maxGoal,omitempty"`
+	Attainment *float64 `json:"attainment,omitempty"`
+	// Time of the earliest point.
+	FirstTime *time.Time `json:"firstTime,omitempty"`
+	// Time of the latest point.
+	LastTime *time.Time `json:"lastTime,omitempty"`
+	// Smallest actual.
+	MinActual *float64 `json:"minActual,omitempty"`
+	// Largest actual.
+	MaxActual *float64 `json:"maxActual,omitempty"`
+	// Smallest goal.
+	MinGoal *float64 `json:"minGoal,omitempty"`
+	// Largest goal.
+	MaxGoal *float64 `json:"maxGoal,omitempty"`
 }
 
+// The fields of a factory to change.
 type UpdateFactoryInput struct {
+	// The new name: at most 200 characters, no control characters, not blank.
 	Name string `json:"name"`
 }
 
@@ -126,8 +161,11 @@ type Aggregate string
 const (
 	// Mean of the bucket.
 	AggregateAvg Aggregate = "AVG"
+	// Smallest value of the bucket (actual and goal each on their own).
 	AggregateMin Aggregate = "MIN"
+	// Largest value of the bucket (actual and goal each on their own).
 	AggregateMax Aggregate = "MAX"
+	// Sum of the bucket.
 	AggregateSum Aggregate = "SUM"
 	// The bucket's earliest point.
 	AggregateFirst Aggregate = "FIRST"
@@ -201,9 +239,11 @@ func (e Aggregate) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a factory's points can be ordered by.
 type PointOrderField string
 
 const (
+	// The point's time.
 	PointOrderFieldTime PointOrderField = "TIME"
 )
 
@@ -254,6 +294,7 @@ func (e PointOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What recordProduction does with a time the factory already has.
 type RecordMode string
 
 const (

@@ -26,3 +26,21 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteRuns(t *testing.T) {
+	long := strings.Repeat("x", 900_000)
+	cases := []struct{ in, want string }{
+		{`Cannot query field "a" on type "Query".`, `Cannot query field "a" on type "Query".`},
+		{`Cannot query field "` + long + `" on type "Query".`,
+			`Cannot query field "` + strings.Repeat("x", QuoteLimit) + `"… on type "Query".`},
+		{`Unexpected "` + strings.Repeat(`\"`, 150) + `"`, `Unexpected "` + strings.Repeat(`\"`, QuoteLimit) + `"…`},
+		{`two "` + long + `" and "` + long + `"`, `two "` + long[:QuoteLimit] + `"… and "` + long[:QuoteLimit] + `"…`},
+		{`unterminated "` + long, `unterminated "` + long},
+		{`"` + strings.Repeat("é", QuoteLimit) + `" exactly`, `"` + strings.Repeat("é", QuoteLimit) + `" exactly`},
+	}
+	for i, c := range cases {
+		if got := QuoteRuns(c.in); got != c.want {
+			t.Errorf("case %d: got %.200q…", i, got)
+		}
+	}
+}

@@ -80,12 +80,26 @@ type Config struct {
 	// GRAPHQL_MAX_VARIABLE_VALUES: JSON values in one request body
 	// (default 41000: 10,000 points of 4 values, and room).
 	GraphQLMaxVariableValues int
+	// GRAPHQL_QUERY_CACHE_BYTES: memory for parsed documents (default 32
+	// MiB); GRAPHQL_APQ_CACHE_BYTES: for automatic persisted queries
+	// (default 16 MiB).
+	GraphQLQueryCacheBytes int64
+	GraphQLAPQCacheBytes   int64
+	// GRAPHQL_MAX_STREAMS: operations that run at once over WebSockets
+	// and server-sent events (default 2000); GRAPHQL_STREAM_MEMORY_BYTES:
+	// the memory they may hold (default 64 MiB).
+	GraphQLMaxStreams        int
+	GraphQLStreamMemoryBytes int64
 
 	APITokens       []string      // API_TOKENS: plain tokens, comma-separated (secret)
 	APITokensFile   string        // API_TOKENS_FILE: a file of token hashes
 	AllowOpenWrites bool          // ALLOW_OPEN_WRITES: production without tokens
 	ProtectReads    bool          // PROTECT_READS: reads and subscriptions need a token too
 	ShutdownGrace   time.Duration // SHUTDOWN_GRACE
+
+	// DATABASE_WAIT: how long start-up waits for an unreachable database
+	// (retrying, each attempt logged) before it gives up; 0: no waiting.
+	DatabaseWait time.Duration
 
 	SeriesCacheBytes int64 // SERIES_CACHE_BYTES
 
@@ -174,6 +188,10 @@ const (
 	DefaultGraphQLResponsePoolBytes = 64 << 20
 	DefaultGraphQLCostInFlight      = 4 * DefaultGraphQLComplexityLimit
 	DefaultGraphQLMaxVariableValues = 10_000*4 + 1000
+	DefaultGraphQLQueryCacheBytes   = 32 << 20
+	DefaultGraphQLAPQCacheBytes     = 16 << 20
+	DefaultGraphQLMaxStreams        = 2000
+	DefaultGraphQLStreamMemoryBytes = 64 << 20
 	DefaultWSInitTimeout            = 10 * time.Second
 	DefaultWSMaxConnections         = 1000
 	DefaultWSMaxSubscriptions       = 100
@@ -207,6 +225,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLDepthLimit:      DefaultGraphQLDepthLimit,
 		GraphQLTokenLimit:      DefaultGraphQLTokenLimit,
 		ShutdownGrace:          20 * time.Second,
+		DatabaseWait:           30 * time.Second,
 		SeriesCacheBytes:       32 << 20,
 
 		WSInitTimeout:      DefaultWSInitTimeout,
@@ -219,6 +238,10 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLResponsePoolBytes: DefaultGraphQLResponsePoolBytes,
 		GraphQLCostInFlight:      DefaultGraphQLCostInFlight,
 		GraphQLMaxVariableValues: DefaultGraphQLMaxVariableValues,
+		GraphQLQueryCacheBytes:   DefaultGraphQLQueryCacheBytes,
+		GraphQLAPQCacheBytes:     DefaultGraphQLAPQCacheBytes,
+		GraphQLMaxStreams:        DefaultGraphQLMaxStreams,
+		GraphQLStreamMemoryBytes: DefaultGraphQLStreamMemoryBytes,
 
 		DownloadBufferBytes: DefaultDownloadBufferBytes,
 		DownloadMemoryBytes: DefaultDownloadMemoryBytes,
@@ -297,6 +320,9 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"GRAPHQL_MAX_RESPONSE_BYTES", &c.GraphQLMaxResponseBytes},
 		{"GRAPHQL_RESPONSE_POOL_BYTES", &c.GraphQLResponsePoolBytes},
 		{"GRAPHQL_COST_IN_FLIGHT", &c.GraphQLCostInFlight},
+		{"GRAPHQL_QUERY_CACHE_BYTES", &c.GraphQLQueryCacheBytes},
+		{"GRAPHQL_APQ_CACHE_BYTES", &c.GraphQLAPQCacheBytes},
+		{"GRAPHQL_STREAM_MEMORY_BYTES", &c.GraphQLStreamMemoryBytes},
 		{"DOWNLOAD_BUFFER_BYTES", &c.DownloadBufferBytes},
 		{"DOWNLOAD_MEMORY_BYTES", &c.DownloadMemoryBytes},
 		{"DOWNLOAD_MIN_RATE", &c.DownloadMinRate},
@@ -342,6 +368,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"DOWNLOAD_TIMEOUT", "2m", time.Nanosecond, &c.DownloadTimeout},
 		{"WS_INIT_TIMEOUT", "10s", 100 * time.Millisecond, &c.WSInitTimeout},
 		{"SHUTDOWN_GRACE", "20s", 0, &c.ShutdownGrace},
+		{"DATABASE_WAIT", "30s", 0, &c.DatabaseWait},
 		{"DATABASE_READ_MAX_LAG", "2s", 0, &c.DatabaseReadMaxLag},
 		{"DATABASE_READ_WAIT", "200ms", 0, &c.DatabaseReadWait},
 		{"DATABASE_READ_CHECK_INTERVAL", "1s", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},
@@ -427,6 +454,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"MAX_IN_FLIGHT", 1, &c.MaxInFlight},
 		{"WS_MAX_CONNECTIONS", 1, &c.WSMaxConnections},
 		{"WS_MAX_SUBSCRIPTIONS", 1, &c.WSMaxSubscriptions},
+		{"GRAPHQL_MAX_STREAMS", 1, &c.GraphQLMaxStreams},
 		{"LIVE_BUFFER_POINTS", 1000, &c.LiveBufferPoints},
 	} {
 		if v := getenv(l.name); v != "" {

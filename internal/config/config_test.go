@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -45,6 +46,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"DOWNLOAD_TIMEOUT": {"DOWNLOAD_TIMEOUT": "0s"},
 		"WS_INIT_TIMEOUT":  {"WS_INIT_TIMEOUT": "50ms"},
 		"SHUTDOWN_GRACE":   {"SHUTDOWN_GRACE": "-1s"},
+		"DATABASE_WAIT":    {"DATABASE_WAIT": "forever"},
 
 		"GRAPHQL_INTROSPECTION":    {"GRAPHQL_INTROSPECTION": "sometimes"},
 		"GRAPHQL_COMPLEXITY_LIMIT": {"GRAPHQL_COMPLEXITY_LIMIT": "lots"},
@@ -54,6 +56,17 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		_, err := Load(env(e))
 		if err == nil || !strings.Contains(err.Error(), variable) {
 			t.Errorf("%v: error %v does not name %s", e, err, variable)
+		}
+	}
+}
+
+// TestDatabaseWaitDefaultsTo30s: start-up waits 30 s for the database
+// unless DATABASE_WAIT says otherwise; 0 waits not at all.
+func TestDatabaseWaitDefaultsTo30s(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 30 * time.Second, "0": 0, "2m": 2 * time.Minute} {
+		cfg, err := Load(env(map[string]string{"DATABASE_WAIT": v}))
+		if err != nil || cfg.DatabaseWait != want {
+			t.Errorf("DATABASE_WAIT=%q: %v, %v; want %v", v, cfg.DatabaseWait, err, want)
 		}
 	}
 }

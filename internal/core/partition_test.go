@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ func maintain(t *testing.T, db *database.DB, now time.Time, retention func(time.
 		all.Created = append(all.Created, rep.Created...)
 		all.Dropped = append(all.Dropped, rep.Dropped...)
 		all.Moved += rep.Moved
+		all.Removed += rep.Removed
 		if rep.Deferred == nil && !rep.Busy {
 			return all
 		}
@@ -267,9 +269,10 @@ func TestAPartitionCreatedAheadTakesThePointsWaitingInTheDefaultPartition(t *tes
 
 // TestRetentionDropsOldMonthsWithTheirRollups: a retention bound drops the
 // monthly partitions wholly before it and, in the same transaction, their
-// rollups; every read then equals the remaining points (the month that
-// holds the bound is kept whole, and points in the default partition are
-// kept), cached legacy answers are invalidated (series_version), and
+// rollups, and removes the older points of the default partition (small
+// and negative integers: 1970 and before as epoch seconds); every read then
+// equals the remaining points (the month that holds the bound is kept
+// whole), cached legacy answers are invalidated (series_version), and
 // SQLite refuses a retention.
 func TestRetentionDropsOldMonthsWithTheirRollups(t *testing.T) {
 	t.Parallel()
@@ -315,12 +318,13 @@ func TestRetentionDropsOldMonthsWithTheirRollups(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep := maintain(t, db, now, ninety)
-		if fmt.Sprint(rep.Dropped) != "[chart_data_p202511 chart_data_p202512 chart_data_p202601]" || len(rep.Created) != 0 {
+		if fmt.Sprint(rep.Dropped) != "[chart_data_p202511 chart_data_p202512 chart_data_p202601]" || len(rep.Created) != 0 ||
+			rep.Removed != 2*int64(len(ids)) {
 			t.Fatalf("retention at %v: %+v", now, rep)
 		}
 		for _, id := range ids {
 			for tm := range points[id] {
-				if tm >= month(2025, 11) && tm < month(2026, 2) {
+				if tm < month(2026, 2) {
 					delete(points[id], tm)
 				}
 			}
@@ -792,4 +796,267 @@ func TestPagesAskedWithTheirVersionSeeItsPointsWhileWritersGoOn(t *testing.T) {
 			t.Fatalf("readers asked with %d versions only: the test did not overlap writes and reads", n)
 		}
 	})
+}
+
+// TestPartitionMaintenanceSucceedsWhileWritersFillTheDefaultPartition:
+// writers keep recording points (appends and upserts) into the twelve
+// months ahead, which wait in the default partition, while maintenance
+// with PARTITIONS_AHEAD=12 creates those months' partitions and moves the
+// waiting points into them. Maintenance completes within three rounds
+// (no step given up for a deadlock or a lock wait), and afterwards every
+// point written is stored exactly once, in its month's partition, with
+// rollups, summaries and series equal to the points.
+func TestPartitionMaintenanceSucceedsWhileWritersFillTheDefaultPartition(t *testing.T) {
+	t.Parallel()
+	s, db := partitionedService(t, dialect.Postgres)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	if _, err := db.MaintainPartitions(ctx, database.PartitionOptions{Now: func() time.Time { return now }}); err != nil {
+		t.Fatal(err) // 2025-12 and 2026-01 only
+	}
+	const writers, ahead, rounds = 4, 12, 3
+	var months []int64
+	for i := 1; i <= ahead; i++ {
+		months = append(months, month(2026, time.Month(1+i)))
+	}
+	ids := make([]int, writers)
+	written := make([]map[int64]Point, writers) // each writer's own factory
+	for w := range ids {
+		f, err := s.CreateFactory(ctx, FactoryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[w], written[w] = f.ID, map[int64]Point{}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var writes [writers]int
+	var total atomic.Int64 // writes committed
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 12))
+			for op := 0; ; op++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m := months[rng.IntN(len(months))]
+				// Appends of new times (COPY, or INSERT when they fall among
+				// stored ones) and upserts over stored ones, alternately.
+				upsert := op%2 == 1
+				var batch []Point
+				seen := map[int64]bool{}
+				for len(batch) < 10+rng.IntN(40) {
+					tm := m + int64(rng.IntN(28))*86400 + int64(rng.IntN(1440))*60
+					if !seen[tm] && (upsert || written[w][tm] == Point{}) {
+						seen[tm] = true
+						batch = append(batch, Point{Time: tm, Actual: float64(rng.IntN(1000)), Goal: float64(op)})
+					}
+				}
+				if _, err := s.RecordProduction(ctx, ids[w], batch, upsert); err != nil {
+					errs <- fmt.Errorf("writer %d, write %d: %w", w, op, err)
+					return
+				}
+				for _, p := range batch {
+					written[w][p.Time] = p
+				}
+				writes[w]++
+				total.Add(1)
+			}
+		}()
+	}
+	// Writers first fill the default partition a little.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM chart_data_default`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= 500 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var reports []database.PartitionReport
+	var created []string
+	before := total.Load()
+	for i := 0; i < rounds && len(created) < ahead; i++ {
+		rep, err := db.MaintainPartitions(ctx, database.PartitionOptions{Ahead: ahead, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		reports = append(reports, rep)
+		created = append(created, rep.Created...)
+	}
+	during := total.Load() - before
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var moved int64
+	for i, rep := range reports {
+		moved += rep.Moved
+		if rep.Deferred != nil {
+			t.Logf("round %d gave up a step: %v", i, rep.Deferred)
+		}
+	}
+	if len(created) != ahead {
+		t.Fatalf("created %d of the %d months ahead in %d rounds while writers ran (%v); writes %v",
+			len(created), ahead, rounds, created, writes)
+	}
+	if moved == 0 || during == 0 {
+		t.Errorf("the writers did not race the maintenance: %d points moved, %d writes committed while it ran", moved, during)
+	}
+	for w, id := range ids {
+		where := partitionsOf(t, s, id)
+		if where["chart_data_default"] != 0 {
+			t.Errorf("factory %d: %d points still in the default partition", id, where["chart_data_default"])
+		}
+		checkEveryRead(t, s, id, written[w], fmt.Sprintf("factory %d", id))
+	}
+	t.Logf("writes %v (%d while maintenance ran), moved %d points in %d rounds", writes, during, moved, len(reports))
+}
+
+// TestRetentionRemovesOldPointsOutsideTheMonthlyPartitions: points loaded
+// before their month had a partition (a seed's 2021, a backfilled 2025)
+// wait in the default partition; a retention round removes those of the
+// months that end at or before its bound, in batches of about TrimBatch
+// points with their rollups, moves the series_version of the factories
+// that lost points only, and keeps the month holding the bound, later
+// months and legacy millisecond times, while a writer goes on recording
+// into the kept months. Every read then equals the remaining points, no
+// rollup before the first kept month is left, and the next round removes
+// nothing.
+func TestRetentionRemovesOldPointsOutsideTheMonthlyPartitions(t *testing.T) {
+	t.Parallel()
+	s, db := partitionedService(t, dialect.Postgres)
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	twelve := func(now time.Time) time.Time { return now.AddDate(0, -12, 0) } // 2025-06-15: June 2025 is kept
+	cut := month(2025, 6)
+	// The seed's factory: every fourth hour of March to May 2021, through
+	// many batches; the others: a few points of every kind of time.
+	var seed []Point
+	for tm := month(2021, 3); tm < month(2021, 6); tm += 4 * 3600 {
+		seed = append(seed, Point{Time: tm, Actual: float64(tm % 7), Goal: 5})
+	}
+	mixed := []Point{
+		{Time: -86400 * 400, Actual: 1, Goal: 1}, {Time: 10, Actual: 2, Goal: 1}, // legacy small integers: 1970 and before
+		{Time: month(2025, 1) + 3600, Actual: 3, Goal: 1}, {Time: cut - 1, Actual: 4, Goal: 1}, // backfilled, before the bound's month
+		{Time: cut, Actual: 5, Goal: 1}, {Time: month(2025, 8) + 60, Actual: 6, Goal: 1}, // the bound's month and after: kept
+		{Time: month(2026, 6) + 7, Actual: 7, Goal: 1}, // a month that will have its partition
+		{Time: 1_700_000_000_000, Actual: 8, Goal: 1},  // legacy milliseconds: far in the future as seconds
+	}
+	recent := []Point{{Time: month(2025, 9), Actual: 9, Goal: 1}, {Time: month(2026, 6) + 99, Actual: 10, Goal: 1}}
+	points := map[int]map[int64]Point{}
+	var ids []int
+	for _, batch := range [][]Point{seed, mixed, recent} {
+		f, err := s.CreateFactory(ctx, FactoryInput{Points: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.ID)
+		points[f.ID] = map[int64]Point{}
+		for _, p := range batch {
+			points[f.ID][p.Time] = p
+		}
+	}
+	// The months around now get their partitions (June 2026's points move
+	// there); the rest waits in the default partition.
+	maintain(t, db, now, nil)
+	if n := partitionsOf(t, s, ids[0])["chart_data_default"]; n != len(seed) {
+		t.Fatalf("%d of the seed's %d points in the default partition", n, len(seed))
+	}
+	versions := map[int]int64{}
+	for _, id := range ids {
+		v, err := s.SeriesVersion(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions[id] = v
+	}
+
+	// A writer records into kept months of the seed's factory meanwhile.
+	stop := make(chan struct{})
+	writerDone := make(chan error, 1)
+	var mu sync.Mutex
+	go func() {
+		rng := rand.New(rand.NewPCG(7, 7))
+		for op := 0; ; op++ {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			default:
+			}
+			var batch []Point
+			for range 20 {
+				tm := []int64{cut, month(2025, 10), month(2026, 6)}[rng.IntN(3)] + int64(rng.IntN(20*86400))
+				batch = append(batch, Point{Time: tm, Actual: float64(op), Goal: 2})
+			}
+			mu.Lock()
+			if _, err := s.RecordProduction(ctx, ids[0], batch, true); err != nil {
+				mu.Unlock()
+				writerDone <- err
+				return
+			}
+			for _, p := range batch {
+				points[ids[0]][p.Time] = p
+			}
+			mu.Unlock()
+		}
+	}()
+	var rep database.PartitionReport
+	for try := 0; ; try++ {
+		r, err := db.MaintainPartitions(ctx, database.PartitionOptions{Ahead: 2, Now: func() time.Time { return now }, Retention: twelve, TrimBatch: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.Removed += r.Removed
+		if r.Deferred == nil {
+			break
+		}
+		if try == 10 {
+			t.Fatalf("retention deferred 10 times: %v", r.Deferred)
+		}
+	}
+	close(stop)
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	var removed int64
+	for _, id := range ids {
+		for tm := range points[id] {
+			if tm < cut {
+				delete(points[id], tm)
+				removed++
+			}
+		}
+	}
+	if rep.Removed != removed || removed != int64(len(seed)+4) {
+		t.Errorf("removed %d points, want %d", rep.Removed, removed)
+	}
+	for _, id := range ids {
+		checkEveryRead(t, s, id, points[id], fmt.Sprintf("factory %d after retention", id))
+		v, err := s.SeriesVersion(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lost := id != ids[2]; (v != versions[id]) != lost {
+			t.Errorf("factory %d: series_version %d, was %d (lost points: %v)", id, v, versions[id], lost)
+		}
+	}
+	var old int
+	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM rollups WHERE bucket < $1`, cut).Scan(&old); err != nil || old != 0 {
+		t.Errorf("%d rollups before the first kept month remain (%v)", old, err)
+	}
+	if rep := maintain(t, db, now, twelve); rep.Removed != 0 || len(rep.Dropped) != 0 {
+		t.Errorf("the next round: %+v", rep)
+	}
 }

@@ -22,7 +22,8 @@ import (
 // (legacy clients' millisecond times, small or negative integers, months
 // nobody created). The migration partition_chart_data made a partition for
 // every month that held points; the service creates the months ahead of the
-// current one and drops those older than RETENTION (MaintainPartitions).
+// current one and removes the points older than RETENTION
+// (MaintainPartitions; retention.go).
 // The service does it, not pg_partman: that extension must be installed on
 // the server (managed services may not offer it), and its time partitioning
 // wants a timestamp column, while ours is a bigint of epoch seconds that
@@ -46,13 +47,18 @@ type PartitionOptions struct {
 	// previous month.
 	Ahead int
 	// Retention, when set, gives the retention bound at an instant: the
-	// monthly partitions that end at or before it are dropped with their
-	// rollups. nil keeps every point.
+	// points of the months that end at or before it are removed with
+	// their rollups, the monthly partitions dropped and the points outside
+	// them deleted. nil keeps every point.
 	Retention func(now time.Time) time.Time
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// LockTimeout bounds each DDL step's wait for a lock (default 2s).
 	LockTimeout time.Duration
+	// TrimBatch is about how many points one transaction of retention
+	// deletes outside the monthly partitions (default 10,000; plus the
+	// rest of the last point's day).
+	TrimBatch int
 }
 
 // PartitionReport says what one round of MaintainPartitions did.
@@ -62,9 +68,10 @@ type PartitionReport struct {
 	Busy bool
 	// Created are the partitions created, Dropped those dropped by
 	// retention; Moved counts the points moved out of the default
-	// partition into the created ones.
+	// partition into the created ones, Removed the points retention
+	// deleted outside the partitions it dropped.
 	Created, Dropped []string
-	Moved            int64
+	Moved, Removed   int64
 	// Deferred is the step given up because a lock was not granted within
 	// LockTimeout (writers or readers held it); the next round tries again.
 	Deferred error
@@ -89,8 +96,9 @@ func monthOf(m time.Time) monthPartition {
 
 // MaintainPartitions runs one round of partition maintenance on PostgreSQL
 // (on SQLite it does nothing): it creates the partitions of the previous,
-// the current and the next opts.Ahead months that are missing, and drops
-// those wholly older than the retention bound. Replicas take turns through
+// the current and the next opts.Ahead months that are missing, and removes
+// the points of the months wholly older than the retention bound
+// (applyRetention). Replicas take turns through
 // an advisory lock; a replica that finds it taken skips the round (Busy).
 // A step whose lock is not granted in time is left to the next round
 // (Deferred), with no error.
@@ -166,21 +174,7 @@ func (db *DB) MaintainPartitions(ctx context.Context, opts PartitionOptions) (Pa
 	if !retain {
 		return rep, nil
 	}
-	for _, p := range parts {
-		if p.To > bound {
-			break // parts are in order of From, and do not overlap
-		}
-		err := dropPartition(ctx, conn, p, opts.LockTimeout)
-		if isLockTimeout(err) {
-			rep.Deferred = fmt.Errorf("dropping %s: %w", p.Name, err)
-			return rep, nil
-		}
-		if err != nil {
-			return rep, fmt.Errorf("partitions: dropping %s: %w", p.Name, err)
-		}
-		rep.Dropped = append(rep.Dropped, p.Name)
-	}
-	return rep, nil
+	return rep, applyRetention(ctx, conn, parts, bound, opts, &rep)
 }
 
 // boundRE reads a range partition's bounds from pg_get_expr(relpartbound).
@@ -239,12 +233,22 @@ func overlaps(parts []monthPartition, m monthPartition) bool {
 // points already stored for its month (they wait in the default
 // partition, which PostgreSQL would refuse to leave holding them): the
 // table is created alone, those points are moved into it from the default
-// partition, and it is attached. Writers of the default partition wait
-// from the move to the commit (SHARE ROW EXCLUSIVE); attaching takes only
-// SHARE UPDATE EXCLUSIVE on chart_data, so writers of other months go on,
-// and scans the default partition (ACCESS EXCLUSIVE on it: a few
-// milliseconds while it holds few points). The CHECK constraint spares
-// PostgreSQL a scan of the new table. It returns the points moved.
+// partition, and it is attached. The CHECK constraint spares PostgreSQL a
+// scan of the new table. It returns the points moved.
+//
+// The default partition is locked first, in ACCESS EXCLUSIVE mode, the
+// lock ATTACH takes on it in the end: a transaction that starts with a
+// weaker lock and needs a stronger one later deadlocks with writers, whose
+// statements read the default partition (ACCESS SHARE) before they insert
+// into it (ROW EXCLUSIVE). Maintenance that locked it SHARE ROW EXCLUSIVE
+// for the move deadlocked in every round while writers filled it. Taken
+// first, the lock waits for the transactions that use the default
+// partition to end (lock_timeout bounds the wait) and then nothing it
+// needs is held by others: attaching takes only SHARE UPDATE EXCLUSIVE on
+// chart_data, so readers and writers of other months go on, and those of
+// the default partition wait from the lock to the commit (the move, a
+// scan of the default partition, and the month's index: little while it
+// holds few points).
 func createPartition(ctx context.Context, conn *sql.Conn, m monthPartition, lockTimeout time.Duration) (int64, error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -258,7 +262,7 @@ func createPartition(ctx context.Context, conn *sql.Conn, m monthPartition, lock
 	check := pq.QuoteIdentifier(m.Name + "_bounds")
 	var moved int64
 	for i, q := range []string{
-		`LOCK TABLE chart_data_default IN SHARE ROW EXCLUSIVE MODE`,
+		`LOCK TABLE chart_data_default IN ACCESS EXCLUSIVE MODE`,
 		`CREATE TABLE ` + name + ` (LIKE chart_data)`,
 		fmt.Sprintf(`WITH moved AS (DELETE FROM chart_data_default WHERE "time" >= %d AND "time" < %d RETURNING id, "time", actual, goal, factory_id) `+
 			`INSERT INTO %s (id, "time", actual, goal, factory_id) SELECT id, "time", actual, goal, factory_id FROM moved`, m.From, m.To, name),
@@ -278,43 +282,6 @@ func createPartition(ctx context.Context, conn *sql.Conn, m monthPartition, lock
 		}
 	}
 	return moved, tx.Commit()
-}
-
-// dropPartition drops partition p and, in the same transaction, the
-// rollups of its month, so that rollups stay equal to what the remaining
-// points give: every rollup width divides a day, and a month's bounds are
-// UTC midnights (multiples of 86400), so each rollup bucket lies wholly in
-// one month, and the buckets in [p.From, p.To) are exactly those of p's
-// points (while p exists no point of its month is elsewhere). The factories
-// that had points there get a new series_version, which the cached legacy
-// GETs go by.
-//
-// Writers lock their factory's row before they touch chart_data
-// (core.RecordProduction, DeleteFactory): every factory row is locked here
-// first, in id order, so that a writer holding one finishes before
-// DROP TABLE takes chart_data (ACCESS EXCLUSIVE), and none waits for it
-// while holding a row this transaction then updates. Writers wait from
-// here to the commit; readers from the DROP to the commit.
-func dropPartition(ctx context.Context, conn *sql.Conn, p monthPartition, lockTimeout time.Duration) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck
-	if err := setLocalTimeouts(ctx, tx, lockTimeout); err != nil {
-		return err
-	}
-	for _, q := range []string{
-		`SELECT count(*) FROM (SELECT id FROM factories ORDER BY id FOR NO KEY UPDATE) AS locked`,
-		`DROP TABLE ` + pq.QuoteIdentifier(p.Name),
-		fmt.Sprintf(`WITH gone AS (DELETE FROM rollups WHERE bucket >= %d AND bucket < %d RETURNING factory_id) `+
-			`UPDATE factories SET series_version = series_version + 1 WHERE id IN (SELECT factory_id FROM gone)`, p.From, p.To),
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }
 
 // setLocalTimeouts bounds the transaction's waits for locks, and lifts the
@@ -360,8 +327,9 @@ func (db *DB) StartPartitionMaintenance(ctx context.Context, opts PartitionOptio
 		case rep.Deferred != nil:
 			logger.Warn("partition maintenance waited too long for a lock; trying again next round", "step", rep.Deferred.Error())
 		}
-		if len(rep.Created) > 0 || len(rep.Dropped) > 0 {
-			logger.Info("partition maintenance", "created", rep.Created, "moved_points", rep.Moved, "dropped", rep.Dropped)
+		if len(rep.Created) > 0 || len(rep.Dropped) > 0 || rep.Removed > 0 {
+			logger.Info("partition maintenance", "created", rep.Created, "moved_points", rep.Moved, "dropped", rep.Dropped,
+				"removed_points", rep.Removed)
 		}
 	}
 	round(ctx)

@@ -195,3 +195,51 @@ func TestMaintenanceWaitsForLocksABoundedTime(t *testing.T) {
 		t.Fatalf("retention, next round: %+v, %v", rep, err)
 	}
 }
+
+// TestRetentionDeletesInBatchesEndingAtMidnight: one transaction of
+// retention outside the monthly partitions deletes a factory's points up
+// to the end of the UTC day of its batch-th point (so that it takes whole
+// rollup buckets), never past the first kept month, and only that
+// factory's; the next ones go on from there.
+func TestRetentionDeletesInBatchesEndingAtMidnight(t *testing.T) {
+	ctx := context.Background()
+	db := openEmpty(t, dialect.Postgres)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC).Unix()
+	cut := time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC).Unix()
+	var values []string
+	for tm := start - 86400; tm < cut+86400; tm += 3 * 3600 { // 8 points a day, both sides of cut
+		values = append(values, fmt.Sprintf("(1, %d, 1, 1), (2, %d, 1, 1)", tm, tm))
+	}
+	if _, err := db.SQL.ExecContext(ctx, `INSERT INTO chart_data (factory_id, "time", actual, goal) VALUES `+strings.Join(values, ", ")); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	count := func(factory int) int {
+		var n int
+		if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM chart_data WHERE factory_id = $1`, factory).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	total := count(1)
+	// The 20th point is on the third day (from start - 1 day): through it.
+	n, end, err := trimBatch(ctx, conn, 1, cut, 20, time.Second)
+	if err != nil || n != 24 || end != start+2*86400 {
+		t.Fatalf("first batch: %d points to %d (%v), want 24 to %d", n, end, err, start+2*86400)
+	}
+	if count(1) != total-24 || count(2) != total {
+		t.Fatalf("left %d and %d points of %d", count(1), count(2), total)
+	}
+	// The rest of the month, in batches, and not a point of April.
+	removed, err := trimFactory(ctx, conn, 1, cut, 20, time.Second)
+	if err != nil || removed != int64(total-24-8) || count(1) != 8 {
+		t.Fatalf("the rest: %d points (%v), %d left", removed, err, count(1))
+	}
+}

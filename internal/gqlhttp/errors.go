@@ -145,7 +145,8 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	if !isGQL {
 		return logInternal(ctx, err, path, locations)
 	}
-	gqlErr.Message = capMessage(gqlErr.Message)
+	// gqlparser's messages quote a client's names and literals whole.
+	gqlErr.Message = capMessage(apperr.QuoteRuns(gqlErr.Message))
 	if code, ok := gqlErr.Extensions["code"].(string); ok && code != "" {
 		if code == CodeValidationFailed && len(gqlErr.Path) > 0 && gqlErr.Path[0] == ast.PathName("variable") {
 			gqlErr.Extensions["code"] = CodeBadUserInput

@@ -116,8 +116,9 @@ func isCursorArgument(ctx context.Context, argPath ast.Path) bool {
 
 // maxMessage caps the characters of a presented message. Messages written
 // here quote client values with apperr.Quote; gqlparser's validation
-// messages repeat a literal whole ("Expected value of type …, found …"),
-// and a document may hold a literal of megabytes.
+// messages repeat a name or literal whole ("Expected value of type …,
+// found …"), and a document may hold one of megabytes: presentError
+// shortens their quoted runs (apperr.QuoteRuns), and caps the rest.
 const maxMessage = 500
 
 func capMessage(m string) string {

@@ -10,10 +10,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
-	"github.com/vektah/gqlparser/v2/ast"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/sprocketapi/sprocket/graph"
@@ -54,10 +52,13 @@ const (
 	DefaultDepthLimit = config.DefaultGraphQLDepthLimit
 	// DefaultTokenLimit is about 80 times the 180 tokens of the introspection
 	// query: room for large documents, not for megabytes of them.
-	DefaultTokenLimit     = config.DefaultGraphQLTokenLimit
-	DefaultQueryCacheSize = 1000
-	DefaultAPQCacheSize   = 1000
-	DefaultMaxBodyBytes   = config.DefaultMaxBody
+	DefaultTokenLimit = config.DefaultGraphQLTokenLimit
+	// DefaultQueryCacheBytes holds thousands of the documents clients
+	// send (the dashboard's is about 8 KB parsed); DefaultAPQCacheBytes
+	// as many query texts, which are smaller.
+	DefaultQueryCacheBytes = config.DefaultGraphQLQueryCacheBytes
+	DefaultAPQCacheBytes   = config.DefaultGraphQLAPQCacheBytes
+	DefaultMaxBodyBytes    = config.DefaultMaxBody
 )
 
 // keepAlive is how often an idle WebSocket or SSE stream gets a message, so
@@ -93,10 +94,12 @@ type Options struct {
 	// TokenLimit caps the lexical tokens of a query document; the parser
 	// stops at the limit.
 	TokenLimit int
-	// QueryCacheSize is how many parsed and validated documents are kept.
-	QueryCacheSize int
-	// APQCacheSize is how many automatic persisted queries are kept.
-	APQCacheSize int
+	// QueryCacheBytes is the memory for parsed and validated documents
+	// (GRAPHQL_QUERY_CACHE_BYTES; see documentCache).
+	QueryCacheBytes int64
+	// APQCacheBytes is the memory for automatic persisted queries
+	// (GRAPHQL_APQ_CACHE_BYTES; see persistedQueries).
+	APQCacheBytes int64
 	// MaxBodyBytes caps a POST body (MAX_BODY_BYTES).
 	MaxBodyBytes int64
 	// AllowedOrigins may open WebSockets besides the same origin
@@ -131,14 +134,22 @@ type Options struct {
 	// time; a subscribe beyond it gets an error message
 	// (WS_MAX_SUBSCRIPTIONS).
 	WSMaxSubscriptions int
+	// MaxStreams caps the operations running over WebSockets and
+	// server-sent events on the server (GRAPHQL_MAX_STREAMS), and
+	// StreamMemoryBytes what they hold (GRAPHQL_STREAM_MEMORY_BYTES); see
+	// streamBudget.
+	MaxStreams        int
+	StreamMemoryBytes int64
+	// Streams is that budget when it is shared with the live hub
+	// (NewStreamBudget); nil: NewHandler makes its own.
+	Streams *StreamBudget
 	// Replicas are the hot standbys that query operations read from
 	// (DATABASE_READ_URL); nil: the primary serves every read.
 	Replicas *replica.Set
 }
 
-// OptionsFromConfig returns the settings the configuration gives; the
-// cache sizes keep their defaults, and tokens and metrics are set by the
-// caller.
+// OptionsFromConfig returns the settings the configuration gives; tokens,
+// metrics and replicas are set by the caller.
 func OptionsFromConfig(c config.Config) Options {
 	return Options{
 		Introspection:   c.GraphQLIntrospection,
@@ -156,6 +167,10 @@ func OptionsFromConfig(c config.Config) Options {
 		WSInitTimeout:      c.WSInitTimeout,
 		WSMaxConnections:   c.WSMaxConnections,
 		WSMaxSubscriptions: c.WSMaxSubscriptions,
+		MaxStreams:         c.GraphQLMaxStreams,
+		StreamMemoryBytes:  c.GraphQLStreamMemoryBytes,
+		QueryCacheBytes:    c.GraphQLQueryCacheBytes,
+		APQCacheBytes:      c.GraphQLAPQCacheBytes,
 
 		MaxResponseBytes:  c.GraphQLMaxResponseBytes,
 		ResponsePoolBytes: c.GraphQLResponsePoolBytes,
@@ -172,13 +187,15 @@ func DefaultOptions() Options {
 		ComplexityLimit: DefaultComplexityLimit,
 		DepthLimit:      DefaultDepthLimit,
 		TokenLimit:      DefaultTokenLimit,
-		QueryCacheSize:  DefaultQueryCacheSize,
-		APQCacheSize:    DefaultAPQCacheSize,
+		QueryCacheBytes: DefaultQueryCacheBytes,
+		APQCacheBytes:   DefaultAPQCacheBytes,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
 
 		WSInitTimeout:      DefaultWSInitTimeout,
 		WSMaxConnections:   DefaultWSMaxConnections,
 		WSMaxSubscriptions: DefaultWSMaxSubscriptions,
+		MaxStreams:         DefaultMaxStreams,
+		StreamMemoryBytes:  DefaultStreamMemoryBytes,
 
 		MaxResponseBytes:  DefaultMaxResponseBytes,
 		ResponsePoolBytes: DefaultResponsePoolBytes,
@@ -202,8 +219,10 @@ func (o Options) withDefaults() Options {
 	orDefault(&o.MaxVariableValues, d.MaxVariableValues)
 	orDefault(&o.MaxStringBytes, d.MaxStringBytes)
 	orDefault(&o.TokenLimit, d.TokenLimit)
-	orDefault(&o.QueryCacheSize, d.QueryCacheSize)
-	orDefault(&o.APQCacheSize, d.APQCacheSize)
+	orDefault(&o.QueryCacheBytes, d.QueryCacheBytes)
+	orDefault(&o.APQCacheBytes, d.APQCacheBytes)
+	orDefault(&o.MaxStreams, d.MaxStreams)
+	orDefault(&o.StreamMemoryBytes, d.StreamMemoryBytes)
 	orDefault(&o.MaxBodyBytes, d.MaxBodyBytes)
 	orDefault(&o.WSInitTimeout, d.WSInitTimeout)
 	orDefault(&o.WSMaxConnections, d.WSMaxConnections)
@@ -239,7 +258,14 @@ func NewHandler(r *graph.Resolver, opts Options) http.Handler {
 // newServer is the gqlgen server behind NewHandler.
 func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	opts = opts.withDefaults()
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
+	srv := handler.New(es)
+	compact := compactor{schema: es.Schema(), tokenLimit: opts.TokenLimit}
+	streams := opts.Streams
+	if streams == nil {
+		streams = NewStreamBudget(opts)
+	}
+	opts.Metrics.ObserveStreams(streams.stats)
 
 	// The first transport that supports a request serves it: Upgrade
 	// requests are WebSockets, POSTs that accept text/event-stream are SSE,
@@ -257,6 +283,8 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 				},
 				initTimeout: opts.WSInitTimeout,
 				maxOps:      opts.WSMaxSubscriptions,
+				compactor:   compact,
+				budget:      streams,
 			},
 			InitFunc:              websocketInit(opts.Tokens, opts.ProtectReads),
 			KeepAlivePingInterval: keepAlive, // graphql-ws "ka"
@@ -272,13 +300,17 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 		origins: origin.NewPolicy(opts.AllowedOrigins),
 		slots:   &wsSlots{limit: int64(opts.WSMaxConnections)},
 	})
-	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
+	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: keepAlive}, maxBody: opts.MaxBodyBytes,
+		maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes, compactor: compact, budget: streams})
 	srv.AddTransport(getTransport{maxValues: opts.MaxVariableValues})
 	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
 
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](opts.QueryCacheSize))
+	documents, persisted := newDocumentCache(opts.QueryCacheBytes), newPersistedQueries(opts.APQCacheBytes)
+	opts.Metrics.ObserveCache("query", documents.lru.Stats)
+	opts.Metrics.ObserveCache("apq", persisted.lru.Stats)
+	srv.SetQueryCache(documents)
 	srv.SetParserTokenLimit(opts.TokenLimit)
 	srv.SetValidationRulesFn(validationRules)
 
@@ -287,7 +319,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	} else {
 		srv.Use(noIntrospection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](opts.APQCacheSize)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
 	// numberLiterals must come before the complexity limit, whose
 	// calculation would panic on the literals it rewrites.
 	srv.Use(numberLiterals{})
@@ -295,6 +327,9 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	srv.Use(&costLimit{limit: opts.ComplexityLimit})
 	// errorGuard must come before the extensions whose answers it checks.
 	srv.Use(errorGuard{})
+	// First of the operation interceptors: a refused operation does no
+	// work.
+	srv.Use(streamLimits{budget: streams})
 	srv.Use(answerBudget{limit: opts.MaxResponseBytes, pool: &answerPool{limit: opts.ResponsePoolBytes}})
 	srv.Use(WriteGuard{})
 	srv.Use(operations{metrics: opts.Metrics, names: metricNames(opts.MetricOperations)})
@@ -364,5 +399,5 @@ func (t websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec grap
 		return
 	}
 	defer t.slots.release()
-	t.Websocket.Do(w, r, exec)
+	t.Websocket.Do(w, r.WithContext(withStreamed(r.Context())), exec)
 }

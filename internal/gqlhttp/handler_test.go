@@ -733,6 +733,8 @@ func TestDefaultsAgreeWithTheConfiguration(t *testing.T) {
 		{"CostInFlight", o.CostInFlight, d.CostInFlight}, {"MaxVariableValues", o.MaxVariableValues, d.MaxVariableValues},
 		{"WSInitTimeout", o.WSInitTimeout, d.WSInitTimeout}, {"WSMaxConnections", o.WSMaxConnections, d.WSMaxConnections},
 		{"WSMaxSubscriptions", o.WSMaxSubscriptions, d.WSMaxSubscriptions},
+		{"MaxStreams", o.MaxStreams, d.MaxStreams}, {"StreamMemoryBytes", o.StreamMemoryBytes, d.StreamMemoryBytes},
+		{"QueryCacheBytes", o.QueryCacheBytes, d.QueryCacheBytes}, {"APQCacheBytes", o.APQCacheBytes, d.APQCacheBytes},
 		{"OperationTimeout", o.OperationTimeout, cfg.DBTimeout}, {"OperationConns", o.OperationConns, cfg.DBOperationConns},
 	} {
 		if c.got != c.want {

@@ -30,7 +30,7 @@ type operations struct {
 // create Prometheus series at will; GRAPHQL_METRIC_OPERATIONS adds names.
 var KnownOperations = []string{
 	// Dashboard.
-	"Dashboard", "Zoom", "Sprockets", "CreateSprocket", "UpdateSprocket", "Live",
+	"Dashboard", "DashboardLatest", "Zoom", "Sprockets", "CreateSprocket", "UpdateSprocket", "Live",
 	// GraphiQL tabs (Dashboard, Sprockets and Live too).
 	"Points", "Record",
 	// GraphiQL's schema fetch.

@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 // The HTTP transports follow the GraphQL-over-HTTP draft
@@ -194,26 +196,77 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 
 // sseTransport is gqlgen's SSE transport behind the POST transport's body
 // checks (streamBody): its own decoding copies the raw body into the
-// answer and the log. The body read through the checks is handed on.
+// answer and the log. The request read through the checks is handed on
+// re-encoded, in compact form when the body was large (see compactor):
+// the stream keeps its request for as long as it runs.
 type sseTransport struct {
 	transport.SSE
 	maxBody   int64
 	maxValues int
 	maxString int
+	compactor compactor
+	budget    *StreamBudget
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	var body bytes.Buffer
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.TeeReader(r.Body, &body), r.Body}
-	if _, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString); gqlErr != nil {
-		writeErrors(w, status, mediaJSON, gqlerror.List{gqlErr})
+	body, ok := t.prepare(w, r)
+	if !ok {
 		return
 	}
-	r.Body = io.NopCloser(&body)
-	t.SSE.Do(w, r, exec)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	t.SSE.Do(w, r.WithContext(withStreamed(r.Context())), exec)
+}
+
+// prepare reads the request, compacts it when it is large and returns it
+// encoded, or answers the request itself and reports false. A large body
+// is charged to the streams' memory budget while it is read (its length,
+// or a large string's when it is not told), and refused with 503 when
+// that is full.
+func (t sseTransport) prepare(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if size := r.ContentLength; size < 0 || size > compactAbove {
+		if size < 0 {
+			size = int64(min(t.maxString, DefaultMaxStringBytes))
+		}
+		release, refusal := t.budget.prepare(min(size, t.maxBody))
+		if refusal != nil {
+			// Read the body away (without keeping it), or the client,
+			// still sending, sees a broken connection instead of the
+			// answer.
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, t.maxBody))
+			w.Header().Set("Retry-After", "5")
+			writeErrors(w, http.StatusServiceUnavailable, mediaJSON, gqlerror.List{refusal})
+			return nil, false
+		}
+		defer release()
+	}
+	counted := &countedBody{ReadCloser: r.Body}
+	r.Body = counted
+	params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
+	if gqlErr != nil {
+		writeErrors(w, status, mediaJSON, gqlerror.List{gqlErr})
+		return nil, false
+	}
+	if counted.n > compactAbove {
+		t.compactor.compact(params)
+	}
+	body, err := json.Marshal(params)
+	if err != nil {
+		writeRequestError(w, http.StatusBadRequest, mediaJSON, CodeBadRequest, "The request body is not a GraphQL request.")
+		return nil, false
+	}
+	return body, true
+}
+
+// countedBody counts the bytes read from a request body.
+type countedBody struct {
+	io.ReadCloser
+	n int
+}
+
+func (c *countedBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += n
+	return n, err
 }
 
 func isJSON(r *http.Request) bool {
@@ -426,7 +479,7 @@ func decodeParams(dec *json.Decoder, p *graphql.RawParams) error {
 		case strings.EqualFold(key, "query"), strings.EqualFold(key, "operationName"):
 			s, ok := v.(string)
 			if !ok && v != nil {
-				return &paramsError{fmt.Sprintf("%q must not be a JSON %s.", key, jsonKind(v))}
+				return &paramsError{fmt.Sprintf("%s must not be a JSON %s.", apperr.Quote(key), jsonKind(v))}
 			}
 			if strings.EqualFold(key, "query") {
 				p.Query = s
@@ -436,7 +489,7 @@ func decodeParams(dec *json.Decoder, p *graphql.RawParams) error {
 		case strings.EqualFold(key, "variables"), strings.EqualFold(key, "extensions"):
 			m, ok := v.(map[string]any)
 			if !ok && v != nil {
-				return &paramsError{fmt.Sprintf("%q must not be a JSON %s.", key, jsonKind(v))}
+				return &paramsError{fmt.Sprintf("%s must not be a JSON %s.", apperr.Quote(key), jsonKind(v))}
 			}
 			if strings.EqualFold(key, "variables") {
 				p.Variables = m
@@ -541,7 +594,7 @@ func malformedBody(err error) string {
 		if e.Field == "" {
 			return prefix + "it must be a JSON object."
 		}
-		return fmt.Sprintf("%s%q must not be a JSON %s.", prefix, e.Field, e.Value)
+		return fmt.Sprintf("%s%s must not be a JSON %s.", prefix, apperr.Quote(e.Field), e.Value)
 	}
 	if errors.Is(err, errTrailingData) {
 		return prefix + "there is data after the JSON object."

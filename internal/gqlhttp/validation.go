@@ -1,12 +1,13 @@
 package gqlhttp
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 // validationRules are gqlparser's default rules with its
@@ -36,7 +37,7 @@ var singleRootField = core.Rule{
 			}
 			name := "Anonymous Subscription"
 			if op.Name != "" {
-				name = "Subscription " + strconv.Quote(op.Name)
+				name = "Subscription " + apperr.Quote(op.Name)
 			}
 			keys := map[string]bool{}
 			for f := range rootFields(walker.Document, op.SelectionSet) {

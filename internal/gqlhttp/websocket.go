@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -32,12 +33,19 @@ const (
 	DefaultWSMaxSubscriptions = config.DefaultWSMaxSubscriptions
 )
 
-// The close codes of graphql-transport-ws used here.
+// The close codes of graphql-transport-ws used here
+// (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md).
 const (
-	closeInitTimeout = 4408 // "Connection initialisation timeout"
-	closeForbidden   = 4403 // "Forbidden"
-	closeDuplicateID = 4409 // "Subscriber for <id> already exists"
+	closeUnauthorized = 4401 // a subscribe before connection_ack
+	closeForbidden    = 4403 // "Forbidden"
+	closeInitTimeout  = 4408 // "Connection initialisation timeout"
+	closeDuplicateID  = 4409 // "Subscriber for <id> already exists"
+	closeTooManyInits = 4429 // a second connection_init
 )
+
+// transportWS is the subprotocol whose close codes wsConn enforces; the
+// older graphql-ws keeps gqlgen's behaviour.
+const transportWS = "graphql-transport-ws"
 
 // CodeTooManySubscriptions is the code of the error a subscribe message
 // gets when its WebSocket already runs WS_MAX_SUBSCRIPTIONS operations.
@@ -76,6 +84,8 @@ type wsImplementation struct {
 	transport.WebsocketImplementation
 	initTimeout time.Duration
 	maxOps      int
+	compactor   compactor
+	budget      *StreamBudget
 }
 
 // Accept implements transport.WebsocketImplementation.
@@ -84,7 +94,8 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 	if err != nil {
 		return nil, err
 	}
-	c := &wsConn{WebsocketConn: conn, maxOps: i.maxOps, active: map[string]bool{}}
+	c := &wsConn{WebsocketConn: conn, maxOps: i.maxOps, active: map[string]bool{}, compactor: i.compactor,
+		budget: i.budget, strict: conn.Subprotocol() == transportWS}
 	c.timer = time.AfterFunc(i.initTimeout, c.initExpired)
 	return c, nil
 }
@@ -101,12 +112,24 @@ func (i wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 //     beyond maxOps gets an error message coded TOO_MANY_SUBSCRIPTIONS and
 //     does not reach the executor, and one reusing the id of a running
 //     operation closes the socket with 4409.
+//   - graphql-transport-ws (strict): a second connection_init closes the
+//     socket with 4429, a subscribe before connection_ack with 4401, as the
+//     protocol asks (gqlgen closes both with 1002).
+//   - a subscribe larger than compactAbove is handed on in its compact
+//     form (see compactor), so that gqlgen's transport, which keeps the
+//     message while the operation runs, keeps only that; while it is
+//     compacted it is charged to the streams' memory budget, and refused
+//     with an error message (SERVICE_UNAVAILABLE) when that is full.
 type wsConn struct {
 	transport.WebsocketConn
-	maxOps int
-	timer  *time.Timer
+	maxOps    int
+	timer     *time.Timer
+	compactor compactor
+	budget    *StreamBudget
+	strict    bool
 
 	mu       sync.Mutex
+	inited   bool
 	acked    bool
 	timedOut bool
 	active   map[string]bool
@@ -150,7 +173,16 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 			return typ, nil, err
 		}
 		var m wsEnvelope
-		if json.Unmarshal(data, &m) == nil && (m.Type == "subscribe" || m.Type == "start") {
+		if json.Unmarshal(data, &m) != nil {
+			return typ, bytes.NewReader(data), nil // gqlgen answers it
+		}
+		if c.strict {
+			if code, reason := c.protocolViolation(m.Type); code != 0 {
+				_ = c.WebsocketConn.WriteClose(code, reason)
+				return typ, nil, transport.ErrWebsocketClosed
+			}
+		}
+		if m.Type == "subscribe" || m.Type == "start" {
 			c.mu.Lock()
 			duplicate, full := c.active[m.ID], len(c.active) >= c.maxOps
 			if !duplicate && !full {
@@ -162,21 +194,75 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 				_ = c.WebsocketConn.WriteClose(closeDuplicateID, duplicateReason(m.ID))
 				return typ, nil, transport.ErrWebsocketClosed
 			case full:
-				if err := c.refuseOperation(m.ID); err != nil {
+				if err := c.refuseOperation(m.ID, tooManyOperations(c.maxOps)); err != nil {
 					return typ, nil, err
 				}
 				continue
+			}
+			if len(data) > compactAbove {
+				release, refusal := c.budget.prepare(int64(len(data)))
+				if refusal != nil {
+					c.mu.Lock()
+					delete(c.active, m.ID)
+					c.mu.Unlock()
+					if err := c.refuseOperation(m.ID, refusal); err != nil {
+						return typ, nil, err
+					}
+					continue
+				}
+				data = c.compactMessage(data)
+				release()
 			}
 		}
 		return typ, bytes.NewReader(data), nil
 	}
 }
 
-// refuseOperation answers a subscribe beyond the limit with an error
-// message (both protocols name it "error"); the operation never starts.
-func (c *wsConn) refuseOperation(id string) error {
-	e := codedError(CodeTooManySubscriptions, fmt.Sprintf(
-		"This WebSocket already runs %d operations, its limit: complete one first, or open another connection.", c.maxOps))
+func tooManyOperations(limit int) *gqlerror.Error {
+	return codedError(CodeTooManySubscriptions, fmt.Sprintf(
+		"This WebSocket already runs %d operations, its limit: complete one first, or open another connection.", limit))
+}
+
+// protocolViolation is the close code and reason of a graphql-transport-ws
+// message of type typ that the protocol does not allow at this point, or 0.
+func (c *wsConn) protocolViolation(typ string) (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch typ {
+	case "connection_init":
+		if c.inited {
+			return closeTooManyInits, "Too many initialisation requests"
+		}
+		c.inited = true
+	case "subscribe":
+		if !c.acked {
+			return closeUnauthorized, "Unauthorized"
+		}
+	}
+	return 0, ""
+}
+
+// compactMessage is the subscribe (or start) message data with its
+// operation in compact form; data itself when it cannot be compacted.
+func (c *wsConn) compactMessage(data []byte) []byte {
+	var m struct {
+		ID      string             `json:"id"`
+		Type    string             `json:"type"`
+		Payload *graphql.RawParams `json:"payload"`
+	}
+	if decodeStrict(bytes.NewReader(data), &m) != nil || m.Payload == nil || !c.compactor.compact(m.Payload) {
+		return data
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// refuseOperation answers a subscribe with an error message (both
+// protocols name it "error"); the operation never starts.
+func (c *wsConn) refuseOperation(id string, e *gqlerror.Error) error {
 	payload, err := json.Marshal(gqlerror.List{e})
 	if err != nil {
 		return err

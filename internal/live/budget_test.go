@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,4 +140,94 @@ func TestDeletingAFactoryEndsItsSubscriptions(t *testing.T) {
 		}
 		receive(t, och, 1)
 	})
+}
+
+// memory is a live.Budget of limit bytes that records what is charged.
+type memory struct {
+	mu           sync.Mutex
+	limit, bytes int64
+}
+
+func (m *memory) Charge(n int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.bytes += n
+	return m.bytes <= m.limit
+}
+
+func (m *memory) Release(n int64) {
+	m.mu.Lock()
+	m.bytes -= n
+	m.mu.Unlock()
+}
+
+func (m *memory) held() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
+}
+
+// waitHeld waits until m holds want bytes.
+func waitHeld(t *testing.T, m *memory, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for m.held() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes charged, want %d", m.held(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestWaitingBatchesAreChargedOnceUntilTheLastSubscriberTakesThem: a batch
+// shared by two subscribers is charged once, for as long as either has not
+// been handed it, and given back when a subscriber that has not goes away.
+func TestWaitingBatchesAreChargedOnceUntilTheLastSubscriberTakesThem(t *testing.T) {
+	h := live.NewHub()
+	m := &memory{limit: 1 << 30}
+	h.SetBudget(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first, _ := h.Subscribe(ctx, 1)
+	leaving, leave := context.WithCancel(ctx)
+	second, _ := h.Subscribe(leaving, 1)
+
+	h.Publish(1, batch(0, 100))
+	h.Publish(1, batch(100, 100))
+	charged := m.held()
+	if charged < 2*100*24 || charged > 2*100*24+512 {
+		t.Fatalf("two batches of 100 points charged %d bytes", charged)
+	}
+	<-first
+	<-second // taken by both: given back
+	waitHeld(t, m, charged/2)
+	<-first
+	leave() // the second never takes it
+	waitHeld(t, m, 0)
+	if h.Subscribers() != 1 {
+		t.Errorf("%d subscribers, want 1", h.Subscribers())
+	}
+}
+
+// TestAFullBudgetEndsTheSubscribersThatAreBehind: a batch that finds the
+// budget full ends, as too slow, every subscriber with points waiting, on
+// any factory, and their batches are given back; subscribers with nothing
+// waiting get the batch.
+func TestAFullBudgetEndsTheSubscribersThatAreBehind(t *testing.T) {
+	h := live.NewHub()
+	m := &memory{limit: 150 * 24}
+	h.SetBudget(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slow, _ := h.Subscribe(ctx, 1)
+	fast, _ := h.Subscribe(ctx, 2)
+	h.Publish(1, batch(0, 100)) // slow does not read
+	h.Publish(2, batch(0, 100)) // over the budget
+	if n, err := end(t, slow); n != 0 || apperr.CodeOf(err) != live.CodeTooSlow {
+		t.Errorf("the subscriber behind got %d points, then %v", n, err)
+	}
+	if b := <-fast; len(b.Points) != 100 {
+		t.Errorf("the subscriber with nothing waiting got %+v", b)
+	}
+	waitHeld(t, m, 0)
 }

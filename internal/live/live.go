@@ -6,6 +6,8 @@ package live
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/internal/apperr"
@@ -43,16 +45,54 @@ type Batch struct {
 // that its own goroutine hands on as the client reads. A subscriber whose
 // queue would exceed the bound is ended with CodeTooSlow, so a slow client
 // never holds up writers or other subscribers, and knows it lost points.
+//
+// The batches waiting in queues are charged to a Budget (SetBudget), once
+// each however many subscribers share it, until the last of them has taken
+// it: a batch that finds the budget full ends every subscriber that has
+// points waiting, on any factory, as too slow, so that many slow
+// subscribers of many factories cannot together hold more than the budget
+// (LIVE_BUFFER_POINTS bounds each alone).
 type Hub struct {
 	mu     sync.Mutex
 	subs   map[int]map[*subscriber]struct{}
 	closed bool
 	buffer int
+	budget Budget
+}
+
+// Budget is memory shared with the other long-lived holders of the server
+// (gqlhttp's streams budget).
+type Budget interface {
+	// Charge adds n bytes, and reports whether they fit: the hub charges
+	// a batch whether it fits or not, and makes room afterwards.
+	Charge(n int64) bool
+	// Release gives n bytes back.
+	Release(n int64)
+}
+
+// batchBytes is what a batch of n points holds while it waits.
+func batchBytes(n int) int64 {
+	return int64(n)*int64(unsafe.Sizeof(core.Point{})) + int64(unsafe.Sizeof(sharedBatch{}))
+}
+
+// sharedBatch is a published batch and the queues that hold it.
+type sharedBatch struct {
+	points []core.Point
+	refs   atomic.Int32 // the queues holding it, and the publisher
+	charge int64
+	budget Budget // nil: not charged
+}
+
+// done drops one holder of b; the last gives its charge back.
+func (b *sharedBatch) done() {
+	if b.refs.Add(-1) == 0 && b.budget != nil {
+		b.budget.Release(b.charge)
+	}
 }
 
 type subscriber struct {
 	mu     sync.Mutex
-	queue  [][]core.Point
+	queue  []*sharedBatch
 	queued int // points in queue
 	ended  bool
 	end    error         // why it ended; delivered after the queue
@@ -74,6 +114,14 @@ func (h *Hub) SetBuffer(n int) {
 	}
 	h.mu.Lock()
 	h.buffer = n
+	h.mu.Unlock()
+}
+
+// SetBudget charges the batches waiting for subscribers to b from now on;
+// nil charges nothing.
+func (h *Hub) SetBudget(b Budget) {
+	h.mu.Lock()
+	h.budget = b
 	h.mu.Unlock()
 }
 
@@ -110,7 +158,7 @@ func (h *Hub) pump(ctx context.Context, id int, s *subscriber, out chan<- Batch)
 		case <-s.wake:
 		}
 		for {
-			points, end, more := s.take()
+			b, end, more := s.take()
 			if !more {
 				if end != nil {
 					select {
@@ -120,23 +168,33 @@ func (h *Hub) pump(ctx context.Context, id int, s *subscriber, out chan<- Batch)
 				}
 				return
 			}
-			if points == nil {
+			if b == nil {
 				break
 			}
+			// Charged until the subscription has it.
 			select {
-			case out <- Batch{Points: points}:
+			case out <- Batch{Points: b.points}:
+				b.done()
 			case <-ctx.Done():
+				b.done()
 				return
 			}
 		}
 	}
 }
 
-// remove forgets s; it receives nothing more.
+// remove forgets s, whose pump has stopped; it receives nothing more, and
+// what it had waiting is given back.
 func (h *Hub) remove(id int, s *subscriber) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.forget(id, s)
+	h.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.queue {
+		b.done()
+	}
+	s.queue, s.queued, s.ended = nil, 0, true
 }
 
 // forget removes s from the hub; h.mu must be held.
@@ -154,25 +212,45 @@ func (s *subscriber) signal() {
 	}
 }
 
-// offer queues points, or ends s with CodeTooSlow and reports false when
-// they would take its queue beyond limit points.
-func (s *subscriber) offer(points []core.Point, limit int) bool {
+// offer queues b, or ends s with CodeTooSlow and reports false when it
+// would take its queue beyond limit points.
+func (s *subscriber) offer(b *sharedBatch, limit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return false
 	}
-	if s.queued > 0 && s.queued+len(points) > limit {
-		// The queued points are dropped too: the client must refetch
-		// anyway, and learns it at once.
-		s.queue, s.queued = nil, 0
-		s.ended, s.end = true, errTooSlow(limit)
-		s.signal()
+	if s.queued > 0 && s.queued+len(b.points) > limit {
+		s.tooSlow(limit)
 		return false
 	}
-	s.queue = append(s.queue, points)
-	s.queued += len(points)
+	b.refs.Add(1)
+	s.queue = append(s.queue, b)
+	s.queued += len(b.points)
 	s.signal()
+	return true
+}
+
+// tooSlow ends s with CodeTooSlow; s.mu must be held. The queued points are
+// dropped too: the client must refetch anyway, and learns it at once.
+func (s *subscriber) tooSlow(limit int) {
+	for _, b := range s.queue {
+		b.done()
+	}
+	s.queue, s.queued = nil, 0
+	s.ended, s.end = true, errTooSlow(limit)
+	s.signal()
+}
+
+// endIfBehind ends s with CodeTooSlow if it has points waiting, and
+// reports whether it did.
+func (s *subscriber) endIfBehind(limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || s.queued == 0 {
+		return false
+	}
+	s.tooSlow(limit)
 	return true
 }
 
@@ -186,17 +264,18 @@ func (s *subscriber) finish(err error) {
 	s.signal()
 }
 
-// take returns the next queued batch; nil points and more when there is
-// none yet; more false (and why) when s has ended and its queue is empty.
-func (s *subscriber) take() (points []core.Point, end error, more bool) {
+// take returns the next queued batch, whose charge the caller gives back
+// (done) once it is delivered; nil and more when there is none yet; more
+// false (and why) when s has ended and its queue is empty.
+func (s *subscriber) take() (b *sharedBatch, end error, more bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.queue) > 0 {
-		points = s.queue[0]
+		b = s.queue[0]
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
-		s.queued -= len(points)
-		return points, nil, true
+		s.queued -= len(b.points)
+		return b, nil, true
 	}
 	if s.ended {
 		return nil, s.end, false
@@ -255,9 +334,30 @@ func (h *Hub) Publish(id int, points []core.Point) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.subs[id]) == 0 {
+		return
+	}
+	b := &sharedBatch{points: points, charge: batchBytes(len(points)), budget: h.budget}
+	b.refs.Store(1) // the publisher's, dropped below
+	defer b.done()
+	if b.budget != nil && !b.budget.Charge(b.charge) {
+		h.endSubscribersBehind()
+	}
 	for s := range h.subs[id] {
-		if !s.offer(points, h.buffer) {
+		if !s.offer(b, h.buffer) {
 			h.forget(id, s)
+		}
+	}
+}
+
+// endSubscribersBehind ends every subscriber that has points waiting, as
+// too slow, to give their batches back to the budget; h.mu must be held.
+func (h *Hub) endSubscribersBehind() {
+	for id, m := range h.subs {
+		for s := range m {
+			if s.endIfBehind(h.buffer) {
+				h.forget(id, s)
+			}
 		}
 	}
 }

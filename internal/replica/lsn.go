@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
 )
 
 // LSN is a position in PostgreSQL's write-ahead log, as pg_lsn prints it:
@@ -15,12 +17,12 @@ type LSN uint64
 func ParseLSN(s string) (LSN, error) {
 	hi, lo, ok := strings.Cut(strings.TrimSpace(s), "/")
 	if !ok || hi == "" || lo == "" || len(hi) > 8 || len(lo) > 8 {
-		return 0, fmt.Errorf("%q is not a log position such as 16/B374D848", s)
+		return 0, fmt.Errorf("%s is not a log position such as 16/B374D848", apperr.Quote(s))
 	}
 	h, err1 := strconv.ParseUint(hi, 16, 32)
 	l, err2 := strconv.ParseUint(lo, 16, 32)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%q is not a log position such as 16/B374D848", s)
+		return 0, fmt.Errorf("%s is not a log position such as 16/B374D848", apperr.Quote(s))
 	}
 	return LSN(h<<32 | l), nil
 }

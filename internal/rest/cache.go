@@ -1,56 +1,52 @@
 package rest
 
 import (
-	"container/list"
-	"sync"
+	"bytes"
+	"unsafe"
+
+	"github.com/sprocketapi/sprocket/internal/lru"
 )
 
 // seriesCache keeps encoded /v1 factory answers, keyed by factory and series
 // version, within a byte budget, least recently used out first. The
 // version changes in every transaction that writes the factory's points
 // (on any replica: it is read from the database on every request), so an
-// entry is never older than the version it is found under.
+// entry is never older than the version it is found under. Each entry is
+// charged its answer and what the cache holds around it (lru.EntryOverhead),
+// so that many small answers (empty factories) stay within the budget too.
 type seriesCache struct {
-	mu     sync.Mutex
-	budget int64
-	used   int64
-	order  *list.List // front: most recently used
-	items  map[int]*list.Element
+	lru *lru.Cache[int, cacheEntry]
 }
 
 type cacheEntry struct {
-	factory int
 	version int64
 	body    []byte
 }
 
+// entryShare is what an entry holds besides its answer's bytes.
+const entryShare = int64(unsafe.Sizeof(cacheEntry{}))
+
 func newSeriesCache(budget int64) *seriesCache {
-	return &seriesCache{budget: budget, order: list.New(), items: map[int]*list.Element{}}
+	// An answer is kept if it is at most a quarter of the budget.
+	return &seriesCache{lru: lru.New[int, cacheEntry](budget, budget/4)}
 }
 
-// maxEntry is the largest answer worth keeping: a quarter of the budget.
+// maxEntry is the largest answer worth keeping.
 func (c *seriesCache) maxEntry() int64 {
 	if c == nil {
 		return 0
 	}
-	return c.budget / 4
+	return c.lru.MaxEntry() - entryShare
 }
 
 func (c *seriesCache) get(factory int, version int64) ([]byte, bool) {
 	if c == nil {
 		return nil, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[factory]
-	if !ok {
+	e, ok := c.lru.Get(factory)
+	if !ok || e.version != version {
 		return nil, false
 	}
-	e := el.Value.(*cacheEntry)
-	if e.version != version {
-		return nil, false
-	}
-	c.order.MoveToFront(el)
 	return e.body, true
 }
 
@@ -58,24 +54,13 @@ func (c *seriesCache) put(factory int, version int64, body []byte) {
 	if c == nil || int64(len(body)) > c.maxEntry() {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[factory]; ok {
-		old := el.Value.(*cacheEntry)
-		if old.version > version {
-			return // a newer copy is already here
-		}
-		c.used -= int64(len(old.body))
-		c.order.Remove(el)
-		delete(c.items, factory)
+	if cap(body) > len(body)+len(body)/8 {
+		// Append grew the copy beyond the answer: keep only the answer.
+		body = bytes.Clone(body)
 	}
-	c.items[factory] = c.order.PushFront(&cacheEntry{factory: factory, version: version, body: body})
-	c.used += int64(len(body))
-	for c.used > c.budget {
-		el := c.order.Back()
-		e := el.Value.(*cacheEntry)
-		c.order.Remove(el)
-		delete(c.items, e.factory)
-		c.used -= int64(len(e.body))
-	}
+	c.lru.Add(factory, cacheEntry{version: version, body: body}, int64(cap(body))+entryShare,
+		func(old cacheEntry) bool { return old.version <= version }) // a newer copy is kept
 }
+
+// stats are the cache's figures for the metrics.
+func (c *seriesCache) stats() lru.Stats { return c.lru.Stats() }

@@ -46,8 +46,6 @@ type DownloadOptions struct {
 	// second: each chunk must be taken within max(1 s, its size ÷
 	// MinRate), else the download is cut.
 	MinRate int64
-	// Registerer takes the metrics; nil registers none.
-	Registerer prometheus.Registerer
 }
 
 // The defaults of DownloadOptions: those of DOWNLOAD_BUFFER_BYTES,
@@ -69,7 +67,9 @@ type downloads struct {
 	cut         prometheus.Counter
 }
 
-func newDownloads(o DownloadOptions) *downloads {
+// newDownloads makes the budget and registers its metrics with reg (nil:
+// none).
+func newDownloads(o DownloadOptions, reg prometheus.Registerer) *downloads {
 	if o.BufferBytes <= 0 {
 		o.BufferBytes = DefaultDownloadBufferBytes
 	}
@@ -89,13 +89,13 @@ func newDownloads(o DownloadOptions) *downloads {
 			Help: "Downloads cut because their client took the answer slower than DOWNLOAD_MIN_RATE.",
 		}),
 	}
-	if o.Registerer != nil {
+	if reg != nil {
 		held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sprocket_download_buffered_bytes",
 			Help: "Bytes of download answers read from the database and not yet taken by their clients (at most DOWNLOAD_MEMORY_BYTES).",
 		}, func() float64 { return float64(d.held.Load() * chunkSize) })
 		for _, c := range []prometheus.Collector{held, d.cut} {
-			if err := o.Registerer.Register(c); err != nil {
+			if err := reg.Register(c); err != nil {
 				var already prometheus.AlreadyRegisteredError
 				if !errors.As(err, &already) {
 					panic(err)

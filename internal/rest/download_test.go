@@ -34,7 +34,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // is) until its client takes chunks; the client gets every byte in order,
 // and every chunk is given back at the end.
 func TestSpoolsHoldAtMostTheirBuffersAndGiveEverythingBack(t *testing.T) {
-	d := newDownloads(DownloadOptions{BufferBytes: 4 * chunkSize, MemoryBytes: 6 * chunkSize, MinRate: 1 << 20})
+	d := newDownloads(DownloadOptions{BufferBytes: 4 * chunkSize, MemoryBytes: 6 * chunkSize, MinRate: 1 << 20}, nil)
 	ctx := context.Background()
 	answer := pattern(10*chunkSize + 123)
 	write := func(sp *spool, written *atomic.Int64) chan error {
@@ -114,7 +114,7 @@ func TestSpoolsHoldAtMostTheirBuffersAndGiveEverythingBack(t *testing.T) {
 // chunks are all still held (so a download a standby failed can be read
 // again on the primary), and refuses once a chunk has gone to the client.
 func TestASpoolTakesBackOnlyWhatNoClientHasSeen(t *testing.T) {
-	d := newDownloads(DownloadOptions{BufferBytes: 8 * chunkSize, MemoryBytes: 8 * chunkSize, MinRate: 1 << 20})
+	d := newDownloads(DownloadOptions{BufferBytes: 8 * chunkSize, MemoryBytes: 8 * chunkSize, MinRate: 1 << 20}, nil)
 	ctx := context.Background()
 	sp, err := d.open(ctx)
 	if err != nil {

@@ -9,8 +9,11 @@ import (
 	"unicode"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sprocketapi/sprocket/api"
 	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
 type handler struct {
@@ -26,14 +29,22 @@ type Options struct {
 	SeriesCacheBytes int64
 	// Downloads bound what downloads hold while their clients read them.
 	Downloads DownloadOptions
+	// Metrics report the cache (sprocket_cache_*{cache="series"}) and
+	// the downloads; nil: none.
+	Metrics *telemetry.Metrics
 }
 
 // Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
 // HEAD too; OPTIONS, 404 and 405 are answered by the server's router.
 func Routes(svc *core.Service, opts Options) chi.Router {
-	h := &handler{svc: svc, downloads: newDownloads(opts.Downloads)}
+	var reg prometheus.Registerer
+	if opts.Metrics != nil {
+		reg = opts.Metrics.Registry
+	}
+	h := &handler{svc: svc, downloads: newDownloads(opts.Downloads, reg)}
 	if opts.SeriesCacheBytes > 0 {
 		h.cache = newSeriesCache(opts.SeriesCacheBytes)
+		opts.Metrics.ObserveCache("series", h.cache.stats)
 	}
 	r := chi.NewRouter()
 	r.Get("/factories", h.listFactories)
@@ -47,6 +58,11 @@ func Routes(svc *core.Service, opts Options) chi.Router {
 	r.Get("/sprockets/{id}", h.getSprocket)
 	r.Head("/sprockets/{id}", h.getSprocket)
 	r.Put("/sprockets/{id}", h.updateSprocket)
+	// The OpenAPI document of these routes: an addition to the legacy
+	// contract, in which any other path answers 404.
+	openapi := api.OpenAPIHandler()
+	r.Get("/openapi.json", openapi.ServeHTTP)
+	r.Head("/openapi.json", openapi.ServeHTTP)
 	return r
 }
 

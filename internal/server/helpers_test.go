@@ -27,14 +27,7 @@ type testServer struct {
 func newTestServer(t testing.TB, dialect string, env map[string]string) *testServer {
 	t.Helper()
 	db := testdb.Open(t, dialect)
-	if env == nil {
-		env = map[string]string{}
-	}
-	env["ENV"] = config.Testing
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfigWith(t, env)
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
 	h := server.New(server.Deps{
@@ -87,7 +80,18 @@ func jsonHeaders() map[string]string { return map[string]string{"Content-Type": 
 // testConfig is the configuration of ENV=testing.
 func testConfig(t testing.TB) config.Config {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": config.Testing}[k] })
+	return testConfigWith(t, nil)
+}
+
+// testConfigWith is the configuration of ENV=testing and env.
+func testConfigWith(t testing.TB, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string {
+		if k == "ENV" {
+			return config.Testing
+		}
+		return env[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,10 @@ type replay struct {
 	idMap   map[string]map[int]int  // legacy id -> our id
 	absent  map[string]map[int]bool // legacy ids of rows we refused to create
 	refused map[string]bool         // cases whose main request we refused
+	// observe, when set, sees each exchange with the path we sent (gone:
+	// the row is one we refused to create) and our answer
+	// (TestOpenAPIDescribesEveryLegacyExchange).
+	observe func(e exchange, path string, gone bool, got response)
 }
 
 func newReplay(t *testing.T, srv *testServer) *replay {
@@ -250,6 +254,9 @@ func (r *replay) check(label string, e exchange) {
 		before = r.snapshot()
 	}
 	got := r.srv.do(e.Method, path, e.RequestHeaders, e.requestBody())
+	if r.observe != nil {
+		r.observe(e, path, gone, got)
+	}
 
 	// Never an HTML page, never a 5xx, and every body we send is JSON.
 	if got.status >= 500 {

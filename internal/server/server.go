@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/sprocketapi/sprocket/api"
 	"github.com/sprocketapi/sprocket/internal/apperr"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
@@ -80,14 +81,16 @@ func New(d Deps) http.Handler {
 
 	downloads := rest.DownloadOptions{BufferBytes: d.Config.DownloadBufferBytes,
 		MemoryBytes: d.Config.DownloadMemoryBytes, MinRate: d.Config.DownloadMinRate}
-	if d.Metrics != nil {
-		downloads.Registerer = d.Metrics.Registry
-	}
-	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes, Downloads: downloads}))
+	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes, Downloads: downloads,
+		Metrics: d.Metrics}))
 	if d.GraphQL != nil {
 		// GET and POST only, so that OPTIONS and 405 answers list them.
 		r.Get("/graphql", d.GraphQL.ServeHTTP)
 		r.Post("/graphql", d.GraphQL.ServeHTTP)
+		// The schema as one SDL document, also when introspection is off.
+		sdl := api.SchemaHandler()
+		r.Get("/graphql/schema.graphql", sdl.ServeHTTP)
+		r.Head("/graphql/schema.graphql", sdl.ServeHTTP)
 		r.Mount("/graphiql", graphiql.Handler(graphiql.Options{
 			Endpoint:             "/graphql",
 			SubscriptionEndpoint: "/graphql",
@@ -118,11 +121,11 @@ func New(d Deps) http.Handler {
 	})
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+r.URL.Path)
+		rest.WriteMessage(w, http.StatusNotFound, "Not found: no route for "+apperr.Quote(r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowed(r, req.URL.Path), ", "))
-		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", req.Method, req.URL.Path))
+		rest.WriteMessage(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed for %s.", apperr.Quote(req.Method), apperr.Quote(req.URL.Path)))
 	})
 	return r
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sprocketapi/sprocket/internal/lru"
 )
 
 // Metrics are the service's Prometheus metrics, on a registry of their own.
@@ -18,6 +20,8 @@ type Metrics struct {
 	Requests   RequestCounter
 	Duration   RequestHistogram
 	Operations *prometheus.CounterVec
+
+	held *heldCollector // caches and streams (ObserveCache, ObserveStreams)
 }
 
 // Method is the method label value of an HTTP request: one of the
@@ -67,8 +71,9 @@ func NewMetrics(version string, db *sql.DB, subscribers func() int) *Metrics {
 			Name: "sprocket_graphql_operations_total",
 			Help: "GraphQL operations by operation name (a known name, anonymous or other), type and outcome (ok or the first error code).",
 		}, []string{"operation", "type", "outcome"}),
+		held: &heldCollector{caches: map[string]func() lru.Stats{}},
 	}
-	reg.MustRegister(m.Requests, m.Duration, m.Operations,
+	reg.MustRegister(m.Requests, m.Duration, m.Operations, m.held,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

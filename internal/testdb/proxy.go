@@ -25,7 +25,14 @@ type Proxy struct {
 // NewProxy listens on a loopback port and forwards to target (host:port).
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return NewProxyOn(t, "127.0.0.1:0", target)
+}
+
+// NewProxyOn is NewProxy listening on addr: a port that refused
+// connections until now, as a database does while it starts.
+func NewProxyOn(t testing.TB, addr, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

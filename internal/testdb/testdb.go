@@ -1,12 +1,13 @@
 // Package testdb gives tests a fresh, migrated database of either kind:
 // a temporary SQLite file, or a PostgreSQL database created for the test
-// and dropped after it. PostgreSQL is required: when it cannot be reached
+// and dropped after it, each a copy of a migrated template. PostgreSQL is required: when it cannot be reached
 // the test fails, it is never skipped.
 package testdb
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -17,7 +18,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	_ "github.com/lib/pq" // PostgreSQL driver
+	"github.com/lib/pq" // PostgreSQL driver
 
 	"github.com/sprocketapi/sprocket/internal/database"
 )
@@ -53,29 +54,60 @@ func AdminURL() string {
 
 var counter atomic.Int64
 
-// URL returns a DATABASE_URL for a new, empty database of the dialect,
-// removed when the test ends.
+// URL returns a DATABASE_URL for a new, migrated database of the dialect
+// (a copy of the migrated template: see template.go), removed when the
+// test ends.
 func URL(t testing.TB, d string) string {
 	t.Helper()
 	switch d {
 	case dialect.SQLite:
-		return filepath.Join(t.TempDir(), "test.db")
+		body, err := sqliteTemplate()
+		if err != nil {
+			t.Fatalf("testdb: the SQLite template: %v", err)
+		}
+		file := filepath.Join(t.TempDir(), "test.db")
+		if err := os.WriteFile(file, body, 0o600); err != nil {
+			t.Fatalf("testdb: %v", err)
+		}
+		return file
 	case dialect.Postgres:
-		return NewPostgres(t)
+		return newPostgres(t, true)
 	}
 	t.Fatalf("testdb: unknown dialect %q", d)
 	return ""
 }
 
-// NewPostgres creates a PostgreSQL database for the test and returns its
-// URL; the database is dropped (connections forced off) at cleanup.
+// EmptyURL returns a DATABASE_URL for a new, empty database of the
+// dialect, removed when the test ends: for tests of the migrations.
+func EmptyURL(t testing.TB, d string) string {
+	t.Helper()
+	switch d {
+	case dialect.SQLite:
+		return filepath.Join(t.TempDir(), "test.db")
+	case dialect.Postgres:
+		return newPostgres(t, false)
+	}
+	t.Fatalf("testdb: unknown dialect %q", d)
+	return ""
+}
+
+// NewPostgres creates an empty PostgreSQL database for the test (see
+// newPostgres) and returns its URL.
 func NewPostgres(t testing.TB) string {
+	t.Helper()
+	return newPostgres(t, false)
+}
+
+// newPostgres creates a PostgreSQL database for the test, a copy of the
+// migrated template when migrated, and returns its URL; the database is
+// dropped (connections forced off) at cleanup.
+func newPostgres(t testing.TB, migrated bool) string {
 	t.Helper()
 	admin, err := sql.Open("postgres", AdminURL())
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
@@ -84,7 +116,7 @@ func NewPostgres(t testing.TB) string {
 			redact(AdminURL()), err)
 	}
 	name := fmt.Sprintf("sprocket_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, counter.Add(1))
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := createDatabase(ctx, admin, name, migrated); err != nil {
 		admin.Close()
 		t.Fatalf("testdb: creating %s: %v", name, err)
 	}
@@ -96,9 +128,35 @@ func NewPostgres(t testing.TB) string {
 		}
 		admin.Close()
 	})
+	return databaseURL(name)
+}
+
+// createDatabase creates database name, empty or as a copy of the
+// template.
+func createDatabase(ctx context.Context, admin *sql.DB, name string, migrated bool) error {
+	if !migrated {
+		_, err := admin.ExecContext(ctx, "CREATE DATABASE "+name)
+		return err
+	}
+	for try := 0; ; try++ {
+		tmpl, err := postgresTemplate(ctx, admin)
+		if err != nil {
+			return err
+		}
+		_, err = admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tmpl)
+		if pe, ok := errors.AsType[*pq.Error](err); ok && pe.Code == "3D000" && try == 0 {
+			forgetTemplate() // dropped meanwhile (stale to another process): build it again
+			continue
+		}
+		return err
+	}
+}
+
+// databaseURL is AdminURL with the database name.
+func databaseURL(name string) string {
 	u, err := url.Parse(AdminURL())
 	if err != nil {
-		t.Fatalf("testdb: %v", err)
+		return AdminURL() // unparsable: the connection fails and says why
 	}
 	u.Path = "/" + name
 	return u.String()
@@ -107,7 +165,7 @@ func NewPostgres(t testing.TB) string {
 // Open returns a migrated database of the dialect, closed at cleanup.
 func Open(t testing.TB, d string) *database.DB {
 	t.Helper()
-	return OpenURL(t, URL(t, d), 8)
+	return open(t, URL(t, d), 8, false)
 }
 
 // OpenURL opens the database at url (a second connection to a test's
@@ -115,11 +173,19 @@ func Open(t testing.TB, d string) *database.DB {
 // migrates it, and closes it at cleanup.
 func OpenURL(t testing.TB, url string, maxConns int) *database.DB {
 	t.Helper()
+	return open(t, url, maxConns, true)
+}
+
+func open(t testing.TB, url string, maxConns int, migrate bool) *database.DB {
+	t.Helper()
 	db, err := database.Open(context.Background(), url, database.Options{MaxConns: maxConns})
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if !migrate {
+		return db
+	}
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}

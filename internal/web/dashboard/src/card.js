@@ -11,6 +11,34 @@ export const Y_AXIS_SIZE = 48;
 const PAD_RIGHT = 14;
 const PAD_TOP = 10;
 
+/** measure is a canvas context for text widths. */
+let measure = null;
+
+/**
+ * fitTimeLabels wraps the time axis's label function: a label that would
+ * cross the chart's edge is left out (its tick and grid line stay). uPlot
+ * centres each label on its tick, and the axis often ends at a round time
+ * (a window ending at the latest point) whose label had only PAD_RIGHT to
+ * its right and was cut.
+ */
+function fitTimeLabels(u) {
+  const ax = u.axes[0];
+  const labels = ax.values;
+  ax.values = (self, splits, ...rest) => {
+    const out = labels(self, splits, ...rest);
+    measure ??= document.createElement('canvas').getContext('2d');
+    measure.font = ax.font[0];
+    const lo = -Y_AXIS_SIZE;
+    const hi = self.bbox.width / uPlot.pxRatio + PAD_RIGHT;
+    return out.map((text, i) => {
+      if (text == null || splits[i] == null) return text;
+      const half = Math.max(...String(text).split('\n').map((l) => measure.measureText(l).width)) / 2 / uPlot.pxRatio;
+      const x = self.valToPos(splits[i], 'x');
+      return x - half < lo || x + half > hi ? null : text;
+    });
+  };
+}
+
 /** plotAreaWidth is the width of the plot area of a chart drawn width CSS pixels wide. */
 export function plotAreaWidth(width) {
   return Math.max(0, Math.floor(width) - Y_AXIS_SIZE - PAD_RIGHT);
@@ -101,8 +129,9 @@ export class Card {
   }
 
   /** update shows the factory over the range window win (epoch seconds, null for open). */
-  update(node, win) {
+  update(node, win, latest) {
     this.name = node.name;
+    this.latest = latest; // the latest stored point; null: none; undefined: not known
     this.nameEl.textContent = node.name;
     this.summary = { ...node.summary };
     this.rangeData = columns(node.series);
@@ -181,6 +210,7 @@ export class Card {
       },
       legend: { show: true, live: true },
       hooks: {
+        init: [fitTimeLabels],
         setSelect: [
           (u) => {
             const { left, width: w } = u.select;
@@ -195,10 +225,19 @@ export class Card {
     };
   }
 
+  /** emptyText says why the chart has no point. */
+  emptyText() {
+    if (this.latest === null) return 'No points yet.';
+    const w = this.zoom ?? this.win;
+    if (this.latest != null && w.from != null && this.latest < w.from) return `No points in this range: the latest is from ${fmtTime(this.latest)}.`;
+    return 'No points in this range.';
+  }
+
   /** draw (re)draws the chart at the plot element's width. */
   draw() {
     const d = this.data();
     this.emptyEl.hidden = d[0].length > 0;
+    if (!this.emptyEl.hidden) this.emptyEl.textContent = this.emptyText();
     if (this.plot) {
       this.plot.setData(d);
       return;
@@ -274,7 +313,11 @@ export class Card {
    */
   addPoint(p) {
     const t = Number(p.epoch);
-    if (!inWindow(this.win, t)) return false;
+    if (this.latest !== undefined) this.latest = Math.max(this.latest ?? t, t);
+    if (!inWindow(this.win, t)) {
+      if (this.data()[0].length === 0) this.draw(); // the empty text names the latest point
+      return false;
+    }
     insertPoint(this.rangeData, t, p.actual, p.goal);
     const s = this.summary;
     s.count = Number(s.count) + 1;
@@ -313,7 +356,33 @@ export class Card {
       peakEpoch: peak == null ? null : pd[0][peak],
       // The top of the y axis uPlot drew.
       yMax: this.plot?.scales?.y?.max ?? null,
+      timeLabels: this.timeLabels(),
     };
+  }
+
+  /**
+   * timeLabels are the time axis's labels as uPlot drew them: each line's
+   * text and its left and right edge on the canvas, in CSS pixels, and the
+   * canvas's width.
+   */
+  timeLabels() {
+    const u = this.plot;
+    const ax = u?.axes?.[0];
+    if (!ax?._splits || !ax._values) return { width: 0, labels: [] };
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = ax.font?.[0] ?? '12px system-ui';
+    const left = u.bbox.left / uPlot.pxRatio;
+    const labels = [];
+    ax._splits.forEach((v, i) => {
+      const text = ax._values[i];
+      if (v == null || text == null || text === '') return;
+      const x = left + u.valToPos(v, 'x');
+      for (const line of String(text).split('\n')) {
+        const w = ctx.measureText(line).width;
+        labels.push({ text: line, left: x - w / 2, right: x + w / 2 });
+      }
+    });
+    return { width: u.width, labels };
   }
 
   destroy() {

@@ -2,7 +2,7 @@
 // series sized to its plot area's width in CSS pixels; a range picker
 // refetches; drag-to-zoom fetches one factory's window.
 
-import { h, byId, fmtNumber, isoSeconds, localInput, fromLocalInput, debounce } from './dom.js';
+import { h, byId, fmtNumber, fmtTime, isoSeconds, localInput, fromLocalInput, debounce } from './dom.js';
 import { Card, plotAreaWidth, PLOT_HEIGHT } from './card.js';
 
 /** MAX_CARDS is how many factories the page shows (the API's page is at most 1000). */
@@ -23,6 +23,15 @@ export const DASHBOARD = `query Dashboard($first: Int!, $from: Time, $to: Time, 
         series(from: $from, to: $to, maxDataPoints: $maxDataPoints, aggregate: $aggregate) { interval epochs actual goal }
       }
     }
+  }
+}`;
+
+// The latest stored point of the factories shown: where the last hour (day,
+// week) ends. Stored data can be old (the seed data is from January 2021),
+// and a window ending now would show none of it.
+export const LATEST = `query DashboardLatest($first: Int!) {
+  factories(first: $first) {
+    edges { node { id latest: summary { lastTime } } }
   }
 }`;
 
@@ -49,10 +58,14 @@ export const DEFAULT_AGGREGATE = 'M4';
 
 const SPANS = { hour: 3600, day: 86400, week: 7 * 86400 };
 
-/** windowOf is the window [from, to) in epoch seconds of a range; null bounds are open. */
-export function windowOf(range, nowMs = Date.now()) {
-  const now = Math.floor(nowMs / 1000) + 1; // to is exclusive: include this second
-  if (range.kind in SPANS) return { from: now - SPANS[range.kind], to: now, sliding: true };
+/**
+ * windowOf is the window [from, to) in epoch seconds of a range; null bounds
+ * are open. The last hour (day, week) ends with latest, the newest stored
+ * point's epoch second (included), or now when nothing is stored.
+ */
+export function windowOf(range, latest = null, nowMs = Date.now()) {
+  const end = (latest ?? Math.floor(nowMs / 1000)) + 1; // to is exclusive: include that second
+  if (range.kind in SPANS) return { from: end - SPANS[range.kind], to: end, sliding: true, anchored: latest != null };
   if (range.kind === 'custom') return { from: range.from, to: range.to };
   return { from: null, to: null };
 }
@@ -70,6 +83,10 @@ export function createFactories({ api, live }) {
   const fromInput = byId('range-from');
   const toInput = byId('range-to');
   const rangeError = byId('range-error');
+  const rangeNote = byId('range-note');
+  // Each factory's latest stored point (epoch seconds, null: none), when
+  // the range asked for them: what an empty card says.
+  let latestById = new Map();
   const aggregateSelect = byId('aggregate');
 
   /** @type {Map<string, Card>} */
@@ -134,9 +151,28 @@ export function createFactories({ api, live }) {
     status.textContent = 'Loading factories…';
     if (cards.size === 0) grid.replaceChildren(skeleton(), skeleton(), skeleton());
     const width = plotWidth();
-    const win = windowOf(range);
     let data;
+    let win;
     try {
+      let latest = null;
+      latestById = new Map();
+      if (range.kind in SPANS) {
+        const found = await api('DashboardLatest', LATEST, { first: MAX_CARDS });
+        for (const e of found.factories.edges ?? []) {
+          const t = e?.node?.latest?.lastTime;
+          if (!e?.node) continue;
+          latestById.set(e.node.id, t == null ? null : Date.parse(t) / 1000);
+          if (t != null) latest = Math.max(latest ?? -Infinity, Date.parse(t) / 1000);
+        }
+        if (mine !== seq) return;
+      }
+      win = windowOf(range, latest);
+      rangeNote.hidden = !win.sliding;
+      rangeNote.textContent = !win.sliding
+        ? ''
+        : win.anchored
+          ? `The last ${range.kind} of stored data: up to the latest point, ${fmtTime(win.to - 1)}.`
+          : `No point is stored yet: the last ${range.kind} up to now.`;
       data = await api('Dashboard', DASHBOARD, {
         first: MAX_CARDS,
         from: win.from == null ? null : isoSeconds(win.from),
@@ -203,7 +239,11 @@ export function createFactories({ api, live }) {
         cards.set(node.id, c);
       }
       grid.append(c.el); // in the server's order
-      c.update(node, win);
+      // Unknown (undefined) unless the range asked, or the card shows the
+      // whole series and it is empty.
+      const whole = win.from == null && win.to == null;
+      const latest = latestById.has(node.id) ? latestById.get(node.id) : whole && Number(node.summary.count) === 0 ? null : undefined;
+      c.update(node, win, latest);
     }
     state = 'ready';
     const total = Number(conn.totalCount ?? nodes.length);
