@@ -75,6 +75,10 @@ func (h *history) asOf(replayed LSN) time.Time {
 	return time.Time{}
 }
 
+// epoch is what freshness is measured from, on the monotonic clock: a
+// step of the wall clock must not move the bound.
+var epoch = time.Now()
+
 // refresh raises sb's freshness to what its replay position and the
 // primary's samples prove.
 func (s *Set) refresh(sb *Standby) {
@@ -82,9 +86,10 @@ func (s *Set) refresh(sb *Standby) {
 	if t.IsZero() {
 		return
 	}
+	f := int64(t.Sub(epoch)) + 1 // 0 stays "never"
 	for {
 		old := sb.fresh.Load()
-		if t.UnixNano() <= old || sb.fresh.CompareAndSwap(old, t.UnixNano()) {
+		if f <= old || sb.fresh.CompareAndSwap(old, f) {
 			return
 		}
 	}
@@ -97,5 +102,5 @@ func (s *Set) staleness(sb *Standby, now time.Time) time.Duration {
 	if f == 0 {
 		return math.MaxInt64
 	}
-	return max(0, now.Sub(time.Unix(0, f)))
+	return max(0, now.Sub(epoch)-time.Duration(f-1))
 }

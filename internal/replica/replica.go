@@ -106,8 +106,9 @@ type Standby struct {
 	frozen   atomic.Bool
 	probing  atomic.Bool
 	replayed Newest
-	// fresh (unix nanoseconds) is the latest moment as of which the
-	// standby is known to hold every committed write (0: none known).
+	// fresh is the latest moment as of which the standby is known to hold
+	// every committed write, in nanoseconds since epoch plus one (0: none
+	// known; see fresh.go).
 	fresh atomic.Int64
 	// checks shares one check among its callers (the periodic one and
 	// probes); polls shares one query of the replay position among the
