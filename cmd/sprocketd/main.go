@@ -180,6 +180,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer hub.Close()
 	hub.SetBuffer(cfg.LiveBufferPoints)
 	svc.SetBulkLane(cfg.DBBulkConns)
+	svc.SetDownloadLane(cfg.DBDownloadConns)
 	svc.SetNotifier(hub)
 
 	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
@@ -247,6 +248,7 @@ func openReplicas(ctx context.Context, cfg config.Config, db *database.DB, logge
 		MaxLag:   cfg.DatabaseReadMaxLag,
 		Wait:     cfg.DatabaseReadWait,
 		Interval: cfg.DatabaseReadCheckInterval,
+		Timeout:  cfg.DatabaseReadTimeout,
 		Pool:     database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout},
 		Logger:   logger,
 	})

@@ -50,6 +50,16 @@ type Config struct {
 	// DB_OPERATION_CONNS: connections one GraphQL query may hold at once.
 	// Default a quarter of DB_MAX_CONNS.
 	DBOperationConns int
+	// DB_DOWNLOAD_CONNS: turns of the bulk lane that downloads may hold at
+	// once. Default a third of DB_BULK_CONNS.
+	DBDownloadConns int
+	// DOWNLOAD_BUFFER_BYTES: what one download reads ahead of its client;
+	// DOWNLOAD_MEMORY_BYTES: what all downloads read ahead at once;
+	// DOWNLOAD_MIN_RATE: the slowest (bytes a second) a client may take a
+	// download before it is cut.
+	DownloadBufferBytes int64
+	DownloadMemoryBytes int64
+	DownloadMinRate     int64
 	// MAX_IN_FLIGHT: requests served at once (subscriptions and health
 	// checks aside); more are answered 503 at once. Default 512.
 	MaxInFlight int
@@ -121,6 +131,10 @@ type Config struct {
 	// DATABASE_READ_CHECK_INTERVAL: how often the standbys' health and lag
 	// are checked (default 1s).
 	DatabaseReadCheckInterval time.Duration
+	// DATABASE_READ_TIMEOUT: how long a standby may take to answer a
+	// check, a probe or a connection attempt before it is taken for
+	// stopped and its waiting reads go to the primary (default 1s).
+	DatabaseReadTimeout time.Duration
 }
 
 // MaxMetricOperations caps how many names GRAPHQL_METRIC_OPERATIONS may
@@ -181,6 +195,12 @@ const (
 	DefaultWSInitTimeout            = 10 * time.Second
 	DefaultWSMaxConnections         = 1000
 	DefaultWSMaxSubscriptions       = 100
+	// A download's read-ahead, all downloads', and the slowest client:
+	// the buffer holds the legacy answers of most deployments whole, so
+	// that a slow client holds no database turn (rest/download.go).
+	DefaultDownloadBufferBytes = 16 << 20
+	DefaultDownloadMemoryBytes = 64 << 20
+	DefaultDownloadMinRate     = 16 << 10
 	// DefaultPartitionsAhead: a quarter of months ahead have their
 	// partition of chart_data, so a maintenance outage of weeks loses
 	// nothing (points would wait in the default partition).
@@ -223,9 +243,14 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		GraphQLMaxStreams:        DefaultGraphQLMaxStreams,
 		GraphQLStreamMemoryBytes: DefaultGraphQLStreamMemoryBytes,
 
+		DownloadBufferBytes: DefaultDownloadBufferBytes,
+		DownloadMemoryBytes: DefaultDownloadMemoryBytes,
+		DownloadMinRate:     DefaultDownloadMinRate,
+
 		DatabaseReadMaxLag:        2 * time.Second,
 		DatabaseReadWait:          200 * time.Millisecond,
 		DatabaseReadCheckInterval: time.Second,
+		DatabaseReadTimeout:       time.Second,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -298,6 +323,9 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"GRAPHQL_QUERY_CACHE_BYTES", &c.GraphQLQueryCacheBytes},
 		{"GRAPHQL_APQ_CACHE_BYTES", &c.GraphQLAPQCacheBytes},
 		{"GRAPHQL_STREAM_MEMORY_BYTES", &c.GraphQLStreamMemoryBytes},
+		{"DOWNLOAD_BUFFER_BYTES", &c.DownloadBufferBytes},
+		{"DOWNLOAD_MEMORY_BYTES", &c.DownloadMemoryBytes},
+		{"DOWNLOAD_MIN_RATE", &c.DownloadMinRate},
 	} {
 		if v := getenv(l.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -344,6 +372,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		{"DATABASE_READ_MAX_LAG", "2s", 0, &c.DatabaseReadMaxLag},
 		{"DATABASE_READ_WAIT", "200ms", 0, &c.DatabaseReadWait},
 		{"DATABASE_READ_CHECK_INTERVAL", "1s", 10 * time.Millisecond, &c.DatabaseReadCheckInterval},
+		{"DATABASE_READ_TIMEOUT", "1s", 20 * time.Millisecond, &c.DatabaseReadTimeout},
 	} {
 		v := getenv(l.name)
 		if v == "" {
@@ -421,6 +450,7 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	}{
 		{"DB_BULK_CONNS", 1, &c.DBBulkConns},
 		{"DB_OPERATION_CONNS", 1, &c.DBOperationConns},
+		{"DB_DOWNLOAD_CONNS", 1, &c.DBDownloadConns},
 		{"MAX_IN_FLIGHT", 1, &c.MaxInFlight},
 		{"WS_MAX_CONNECTIONS", 1, &c.WSMaxConnections},
 		{"WS_MAX_SUBSCRIPTIONS", 1, &c.WSMaxSubscriptions},
@@ -467,6 +497,11 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	if len(c.DatabaseReadURLs) > 0 && !dburl.IsPostgres(c.DatabaseURL) {
 		bad("DATABASE_READ_URL", "needs a PostgreSQL DATABASE_URL: standbys replicate a PostgreSQL primary")
 	}
+	if len(c.DatabaseReadURLs) > 0 && c.DatabaseReadMaxLag <= c.DatabaseReadCheckInterval {
+		// A standby's freshness is renewed once a check: a bound no
+		// longer than the interval would skip it for part of every one.
+		bad("DATABASE_READ_MAX_LAG", "must be longer than DATABASE_READ_CHECK_INTERVAL (%v), not %v", c.DatabaseReadCheckInterval, c.DatabaseReadMaxLag)
+	}
 	if r, err := ParseRetention(getenv("RETENTION")); err != nil {
 		bad("RETENTION", "%v", err)
 	} else {
@@ -493,11 +528,20 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 	if c.DBOperationConns == 0 {
 		c.DBOperationConns = max(1, c.DBMaxConns/4)
 	}
+	if c.DBDownloadConns == 0 {
+		c.DBDownloadConns = max(1, c.DBBulkConns/3)
+	}
 	if c.DBBulkConns > c.DBMaxConns {
 		bad("DB_BULK_CONNS", "must be at most DB_MAX_CONNS (%d), not %d", c.DBMaxConns, c.DBBulkConns)
 	}
 	if c.DBOperationConns > c.DBBulkConns {
 		bad("DB_OPERATION_CONNS", "must be at most DB_BULK_CONNS (%d), not %d", c.DBBulkConns, c.DBOperationConns)
+	}
+	if c.DBDownloadConns > c.DBBulkConns {
+		bad("DB_DOWNLOAD_CONNS", "must be at most DB_BULK_CONNS (%d), not %d", c.DBBulkConns, c.DBDownloadConns)
+	}
+	if c.DownloadMemoryBytes < c.DownloadBufferBytes {
+		bad("DOWNLOAD_MEMORY_BYTES", "must be at least DOWNLOAD_BUFFER_BYTES (%d), not %d", c.DownloadBufferBytes, c.DownloadMemoryBytes)
 	}
 	if c.GraphQLCostInFlight < int64(c.GraphQLComplexityLimit) {
 		bad("GRAPHQL_COST_IN_FLIGHT", "must be at least GRAPHQL_COMPLEXITY_LIMIT (%d), not %d", c.GraphQLComplexityLimit, c.GraphQLCostInFlight)

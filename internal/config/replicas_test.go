@@ -8,7 +8,8 @@ import (
 
 // TestReadReplicaSettings: DATABASE_READ_URL lists PostgreSQL standbys of a
 // PostgreSQL primary; the durations have defaults, can be set, and a bad
-// value names its variable.
+// value names its variable. With standbys, the staleness bound must be
+// longer than the check interval that renews it.
 func TestReadReplicaSettings(t *testing.T) {
 	const primary = "postgres://p@primary:5432/db"
 	cfg, err := Load(env(map[string]string{"DATABASE_URL": primary}))
@@ -16,17 +17,21 @@ func TestReadReplicaSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(cfg.DatabaseReadURLs) != 0 || cfg.DatabaseReadMaxLag != 2*time.Second ||
-		cfg.DatabaseReadWait != 200*time.Millisecond || cfg.DatabaseReadCheckInterval != time.Second {
-		t.Errorf("defaults: %v %v %v %v", cfg.DatabaseReadURLs, cfg.DatabaseReadMaxLag, cfg.DatabaseReadWait, cfg.DatabaseReadCheckInterval)
+		cfg.DatabaseReadWait != 200*time.Millisecond || cfg.DatabaseReadCheckInterval != time.Second ||
+		cfg.DatabaseReadTimeout != time.Second {
+		t.Errorf("defaults: %v %v %v %v %v", cfg.DatabaseReadURLs, cfg.DatabaseReadMaxLag, cfg.DatabaseReadWait,
+			cfg.DatabaseReadCheckInterval, cfg.DatabaseReadTimeout)
 	}
 	cfg, err = Load(env(map[string]string{"DATABASE_URL": primary,
 		"DATABASE_READ_URL":     " postgres://s@standby1/db , postgresql://s@standby2/db,",
-		"DATABASE_READ_MAX_LAG": "500ms", "DATABASE_READ_WAIT": "0s", "DATABASE_READ_CHECK_INTERVAL": "250ms"}))
+		"DATABASE_READ_MAX_LAG": "500ms", "DATABASE_READ_WAIT": "0s", "DATABASE_READ_CHECK_INTERVAL": "250ms",
+		"DATABASE_READ_TIMEOUT": "300ms"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(cfg.DatabaseReadURLs, " ") != "postgres://s@standby1/db postgresql://s@standby2/db" ||
-		cfg.DatabaseReadMaxLag != 500*time.Millisecond || cfg.DatabaseReadWait != 0 || cfg.DatabaseReadCheckInterval != 250*time.Millisecond {
+		cfg.DatabaseReadMaxLag != 500*time.Millisecond || cfg.DatabaseReadWait != 0 || cfg.DatabaseReadCheckInterval != 250*time.Millisecond ||
+		cfg.DatabaseReadTimeout != 300*time.Millisecond {
 		t.Errorf("set: %v %v %v %v", cfg.DatabaseReadURLs, cfg.DatabaseReadMaxLag, cfg.DatabaseReadWait, cfg.DatabaseReadCheckInterval)
 	}
 	for variable, e := range map[string]map[string]string{
@@ -35,6 +40,9 @@ func TestReadReplicaSettings(t *testing.T) {
 		"DATABASE_READ_MAX_LAG":        {"DATABASE_URL": primary, "DATABASE_READ_MAX_LAG": "-1s"},
 		"DATABASE_READ_WAIT":           {"DATABASE_URL": primary, "DATABASE_READ_WAIT": "soon"},
 		"DATABASE_READ_CHECK_INTERVAL": {"DATABASE_URL": primary, "DATABASE_READ_CHECK_INTERVAL": "1ms"},
+		"DATABASE_READ_TIMEOUT":        {"DATABASE_URL": primary, "DATABASE_READ_TIMEOUT": "1ms"},
+		"DATABASE_READ_MAX_LAG ": {"DATABASE_URL": primary, "DATABASE_READ_URL": "postgres://s@standby/db",
+			"DATABASE_READ_MAX_LAG": "1s", "DATABASE_READ_CHECK_INTERVAL": "1s"},
 	} {
 		_, err := Load(env(e))
 		if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(variable)) {

@@ -32,8 +32,9 @@ type Service struct {
 	sprockets *sprocketReads
 	standbys  sync.Map
 	// lane bounds the heavy calls that use the database at once (see
-	// SetBulkLane); nil: no bound.
-	lane chan struct{}
+	// SetBulkLane), and downloads the downloads among them
+	// (SetDownloadLane); nil: no bound.
+	lane, downloads *lane
 	// pageSpans remembers pages' time bounds by series version (pageSpan).
 	pageSpans *lru.Cache[spanKey, span]
 	// lostRetries counts transactions run again after losing the primary

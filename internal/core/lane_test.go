@@ -49,7 +49,7 @@ func TestTheBulkLaneKeepsConnectionsForLightWork(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("a chart read inside the holder's transaction waited for the lane")
 		}
-		if used, size := len(s.lane), cap(s.lane); used != 1 || size != 1 {
+		if used, size := s.lane.held(), cap(s.lane.turns); used != 1 || size != 1 {
 			t.Fatalf("lane %d/%d, want 1/1", used, size)
 		}
 		wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -73,7 +73,7 @@ func TestTheBulkLaneKeepsConnectionsForLightWork(t *testing.T) {
 		if _, err := s.Series(ctx, []int{f.ID}, SeriesQuery{Interval: 3600, Aggregate: AggAvg}); err != nil {
 			t.Fatalf("after the turn ended: %v", err)
 		}
-		if used := len(s.lane); used != 0 {
+		if used := s.lane.held(); used != 0 {
 			t.Fatalf("%d turns still held", used)
 		}
 	})

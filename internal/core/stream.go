@@ -11,6 +11,7 @@ import (
 
 	"github.com/sprocketapi/sprocket/ent"
 	"github.com/sprocketapi/sprocket/ent/factory"
+	"github.com/sprocketapi/sprocket/internal/database"
 )
 
 // SeriesSink receives factories' series column by column: for each
@@ -56,16 +57,36 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// SeriesResetter is a SeriesSink that can take back what it was handed
+// as long as it has passed nothing on: Reset reports whether it did.
+type SeriesResetter interface {
+	SeriesSink
+	Reset() bool
+}
+
 // StreamSeries hands the series of the given factories (nil: every
 // factory, in id order; factories without points included) to sink, all
 // read from one snapshot, with memory bounded by columnsFrom points, never
-// by the answer's size.
+// by the answer's size. It runs in a turn of the download lane. A read
+// routed to a standby that fails on it (a standby cut for not answering,
+// stopped, or in a conflict with recovery) is read again on the primary
+// when sink is a SeriesResetter that has passed nothing on yet.
 func (s *Service) StreamSeries(ctx context.Context, ids []int, sink SeriesSink) error {
-	ctx, done, err := s.bulk(ctx)
+	ctx, done, err := s.download(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
+	err = s.streamSeries(ctx, ids, sink)
+	if r := database.ReaderFrom(ctx); err != nil && r != nil && ent.TxFromContext(ctx) == nil && r.Failed(ctx, err) {
+		if rs, ok := sink.(SeriesResetter); ok && rs.Reset() {
+			return s.streamSeries(database.WithReader(ctx, nil), ids, sink)
+		}
+	}
+	return err
+}
+
+func (s *Service) streamSeries(ctx context.Context, ids []int, sink SeriesSink) error {
 	return s.inSnapshot(ctx, func(q querier) error {
 		filter := ids != nil
 		if filter {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	neturl "net/url"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -263,5 +264,70 @@ func TestADownloadsStatementsFollowItsDeadline(t *testing.T) {
 	}
 	if sink.values != 3*600_000 {
 		t.Fatalf("%d values, want %d", sink.values, 3*600_000)
+	}
+}
+
+// resettable is a collector that can take back what it was handed, until
+// it says it has passed something on.
+type resettable struct {
+	*collector
+	passedOn bool
+	resets   int
+}
+
+func (r *resettable) Reset() bool {
+	if r.passedOn {
+		return false
+	}
+	r.resets++
+	r.got, r.open = nil, false
+	return true
+}
+
+// TestADownloadAStandbyFailsIsReadAgainOnThePrimary: a download routed to
+// a standby whose link is gone (here the same PostgreSQL behind a proxy
+// that refuses connections) is read again on the primary when its sink
+// has passed nothing on, and fails as SERVICE_UNAVAILABLE otherwise.
+func TestADownloadAStandbyFailsIsReadAgainOnThePrimary(t *testing.T) {
+	url := testdb.URL(t, dialect.Postgres)
+	primary := testdb.OpenURL(t, url, 4)
+	s := New(primary.Client(), primary.SQL, dialect.Postgres)
+	ctx := context.Background()
+	f, err := s.CreateFactory(ctx, FactoryInput{Points: []Point{{Time: 10, Actual: 1, Goal: 2}, {Time: 20, Actual: 3, Goal: 4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := neturl.Parse(url)
+	proxy := testdb.NewProxy(t, u.Host)
+	standby, err := database.Open(ctx, proxy.Via(url), database.Options{MaxConns: 2, Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standby.Close()
+	var failed atomic.Int32
+	routed := database.WithReader(ctx, &database.Reader{Client: standby.Client(), SQL: standby.SQL,
+		Failed: func(ctx context.Context, err error) bool {
+			failed.Add(1)
+			return ctx.Err() == nil && IsUnavailable(err)
+		}})
+	// Through the link, while it holds.
+	sink := &resettable{collector: &collector{t: t}}
+	if err := s.StreamSeries(routed, []int{f.ID}, sink); err != nil || sink.resets != 0 || len(sink.got) != 1 || sink.got[0].N != 2 {
+		t.Fatalf("through the proxy: %v, %d resets, %+v", err, sink.resets, sink.got)
+	}
+	proxy.Cut()
+	sink = &resettable{collector: &collector{t: t}}
+	if err := s.StreamSeries(routed, []int{f.ID}, sink); err != nil {
+		t.Fatalf("with the standby gone: %v", err)
+	}
+	if sink.resets != 1 || failed.Load() != 1 || len(sink.got) != 1 || !sameColumns(sink.got[0].Columns, [3][]string{{"1", "3"}, {"2", "4"}, {"10", "20"}}) {
+		t.Fatalf("with the standby gone: %d resets, %d failures, %+v", sink.resets, failed.Load(), sink.got)
+	}
+	// A sink that has passed something on cannot be read again; nor can
+	// one that cannot take anything back.
+	for _, sink := range []SeriesSink{&resettable{collector: &collector{t: t}, passedOn: true}, &collector{t: t}} {
+		if err := s.StreamSeries(routed, []int{f.ID}, sink); apperr.CodeOf(err) != apperr.Unavailable {
+			t.Errorf("%T: %v, want SERVICE_UNAVAILABLE", sink, err)
+		}
 	}
 }

@@ -44,6 +44,13 @@ type Options struct {
 	// Lazy opens the pool without checking that the database answers (a
 	// standby that is down at start-up is checked again later).
 	Lazy bool
+	// ConnectTimeout bounds a PostgreSQL connection attempt, its handshake
+	// included (a stopped server accepts TCP and answers nothing); 0
+	// leaves it to the stall limit. A connect_timeout in the URL wins.
+	ConnectTimeout time.Duration
+	// Conns, when set, tracks the pool's PostgreSQL connections, so that
+	// the reads waiting on a server found frozen can be ended at once.
+	Conns *Conns
 }
 
 // Target is a parsed DATABASE_URL: the driver, its data source name and a
@@ -136,11 +143,18 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		if opts.StatementTimeout > 0 {
 			t.DSN = withParam(t.DSN, "statement_timeout", fmt.Sprint(opts.StatementTimeout.Milliseconds()))
 		}
-		c, err := pq.NewConnector(t.DSN)
+		cfg, err := pq.NewConfig(t.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
 		}
-		c.Dialer(Dialer(opts.Stall))
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = opts.ConnectTimeout
+		}
+		c, err := pq.NewConnectorConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
+		}
+		c.Dialer(Dialer(opts.Stall, opts.Conns))
 		db = sql.OpenDB(connector{c})
 	} else if db, err = sql.Open("sqlite3", t.DSN); err != nil {
 		return nil, fmt.Errorf("opening %s: %w", t.Safe, err)
@@ -180,19 +194,19 @@ func (db *DB) DropIdle() {
 	db.SQL.SetMaxIdleConns(db.idle)
 }
 
-// Dialer is the dialer of the pool's connections (and of the
-// subscriptions' listener): one that gives up on a read that stalls
-// longer than stall (see Options.Stall: 0 means 30 s, negative no limit),
-// and that closes the connections lib/pq leaves open when a server
+// Dialer is the dialer of the pool's connections: one that gives up on a
+// read that stalls longer than stall (see Options.Stall: 0 means 30 s,
+// negative no limit), tracks its connections in conns when set (see
+// Conns), and closes the connections lib/pq leaves open when a server
 // declines SSL (see declinedDialer).
-func Dialer(stall time.Duration) pq.Dialer {
+func Dialer(stall time.Duration, conns *Conns) pq.Dialer {
 	if stall == 0 {
 		stall = 30 * time.Second
 	}
 	if stall < 0 {
 		return declinedDialer{inner: &net.Dialer{}}
 	}
-	return declinedDialer{inner: stallDialer{Dialer: net.Dialer{Timeout: stall}, stall: stall}}
+	return declinedDialer{inner: stallDialer{Dialer: net.Dialer{Timeout: stall}, stall: stall, conns: conns}}
 }
 
 // ListenDialer is the dialer of a connection that waits for
@@ -237,3 +251,8 @@ func (db *DB) Client(opts ...ent.Option) *ent.Client {
 
 // Close closes the pool.
 func (db *DB) Close() error { return db.SQL.Close() }
+
+// Another opens another pool on the same database with opts: a small one
+// of its own for health checks, which must neither queue behind the main
+// pool's work nor wait on a stalled server as long as it may.
+func (db *DB) Another(ctx context.Context, opts Options) (*DB, error) { return Open(ctx, db.url, opts) }

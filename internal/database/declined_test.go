@@ -59,7 +59,7 @@ func TestAConnectionWhoseServerDeclinedSSLIsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Dialer(database.Dialer(0))
+	c.Dialer(database.Dialer(0, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if conn, err := c.Connect(ctx); err == nil {

@@ -156,6 +156,56 @@ func (c *Cluster) StopStandby(i int) error {
 // StartStandby starts the stopped standby i again.
 func (c *Cluster) StartStandby(i int) error { return c.start(c.standbys[i]) }
 
+// FreezeStandby stops every process of standby i with SIGSTOP, as a hung
+// machine would: its port still accepts TCP connections (the kernel's
+// backlog), and nothing answers. ThawStandby resumes them.
+func (c *Cluster) FreezeStandby(i int) error { return c.signal(c.standbys[i], syscall.SIGSTOP) }
+
+// ThawStandby resumes the processes FreezeStandby stopped.
+func (c *Cluster) ThawStandby(i int) error { return c.signal(c.standbys[i], syscall.SIGCONT) }
+
+// signal sends sig to the postmaster of the data directory dir and to
+// each of its children (the backends, the startup process replaying WAL,
+// the WAL receiver…), the postmaster first so that it forks no more.
+func (c *Cluster) signal(dir string, sig syscall.Signal) error {
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return fmt.Errorf("pgcluster: postmaster.pid of %s: %w", dir, err)
+	}
+	pids := []int{pid}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid …: comm may hold spaces and parentheses.
+		end := strings.LastIndexByte(string(b), ')')
+		if end < 0 {
+			continue
+		}
+		fields := strings.Fields(string(b)[end+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == pid {
+			child, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(st, "/proc/"), "/stat"))
+			pids = append(pids, child)
+		}
+	}
+	for _, p := range pids {
+		if err := syscall.Kill(p, sig); err != nil && p == pid {
+			return fmt.Errorf("pgcluster: signalling the postmaster of %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 // WaitReplayed waits until every standby has replayed everything the
 // primary has written so far.
 func (c *Cluster) WaitReplayed(ctx context.Context) error {

@@ -35,33 +35,70 @@ func mustLSN(t *testing.T, s string) LSN {
 	return l
 }
 
-// TestLagIsTheAgeOfTheOldestUnreplayedPosition: a standby that replayed
-// the newest position is not behind however idle the primary; one that
-// did not is as far behind as the oldest position it misses is old, even
-// when the primary has been idle since.
-func TestLagIsTheAgeOfTheOldestUnreplayedPosition(t *testing.T) {
+// TestAStandbyHoldsEveryWriteCommittedBeforeTheLastSampleItReplayed: a
+// sample (t, L) says every write committed before t is at or before L, so
+// a standby that replayed R holds every write committed before the latest
+// sample at or before R: when the primary idles at a position, the latest
+// time it was seen there counts, not the first; a standby behind every
+// kept sample is held to nothing.
+func TestAStandbyHoldsEveryWriteCommittedBeforeTheLastSampleItReplayed(t *testing.T) {
 	h := history{keep: time.Minute}
 	t0 := time.Unix(1000, 0)
 	h.add(t0, 100)
 	h.add(t0.Add(time.Second), 200)
 	h.add(t0.Add(2*time.Second), 200) // idle: the position stays
 	h.add(t0.Add(3*time.Second), 300)
-	now := t0.Add(10 * time.Second)
+	h.add(t0.Add(2500*time.Millisecond), 250) // out of order: ignored
 	for _, c := range []struct {
 		replayed LSN
-		want     time.Duration
+		want     time.Time
 	}{
-		{300, 0}, {400, 0}, {200, 7 * time.Second}, {150, 9 * time.Second}, {99, 10 * time.Second},
+		{300, t0.Add(3 * time.Second)}, {400, t0.Add(3 * time.Second)}, {299, t0.Add(2 * time.Second)},
+		{200, t0.Add(2 * time.Second)}, {150, t0}, {99, time.Time{}},
 	} {
-		if got := h.lag(c.replayed, now); got != c.want {
-			t.Errorf("replayed %d: lag %v, want %v", c.replayed, got, c.want)
+		if got := h.asOf(c.replayed); !got.Equal(c.want) {
+			t.Errorf("replayed %d: as of %v, want %v", c.replayed, got, c.want)
 		}
 	}
-	// Samples older than keep go, but the newest of them, which still
-	// dates the positions after it.
+	// Samples older than keep go, but the newest always stays.
 	h.add(t0.Add(5*time.Minute), 400)
-	if len(h.samples) != 2 || h.samples[0].lsn != 300 || h.samples[1].lsn != 400 {
+	if len(h.samples) != 1 || h.samples[0].lsn != 400 {
 		t.Errorf("samples after keep: %+v", h.samples)
+	}
+	if got := h.asOf(300); !got.IsZero() {
+		t.Errorf("a standby behind every kept sample is fresh as of %v", got)
+	}
+}
+
+// TestStalenessIsMeasuredWhenAReadIsRouted: a standby's freshness is
+// compared with the clock of the read, so that it ages between checks and
+// is skipped once older than the bound, without a check having run.
+func TestStalenessIsMeasuredWhenAReadIsRouted(t *testing.T) {
+	s := &Set{history: history{keep: time.Minute}}
+	sb := &Standby{}
+	t0 := time.Now()
+	if got := s.staleness(sb, t0); got < time.Hour {
+		t.Errorf("a standby never known fresh: staleness %v", got)
+	}
+	s.history.add(t0, 100)
+	sb.replayed.Raise(100)
+	s.refresh(sb)
+	for _, d := range []time.Duration{0, time.Second, 3 * time.Second} {
+		if got := s.staleness(sb, t0.Add(d)); got != d {
+			t.Errorf("at +%v: staleness %v", d, got)
+		}
+	}
+	// A later sample the standby has not replayed does not renew it; an
+	// older proof does not age it.
+	s.history.add(t0.Add(time.Second), 200)
+	s.refresh(sb)
+	if got := s.staleness(sb, t0.Add(2*time.Second)); got != 2*time.Second {
+		t.Errorf("after an unreplayed sample: staleness %v", got)
+	}
+	sb.replayed.Raise(200)
+	s.refresh(sb)
+	if got := s.staleness(sb, t0.Add(2*time.Second)); got != time.Second {
+		t.Errorf("after replaying it: staleness %v", got)
 	}
 }
 

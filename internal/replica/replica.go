@@ -1,8 +1,10 @@
 // Package replica routes the reads of read-only requests to PostgreSQL hot
 // standbys (DATABASE_READ_URL) and keeps them honest: a standby that is
-// down, or further behind the primary than a bound, is skipped, and a read
+// down, or whose reads could be staler than a bound, is skipped; a read
 // that must see a client's own write waits a bounded time for a standby to
-// replay it, else goes to the primary.
+// replay it, else goes to the primary; and a standby that stops answering
+// is found by time (its checks have deadlines, and reads waiting on it have
+// it probed), its waiting reads cut and run on the primary.
 //
 // The primary stays the one place of writes, of every read inside a write,
 // and of LISTEN (subscriptions); the core finds the chosen standby's client
@@ -14,8 +16,8 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,23 +29,38 @@ import (
 	"github.com/sprocketapi/sprocket/internal/database"
 )
 
-// Options tune a Set. Zero values take the defaults of config.
+// Options tune a Set.
 type Options struct {
-	// MaxLag: a standby further behind than this is skipped.
+	// MaxLag bounds how stale a read served by a standby may be: it sees
+	// every write committed more than MaxLag before it was routed (see
+	// fresh.go). It must be longer than Interval, which renews a
+	// standby's freshness.
 	MaxLag time.Duration
 	// Wait: how long a read waits for a standby to replay the LSN it
 	// must see before it goes to the primary.
 	Wait time.Duration
 	// Interval: how often health and lag are checked.
 	Interval time.Duration
+	// Timeout bounds each check, probe and connection attempt of a
+	// standby (and of the primary's position sample); a read that waits on
+	// a standby for a quarter of it has the standby probed (see
+	// health.go). 0 means DefaultTimeout.
+	Timeout time.Duration
 	// Pool: the options of each standby's connection pool.
 	Pool   database.Options
 	Logger *slog.Logger
 }
 
+// DefaultTimeout is Options.Timeout's default (DATABASE_READ_TIMEOUT).
+const DefaultTimeout = time.Second
+
 // Set is the primary and its standbys.
 type Set struct {
-	primary  *sql.DB
+	primary *sql.DB
+	// sampler is a pool of its own on the primary for the position
+	// samples of the checks, which must not queue behind the main pool's
+	// work nor wait on a stalled primary past Timeout.
+	sampler  *database.DB
 	standbys []*Standby
 	opts     Options
 	next     atomic.Uint32
@@ -58,11 +75,13 @@ type Set struct {
 	fallbacks *prometheus.CounterVec
 	waits     prometheus.Histogram
 	polls     prometheus.Counter
+	cuts      prometheus.Counter
 }
 
 // The reasons a read goes to the primary instead of a standby: every
-// standby is down; every one that is up lags past the bound; none
-// replayed the client's write in time; the chosen one failed mid-read.
+// standby is down; every one that is up could serve reads staler than the
+// bound; none replayed the client's write in time; the chosen one failed
+// mid-read (or was cut for not answering).
 const (
 	ReasonDown   = "down"
 	ReasonLag    = "lag"
@@ -75,15 +94,28 @@ type Standby struct {
 	name   string // its position in DATABASE_READ_URL, from 1: a bounded label
 	safe   string // its URL without password, for logs
 	db     *database.DB
+	conns  *database.Conns // db's connections, to cut when it stops answering
+	check  *database.DB    // a small pool of its own for checks and polls
 	reader *database.Reader
 
-	up       atomic.Bool
-	checked  atomic.Bool // a check has run: the first says up or down
+	up      atomic.Bool
+	checked atomic.Bool // a check has run: the first says up or down
+	// frozen: down for not answering within Timeout; reads still waiting
+	// on it are cut, and no connection is made to it until a check finds
+	// it answering.
+	frozen   atomic.Bool
+	probing  atomic.Bool
 	replayed Newest
-	lag      atomic.Int64 // nanoseconds
-	// polls shares one query of the replay position among the reads
-	// waiting on the standby at once, and polled (unix nanoseconds) is
-	// when the last one answered: none starts sooner than minPollGap after.
+	// fresh is the latest moment as of which the standby is known to hold
+	// every committed write, in nanoseconds since epoch plus one (0: none
+	// known; see fresh.go).
+	fresh atomic.Int64
+	// checks shares one check among its callers (the periodic one and
+	// probes); polls shares one query of the replay position among the
+	// reads waiting on the standby at once, and polled (unix nanoseconds)
+	// is when the last one answered: none starts sooner than minPollGap
+	// after.
+	checks singleflight.Group
 	polls  singleflight.Group
 	polled atomic.Int64
 }
@@ -101,14 +133,22 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
 	s := &Set{primary: primary.SQL, opts: opts}
+	s.history.keep = max(opts.MaxLag, 10*opts.Interval) + opts.Interval
+	at := time.Now()
 	floor, err := PrimaryLSN(ctx, primary.SQL)
 	if err != nil {
 		return nil, fmt.Errorf("reading the primary's log position: %w", err)
 	}
 	s.floor = floor
 	s.newest.Raise(floor)
-	s.history.keep = max(opts.MaxLag, 10*opts.Interval) + opts.Interval
+	s.history.add(at, floor)
+	if s.sampler, err = primary.Another(ctx, s.checkPool(1)); err != nil {
+		return nil, fmt.Errorf("opening the primary's check pool: %w", err)
+	}
 	primaryDriver := primary.Driver()
 	for i, u := range urls {
 		t, err := database.Parse(u)
@@ -116,16 +156,23 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 			s.Close()
 			return nil, fmt.Errorf("standby %d: %w", i+1, err)
 		}
+		sb := &Standby{name: strconv.Itoa(i + 1), safe: t.Safe, conns: &database.Conns{}}
 		po := opts.Pool
 		po.Lazy = true
-		db, err := database.Open(ctx, u, po)
+		po.ConnectTimeout = opts.Timeout
+		po.Conns = sb.conns
+		if sb.db, err = database.Open(ctx, u, po); err == nil {
+			sb.check, err = database.Open(ctx, u, s.checkPool(2))
+		}
 		if err != nil {
+			if sb.db != nil {
+				_ = sb.db.Close()
+			}
 			s.Close()
 			return nil, fmt.Errorf("standby %d (%s): %w", i+1, t.Safe, err)
 		}
-		sb := &Standby{name: strconv.Itoa(i + 1), safe: t.Safe, db: db}
-		fd := &fallbackDriver{own: db.Driver().(fullDriver), primary: primaryDriver.(fullDriver), set: s, standby: sb}
-		sb.reader = &database.Reader{Client: ent.NewClient(ent.Driver(fd)), SQL: db.SQL, Failed: fd.elsewhere}
+		fd := &fallbackDriver{own: sb.db.Driver().(fullDriver), primary: primaryDriver.(fullDriver), set: s, standby: sb}
+		sb.reader = &database.Reader{Client: ent.NewClient(ent.Driver(fd)), SQL: sb.db.SQL, Failed: fd.elsewhere}
 		s.standbys = append(s.standbys, sb)
 	}
 	s.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -134,7 +181,7 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 	}, []string{"standby"})
 	s.fallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sprocket_replica_fallbacks_total",
-		Help: "Reads sent to the primary instead of a standby, by reason: down (no standby up), lag (every one up lags past DATABASE_READ_MAX_LAG), behind (none replayed the client's write within DATABASE_READ_WAIT), error (a standby failed mid-read).",
+		Help: "Reads sent to the primary instead of a standby, by reason: down (no standby up), lag (every one up could serve reads staler than DATABASE_READ_MAX_LAG), behind (none replayed the client's write within DATABASE_READ_WAIT), error (a standby failed mid-read, or was cut for not answering).",
 	}, []string{"reason"})
 	for _, r := range []string{ReasonDown, ReasonLag, ReasonBehind, ReasonError} {
 		s.fallbacks.WithLabelValues(r)
@@ -148,21 +195,37 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 		Help:    "How long reads that carried a Sprocket-LSN waited for a standby to replay it.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 	})
+	s.cuts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sprocket_replica_cut_reads_total",
+		Help: "Connections of reads that waited on a standby found not answering within DATABASE_READ_TIMEOUT, cut so that the reads go to the primary.",
+	})
 	return s, nil
+}
+
+// checkPool is the options of a check pool of n connections: every
+// connection attempt, read and statement within Timeout.
+func (s *Set) checkPool(n int) database.Options {
+	t := s.opts.Timeout
+	return database.Options{MaxConns: n, Stall: t, ConnectTimeout: t, StatementTimeout: t, Lazy: true}
 }
 
 // Collectors are the Set's metrics, for a registry: reads and fallbacks
 // counted, waits timed, and each standby's lag and state.
 func (s *Set) Collectors() []prometheus.Collector {
-	out := []prometheus.Collector{s.reads, s.fallbacks, s.waits, s.polls}
+	out := []prometheus.Collector{s.reads, s.fallbacks, s.waits, s.polls, s.cuts}
 	for _, sb := range s.standbys {
 		labels := prometheus.Labels{"standby": sb.name}
 		out = append(out,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name:        "sprocket_replica_lag_seconds",
-				Help:        "How far the standby's replay is behind the primary, as of the last check.",
+				Help:        "How stale a read the standby served now could be: the time since the latest moment as of which it is known to hold every committed write (each check renews it; reads skip the standby past DATABASE_READ_MAX_LAG).",
 				ConstLabels: labels,
-			}, func() float64 { return time.Duration(sb.lag.Load()).Seconds() }),
+			}, func() float64 {
+				if sb.fresh.Load() == 0 {
+					return math.Inf(1)
+				}
+				return s.staleness(sb, time.Now()).Seconds()
+			}),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name:        "sprocket_replica_up",
 				Help:        "1 when the standby answered the last check as a standby, else 0.",
@@ -180,82 +243,14 @@ func (s *Set) Collectors() []prometheus.Collector {
 // Standbys lists the standbys in DATABASE_READ_URL's order.
 func (s *Set) Standbys() []*Standby { return s.standbys }
 
-// Close closes the standbys' pools.
+// Close closes the pools of the standbys and the checks.
 func (s *Set) Close() {
 	for _, sb := range s.standbys {
 		_ = sb.db.Close()
+		_ = sb.check.Close()
 	}
-}
-
-// Run checks the standbys every Interval until ctx ends; the first check
-// runs at once.
-func (s *Set) Run(ctx context.Context) {
-	t := time.NewTicker(s.opts.Interval)
-	defer t.Stop()
-	for {
-		s.Check(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Check asks the primary for its log position and each standby for its
-// replay position, and updates which standbys are up and how far behind
-// they are: the lag of a standby is the age of the oldest primary position
-// it has not replayed yet (zero when it replayed the newest). This holds
-// even when the standby's link to the primary is broken, when the
-// standby's own view (receive = replay) would say it is current.
-func (s *Set) Check(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, max(s.opts.Interval, 500*time.Millisecond))
-	defer cancel()
-	if lsn, err := PrimaryLSN(ctx, s.primary); err == nil {
-		s.history.add(time.Now(), lsn)
-		s.newest.Raise(lsn)
-	}
-	var wg sync.WaitGroup
-	for _, sb := range s.standbys {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.checkStandby(ctx, sb)
-		}()
-	}
-	wg.Wait()
-}
-
-func (s *Set) checkStandby(ctx context.Context, sb *Standby) {
-	var recovering bool
-	var replayed LSN
-	err := sb.db.SQL.QueryRowContext(ctx, `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()`).Scan(&recovering, &replayed)
-	switch {
-	case err != nil:
-		s.markDown(sb, "the standby does not answer", err)
-	case !recovering || replayed == 0:
-		// Promoted, or a primary listed by mistake: its positions are
-		// not the primary's, so no read can be checked against them.
-		// The next check dials afresh: a multi-host URL then reaches
-		// the standby a failover left, if any.
-		s.markDown(sb, "the server is not a streaming standby", nil)
-		sb.db.DropIdle()
-	default:
-		sb.replayed.Raise(replayed)
-		sb.lag.Store(int64(s.history.lag(sb.replayed.Load(), time.Now())))
-		sb.checked.Store(true)
-		if !sb.up.Swap(true) {
-			s.opts.Logger.Info("standby up", "standby", sb.name, "database", sb.safe)
-		}
-	}
-}
-
-// markDown takes sb out of rotation until a check finds it up. It says
-// so once: when the standby goes down, or when the first check finds it
-// down (a standby that never answered, or a primary listed by mistake).
-func (s *Set) markDown(sb *Standby, why string, err error) {
-	if sb.up.Swap(false) || !sb.checked.Swap(true) {
-		s.opts.Logger.Warn("standby down: reads go to the primary", "standby", sb.name, "database", sb.safe, "reason", why, "error", err)
+	if s.sampler != nil {
+		_ = s.sampler.Close()
 	}
 }
 
@@ -268,15 +263,15 @@ func PrimaryLSN(ctx context.Context, db *sql.DB) (LSN, error) {
 }
 
 // Route returns ctx with its reads routed to a standby that has replayed
-// at least need (0: any) and the migrations (floor), or ctx unchanged (the primary) when none is up,
-// within the lag bound and caught up within the wait. A read that must
-// wait polls the most advanced standby.
+// at least need (0: any) and the migrations (floor), or ctx unchanged (the
+// primary) when none is up, within the staleness bound and caught up
+// within the wait. A read that must wait polls the most advanced standby.
 func (s *Set) Route(ctx context.Context, need LSN) context.Context {
 	if len(s.standbys) == 0 {
 		return ctx
 	}
 	need = max(need, s.floor)
-	maxLag := int64(s.opts.MaxLag)
+	now := time.Now()
 	var best *Standby
 	anyUp := false
 	start := int(s.next.Add(1))
@@ -286,7 +281,7 @@ func (s *Set) Route(ctx context.Context, need LSN) context.Context {
 			continue
 		}
 		anyUp = true
-		if sb.lag.Load() > maxLag {
+		if s.staleness(sb, now) > s.opts.MaxLag {
 			continue
 		}
 		if sb.replayed.Load() >= need {
@@ -305,8 +300,12 @@ func (s *Set) Route(ctx context.Context, need LSN) context.Context {
 	begun := time.Now()
 	ok := s.waitFor(ctx, best, need)
 	s.waits.Observe(time.Since(begun).Seconds())
-	if !ok {
+	switch {
+	case !ok:
 		return s.fallback(ctx, ReasonBehind)
+	case s.staleness(best, time.Now()) > s.opts.MaxLag:
+		// It aged past the bound while the read waited.
+		return s.fallback(ctx, ReasonLag)
 	}
 	return s.use(ctx, best)
 }
@@ -319,106 +318,4 @@ func (s *Set) use(ctx context.Context, sb *Standby) context.Context {
 func (s *Set) fallback(ctx context.Context, reason string) context.Context {
 	s.fallbacks.WithLabelValues(reason).Inc()
 	return ctx
-}
-
-// waitFor polls sb until it has replayed need, for at most Wait (and
-// within ctx).
-func (s *Set) waitFor(ctx context.Context, sb *Standby, need LSN) bool {
-	if s.opts.Wait <= 0 {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Wait)
-	defer cancel()
-	pause := 500 * time.Microsecond
-	for {
-		if err := s.poll(ctx, sb); err != nil {
-			return false
-		}
-		if sb.replayed.Load() >= need {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, 10*time.Millisecond)
-	}
-}
-
-// pollTimeout bounds one query of a standby's replay position.
-const pollTimeout = time.Second
-
-// minPollGap is the least time between two queries of a standby's replay
-// position: however many reads wait on it (a client could send many that
-// carry a fresh position), it answers at most one every minPollGap.
-const minPollGap = 2 * time.Millisecond
-
-// poll reads the standby's replay position, in one query for all the
-// reads that wait on it at the time, and not again within minPollGap of
-// the last answer (the position it gave stands meanwhile).
-func (s *Set) poll(ctx context.Context, sb *Standby) error {
-	if time.Since(time.Unix(0, sb.polled.Load())) < minPollGap {
-		return nil
-	}
-	done := sb.polls.DoChan("replay", func() (any, error) {
-		qctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
-		defer cancel()
-		s.polls.Inc()
-		var replayed LSN
-		err := sb.db.SQL.QueryRowContext(qctx, `SELECT pg_last_wal_replay_lsn()`).Scan(&replayed)
-		sb.polled.Store(time.Now().UnixNano())
-		if err != nil {
-			return nil, err
-		}
-		sb.replayed.Raise(replayed)
-		return nil, nil
-	})
-	select {
-	case res := <-done:
-		return res.Err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// history keeps the primary's recent log positions with the times they
-// were read, to tell how old a standby's replay position is.
-type history struct {
-	mu      sync.Mutex
-	keep    time.Duration
-	samples []sample
-}
-
-type sample struct {
-	at  time.Time
-	lsn LSN
-}
-
-func (h *history) add(at time.Time, l LSN) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if n := len(h.samples); n > 0 && h.samples[n-1].lsn == l {
-		// The primary is idle: the older sample says since when.
-		return
-	}
-	h.samples = append(h.samples, sample{at, l})
-	drop := 0
-	for drop < len(h.samples)-1 && at.Sub(h.samples[drop+1].at) > h.keep {
-		drop++
-	}
-	h.samples = h.samples[drop:]
-}
-
-// lag is how long ago the primary was at the oldest position past
-// replayed: zero when replayed is at or past every sample.
-func (h *history) lag(replayed LSN, now time.Time) time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range h.samples {
-		if s.lsn > replayed {
-			return now.Sub(s.at)
-		}
-	}
-	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sprocketapi/sprocket/api"
 	"github.com/sprocketapi/sprocket/internal/core"
@@ -16,8 +17,9 @@ import (
 )
 
 type handler struct {
-	svc   *core.Service
-	cache *seriesCache // nil: no cache
+	svc       *core.Service
+	cache     *seriesCache // nil: no cache
+	downloads *downloads
 }
 
 // Options tune the /v1 routes.
@@ -25,15 +27,21 @@ type Options struct {
 	// SeriesCacheBytes is the memory kept for encoded factory answers
 	// (GET /v1/factories/{id}); 0 turns the cache off.
 	SeriesCacheBytes int64
-	// Metrics report the cache (sprocket_cache_*{cache="series"}); nil:
-	// none.
+	// Downloads bound what downloads hold while their clients read them.
+	Downloads DownloadOptions
+	// Metrics report the cache (sprocket_cache_*{cache="series"}) and
+	// the downloads; nil: none.
 	Metrics *telemetry.Metrics
 }
 
 // Routes returns the /v1 routes, to be mounted at /v1. Every GET answers
 // HEAD too; OPTIONS, 404 and 405 are answered by the server's router.
 func Routes(svc *core.Service, opts Options) chi.Router {
-	h := &handler{svc: svc}
+	var reg prometheus.Registerer
+	if opts.Metrics != nil {
+		reg = opts.Metrics.Registry
+	}
+	h := &handler{svc: svc, downloads: newDownloads(opts.Downloads, reg)}
 	if opts.SeriesCacheBytes > 0 {
 		h.cache = newSeriesCache(opts.SeriesCacheBytes)
 		opts.Metrics.ObserveCache("series", h.cache.stats)

@@ -87,7 +87,10 @@ func New(d Deps) http.Handler {
 	r.Use(readRouting(d.Replicas))
 	r.Use(options(r))
 
-	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes, Metrics: d.Metrics}))
+	downloads := rest.DownloadOptions{BufferBytes: d.Config.DownloadBufferBytes,
+		MemoryBytes: d.Config.DownloadMemoryBytes, MinRate: d.Config.DownloadMinRate}
+	r.Mount("/v1", rest.Routes(d.Service, rest.Options{SeriesCacheBytes: d.Config.SeriesCacheBytes, Downloads: downloads,
+		Metrics: d.Metrics}))
 	if d.GraphQL != nil {
 		// GET and POST only, so that OPTIONS and 405 answers list them.
 		r.Get("/graphql", d.GraphQL.ServeHTTP)

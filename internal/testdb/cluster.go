@@ -55,6 +55,25 @@ func (c *Cluster) StartStandby(t testing.TB, i int) {
 	}
 }
 
+// FreezeStandby stops every process of standby i with SIGSTOP (a hung
+// machine: its port accepts connections and nothing answers) until
+// ThawStandby, which cleanup calls too.
+func (c *Cluster) FreezeStandby(t testing.TB, i int) {
+	t.Helper()
+	if err := c.Cluster.FreezeStandby(i); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Cluster.ThawStandby(i) })
+}
+
+// ThawStandby resumes the processes of standby i.
+func (c *Cluster) ThawStandby(t testing.TB, i int) {
+	t.Helper()
+	if err := c.Cluster.ThawStandby(i); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // WaitReplayed waits until the standby has replayed everything the
 // primary has written so far.
 func (c *Cluster) WaitReplayed(t testing.TB) {
