@@ -1,6 +1,10 @@
 package core
 
-import "github.com/sprocketapi/sprocket/internal/apperr"
+import (
+	"math"
+
+	"github.com/sprocketapi/sprocket/internal/apperr"
+)
 
 // DataOutOfRange is the code of a read that failed on stored values, not
 // on its request: an aggregate of values that an earlier version accepted
@@ -32,4 +36,26 @@ func IsDataOutOfRange(err error) bool {
 // stored data is out of range; err is the cause, for logs.
 func DataOutOfRangeError(err error) *apperr.Error {
 	return &apperr.Error{Code: DataOutOfRange, Message: msgDataOutOfRange, Err: err}
+}
+
+// finite reports whether every value is a finite number: aggregates of
+// stored values beyond today's bounds can come back infinite (SQLite sums
+// to ±Inf where PostgreSQL fails), and JSON has no number for them.
+func finite(values ...float64) bool {
+	for _, v := range values {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// finitePtrs is finite for the non-nil values.
+func finitePtrs(ps ...*float64) bool {
+	for _, p := range ps {
+		if p != nil && !finite(*p) {
+			return false
+		}
+	}
+	return true
 }
