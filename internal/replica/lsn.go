@@ -1,6 +1,8 @@
 package replica
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,3 +65,11 @@ func (n *Newest) Raise(l LSN) {
 
 // Load is the newest position (0: none).
 func (n *Newest) Load() LSN { return LSN(n.v.Load()) }
+
+// PrimaryLSN is the primary's current write position: every transaction
+// committed before the call is at or before it.
+func PrimaryLSN(ctx context.Context, db *sql.DB) (LSN, error) {
+	var l LSN
+	err := db.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()`).Scan(&l)
+	return l, err
+}

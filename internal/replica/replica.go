@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -209,37 +208,6 @@ func (s *Set) checkPool(n int) database.Options {
 	return database.Options{MaxConns: n, Stall: t, ConnectTimeout: t, StatementTimeout: t, Lazy: true}
 }
 
-// Collectors are the Set's metrics, for a registry: reads and fallbacks
-// counted, waits timed, and each standby's lag and state.
-func (s *Set) Collectors() []prometheus.Collector {
-	out := []prometheus.Collector{s.reads, s.fallbacks, s.waits, s.polls, s.cuts}
-	for _, sb := range s.standbys {
-		labels := prometheus.Labels{"standby": sb.name}
-		out = append(out,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name:        "sprocket_replica_lag_seconds",
-				Help:        "How stale a read the standby served now could be: the time since the latest moment as of which it is known to hold every committed write (each check renews it; reads skip the standby past DATABASE_READ_MAX_LAG).",
-				ConstLabels: labels,
-			}, func() float64 {
-				if sb.fresh.Load() == 0 {
-					return math.Inf(1)
-				}
-				return s.staleness(sb, time.Now()).Seconds()
-			}),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name:        "sprocket_replica_up",
-				Help:        "1 when the standby answered the last check as a standby, else 0.",
-				ConstLabels: labels,
-			}, func() float64 {
-				if sb.up.Load() {
-					return 1
-				}
-				return 0
-			}))
-	}
-	return out
-}
-
 // Standbys lists the standbys in DATABASE_READ_URL's order.
 func (s *Set) Standbys() []*Standby { return s.standbys }
 
@@ -252,70 +220,4 @@ func (s *Set) Close() {
 	if s.sampler != nil {
 		_ = s.sampler.Close()
 	}
-}
-
-// PrimaryLSN is the primary's current write position: every transaction
-// committed before the call is at or before it.
-func PrimaryLSN(ctx context.Context, db *sql.DB) (LSN, error) {
-	var l LSN
-	err := db.QueryRowContext(ctx, `SELECT pg_current_wal_lsn()`).Scan(&l)
-	return l, err
-}
-
-// Route returns ctx with its reads routed to a standby that has replayed
-// at least need (0: any) and the migrations (floor), or ctx unchanged (the
-// primary) when none is up, within the staleness bound and caught up
-// within the wait. A read that must wait polls the most advanced standby.
-func (s *Set) Route(ctx context.Context, need LSN) context.Context {
-	if len(s.standbys) == 0 {
-		return ctx
-	}
-	need = max(need, s.floor)
-	now := time.Now()
-	var best *Standby
-	anyUp := false
-	start := int(s.next.Add(1))
-	for i := range s.standbys {
-		sb := s.standbys[(start+i)%len(s.standbys)]
-		if !sb.up.Load() {
-			continue
-		}
-		anyUp = true
-		if s.staleness(sb, now) > s.opts.MaxLag {
-			continue
-		}
-		if sb.replayed.Load() >= need {
-			return s.use(ctx, sb)
-		}
-		if best == nil || sb.replayed.Load() > best.replayed.Load() {
-			best = sb
-		}
-	}
-	switch {
-	case best == nil && !anyUp:
-		return s.fallback(ctx, ReasonDown)
-	case best == nil:
-		return s.fallback(ctx, ReasonLag)
-	}
-	begun := time.Now()
-	ok := s.waitFor(ctx, best, need)
-	s.waits.Observe(time.Since(begun).Seconds())
-	switch {
-	case !ok:
-		return s.fallback(ctx, ReasonBehind)
-	case s.staleness(best, time.Now()) > s.opts.MaxLag:
-		// It aged past the bound while the read waited.
-		return s.fallback(ctx, ReasonLag)
-	}
-	return s.use(ctx, best)
-}
-
-func (s *Set) use(ctx context.Context, sb *Standby) context.Context {
-	s.reads.WithLabelValues(sb.name).Inc()
-	return database.WithReader(ctx, sb.reader)
-}
-
-func (s *Set) fallback(ctx context.Context, reason string) context.Context {
-	s.fallbacks.WithLabelValues(reason).Inc()
-	return ctx
 }
