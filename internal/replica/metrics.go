@@ -7,6 +7,34 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// newMetrics makes the Set's counters and histogram.
+func (s *Set) newMetrics() {
+	s.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sprocket_replica_reads_total",
+		Help: "Read-only requests whose reads were routed to a standby, by standby (its position in DATABASE_READ_URL).",
+	}, []string{"standby"})
+	s.fallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sprocket_replica_fallbacks_total",
+		Help: "Reads sent to the primary instead of a standby, by reason: down (no standby up), lag (every one up could serve reads staler than DATABASE_READ_MAX_LAG), behind (none replayed the client's write within DATABASE_READ_WAIT), error (a standby failed mid-read, or was cut for not answering).",
+	}, []string{"reason"})
+	for _, r := range []string{ReasonDown, ReasonLag, ReasonBehind, ReasonError} {
+		s.fallbacks.WithLabelValues(r)
+	}
+	s.polls = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sprocket_replica_polls_total",
+		Help: "Queries of a standby's replay position made for reads that wait on it (shared among the reads waiting at once).",
+	})
+	s.waits = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "sprocket_replica_wait_seconds",
+		Help:    "How long reads that carried a Sprocket-LSN waited for a standby to replay it.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
+	s.cuts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sprocket_replica_cut_reads_total",
+		Help: "Connections of reads that waited on a standby found not answering within DATABASE_READ_TIMEOUT, cut so that the reads go to the primary.",
+	})
+}
+
 // Collectors are the Set's metrics, for a registry: reads and fallbacks
 // counted, waits timed, and each standby's lag and state.
 func (s *Set) Collectors() []prometheus.Collector {

@@ -174,30 +174,7 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 		sb.reader = &database.Reader{Client: ent.NewClient(ent.Driver(fd)), SQL: sb.db.SQL, Failed: fd.elsewhere}
 		s.standbys = append(s.standbys, sb)
 	}
-	s.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sprocket_replica_reads_total",
-		Help: "Read-only requests whose reads were routed to a standby, by standby (its position in DATABASE_READ_URL).",
-	}, []string{"standby"})
-	s.fallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sprocket_replica_fallbacks_total",
-		Help: "Reads sent to the primary instead of a standby, by reason: down (no standby up), lag (every one up could serve reads staler than DATABASE_READ_MAX_LAG), behind (none replayed the client's write within DATABASE_READ_WAIT), error (a standby failed mid-read, or was cut for not answering).",
-	}, []string{"reason"})
-	for _, r := range []string{ReasonDown, ReasonLag, ReasonBehind, ReasonError} {
-		s.fallbacks.WithLabelValues(r)
-	}
-	s.polls = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "sprocket_replica_polls_total",
-		Help: "Queries of a standby's replay position made for reads that wait on it (shared among the reads waiting at once).",
-	})
-	s.waits = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "sprocket_replica_wait_seconds",
-		Help:    "How long reads that carried a Sprocket-LSN waited for a standby to replay it.",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
-	})
-	s.cuts = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "sprocket_replica_cut_reads_total",
-		Help: "Connections of reads that waited on a standby found not answering within DATABASE_READ_TIMEOUT, cut so that the reads go to the primary.",
-	})
+	s.newMetrics()
 	return s, nil
 }
 
