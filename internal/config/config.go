@@ -201,6 +201,12 @@ const (
 	DefaultDownloadBufferBytes = 16 << 20
 	DefaultDownloadMemoryBytes = 64 << 20
 	DefaultDownloadMinRate     = 16 << 10
+	// The read replicas' bounds (internal/replica's Options take them
+	// when left at zero).
+	DefaultDatabaseReadMaxLag        = 2 * time.Second
+	DefaultDatabaseReadWait          = 200 * time.Millisecond
+	DefaultDatabaseReadCheckInterval = time.Second
+	DefaultDatabaseReadTimeout       = time.Second
 	// DefaultPartitionsAhead: a quarter of months ahead have their
 	// partition of chart_data, so a maintenance outage of weeks loses
 	// nothing (points would wait in the default partition).
@@ -247,10 +253,10 @@ func load(getenv func(string) string, serving bool) (Config, error) {
 		DownloadMemoryBytes: DefaultDownloadMemoryBytes,
 		DownloadMinRate:     DefaultDownloadMinRate,
 
-		DatabaseReadMaxLag:        2 * time.Second,
-		DatabaseReadWait:          200 * time.Millisecond,
-		DatabaseReadCheckInterval: time.Second,
-		DatabaseReadTimeout:       time.Second,
+		DatabaseReadMaxLag:        DefaultDatabaseReadMaxLag,
+		DatabaseReadWait:          DefaultDatabaseReadWait,
+		DatabaseReadCheckInterval: DefaultDatabaseReadCheckInterval,
+		DatabaseReadTimeout:       DefaultDatabaseReadTimeout,
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {

@@ -25,10 +25,13 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/sprocketapi/sprocket/ent"
+	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/database"
 )
 
-// Options tune a Set.
+// Options tune a Set. MaxLag, Interval and Timeout left at zero take
+// their defaults, those of DATABASE_READ_MAX_LAG, DATABASE_READ_CHECK_INTERVAL
+// and DATABASE_READ_TIMEOUT (config owns the numbers).
 type Options struct {
 	// MaxLag bounds how stale a read served by a standby may be: it sees
 	// every write committed more than MaxLag before it was routed (see
@@ -36,22 +39,44 @@ type Options struct {
 	// standby's freshness.
 	MaxLag time.Duration
 	// Wait: how long a read waits for a standby to replay the LSN it
-	// must see before it goes to the primary.
+	// must see before it goes to the primary; 0: it does not wait.
 	Wait time.Duration
 	// Interval: how often health and lag are checked.
 	Interval time.Duration
 	// Timeout bounds each check, probe and connection attempt of a
 	// standby (and of the primary's position sample); a read that waits on
 	// a standby for a quarter of it has the standby probed (see
-	// health.go). 0 means DefaultTimeout.
+	// health.go).
 	Timeout time.Duration
 	// Pool: the options of each standby's connection pool.
 	Pool   database.Options
 	Logger *slog.Logger
 }
 
-// DefaultTimeout is Options.Timeout's default (DATABASE_READ_TIMEOUT).
-const DefaultTimeout = time.Second
+// The defaults of Options.
+const (
+	DefaultMaxLag   = config.DefaultDatabaseReadMaxLag
+	DefaultInterval = config.DefaultDatabaseReadCheckInterval
+	DefaultTimeout  = config.DefaultDatabaseReadTimeout
+)
+
+// withDefaults gives the durations left at zero their defaults: a zero
+// Interval would stop Run (time.NewTicker panics), a zero Timeout every
+// check at once.
+func (o Options) withDefaults() Options {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&o.MaxLag, DefaultMaxLag}, {&o.Interval, DefaultInterval}, {&o.Timeout, DefaultTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
 
 // Set is the primary and its standbys.
 type Set struct {
@@ -129,12 +154,7 @@ func Open(ctx context.Context, primary *database.DB, urls []string, opts Options
 	if primary.Dialect != dialect.Postgres {
 		return nil, fmt.Errorf("read replicas need a PostgreSQL primary")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
+	opts = opts.withDefaults()
 	s := &Set{primary: primary.SQL, opts: opts}
 	s.history.keep = max(opts.MaxLag, 10*opts.Interval) + opts.Interval
 	at := time.Now()

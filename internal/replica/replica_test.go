@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sprocketapi/sprocket/internal/database"
@@ -92,4 +93,26 @@ func TestManyReadsWaitingOnAStandbyDoNotMultiplyItsPolls(t *testing.T) {
 		t.Errorf("%v polls in %v for %d waiting reads, want at most %v", polls, waited, readers, limit)
 	}
 	t.Logf("%d reads waited %v; %v polls", readers, waited.Round(time.Millisecond), polls)
+}
+
+// TestASetOpenedWithZeroOptionsRuns: durations left at zero take their
+// defaults. A zero check interval used to reach time.NewTicker, which
+// panics, as soon as the Set ran.
+func TestASetOpenedWithZeroOptionsRuns(t *testing.T) {
+	primary := testdb.Open(t, dialect.Postgres)
+	set, err := replica.Open(context.Background(), primary, nil, replica.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(set.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		set.Run(ctx)
+	}()
+	cancel()
+	if v := <-done; v != nil {
+		t.Fatalf("Run panicked: %v", v)
+	}
 }
