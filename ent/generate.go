@@ -6,4 +6,4 @@ package ent
 // then the published SDL from the executable schema gqlgen wrote.
 //go:generate go run -mod=mod entc.go
 //go:generate sh -c "cd .. && go tool gqlgen generate --config gqlgen.yml"
-//go:generate sh -c "cd .. && go run ./internal/sdl/gen -o api/schema.graphql"
+//go:generate sh -c "cd .. && go run ./graph/sdlgen -o api/schema.graphql"

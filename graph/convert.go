@@ -35,7 +35,7 @@ func window(from, to *time.Time) core.Window {
 
 // pointsIn converts input points; a point's time must be a whole second.
 // Its errors name the field as the core does ("points[3].time");
-// presentError makes that an argument path.
+// the transport's error presenter makes that an argument path.
 func pointsIn(in []model.PointInput) ([]core.Point, error) {
 	out := make([]core.Point, len(in))
 	for i, p := range in {

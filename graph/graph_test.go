@@ -5,18 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sprocketapi/sprocket/graph/generated"
-	"github.com/vektah/gqlparser/v2/ast"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/sprocketapi/sprocket/graph/generated"
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"entgo.io/ent/dialect"
 
+	"github.com/sprocketapi/sprocket/app"
 	"github.com/sprocketapi/sprocket/ent"
-	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
@@ -45,7 +46,7 @@ func newGQLOn(t *testing.T, db *database.DB) *gqlEnv {
 	drv := dialect.DebugWithContext(db.Driver(), func(context.Context, ...any) { e.statements.Add(1) })
 	client := ent.NewClient(ent.Driver(drv))
 	e.svc = core.New(client, db.SQL, db.Dialect)
-	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Service: e.svc}, gqlhttp.DefaultOptions()))
+	srv := httptest.NewServer(app.GraphQL(e.svc, nil, gqlhttp.DefaultOptions()))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

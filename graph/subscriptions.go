@@ -59,7 +59,7 @@ func (StreamEnds) InterceptResponse(ctx context.Context, next graphql.ResponseHa
 	if err == nil {
 		return nil
 	}
-	graphql.AddError(ctx, err) // through presentError: its code
+	graphql.AddError(ctx, err) // through the error presenter: its code
 	return &graphql.Response{Errors: graphql.GetErrors(ctx)}
 }
 

@@ -23,23 +23,14 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"entgo.io/ent/dialect"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/sprocketapi/sprocket/graph"
-	"github.com/sprocketapi/sprocket/internal/auth"
+	"github.com/sprocketapi/sprocket/app"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
-	"github.com/sprocketapi/sprocket/internal/live"
-	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/seed"
-	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/telemetry"
 )
 
@@ -95,9 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	// A read stalled past a request's deadline ends the connection (see
-	// database.Options.Stall); a little slack lets the deadline speak first.
-	db, err := openDatabase(ctx, cfg, database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout}, logger)
+	db, err := openDatabase(ctx, cfg, app.PoolOptions(cfg), logger)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -127,25 +116,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := db.CheckWritable(ctx); err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
-
-	client := db.Client()
-	defer client.Close()
-	svc := core.New(client, db.SQL, db.Dialect)
-
 	if cmd == "seed" {
-		n, seeded, err := seed.LoadIfEmpty(ctx, svc, db.Dialect)
-		if err != nil {
-			return err
-		}
-		if !seeded {
-			fmt.Fprintln(stdout, "the database already holds factories or sprockets: nothing seeded")
-			return nil
-		}
-		fmt.Fprintf(stdout, "seeded %d factories (%d points) and %d sprockets\n", n.Factories, n.Points, n.Sprockets)
-		return nil
+		return seedCommand(ctx, app.NewService(cfg, db), db.Dialect, stdout)
 	}
+
+	a, err := app.New(ctx, cfg, db, app.Options{Logger: logger, Version: buildVersion()})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
 	if cfg.Seed {
-		n, seeded, err := seed.LoadIfEmpty(ctx, svc, db.Dialect)
+		n, seeded, err := seed.LoadIfEmpty(ctx, a.Service, db.Dialect)
 		if err != nil {
 			return err
 		}
@@ -153,148 +134,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			logger.Info("seeded an empty database", "factories", n.Factories, "points", n.Points, "sprockets", n.Sprockets)
 		}
 	}
-
-	tokens, err := loadTokens(cfg)
-	if err != nil {
-		return err
-	}
-	if !tokens.Enabled() {
+	if !a.Tokens.Enabled() {
 		logger.Warn("no API tokens configured: writes are open to anyone who can reach the server")
 	}
+	return serve(ctx, cfg, a.Handler, logger, listening, a.Drain)
+}
 
-	var hub interface {
-		graph.Live
-		core.Notifier
-		Subscribers() int
-		SetBuffer(points int)
-		SetBudget(live.Budget)
-		Close() error
-	}
-	if db.Dialect == dialect.Postgres {
-		if hub, err = live.NewPostgres(target.DSN, client, logger); err != nil {
-			return err
-		}
-	} else {
-		hub = live.NewLocal()
-	}
-	defer hub.Close()
-	hub.SetBuffer(cfg.LiveBufferPoints)
-	svc.SetBulkLane(cfg.DBBulkConns)
-	svc.SetDownloadLane(cfg.DBDownloadConns)
-	svc.SetNotifier(hub)
-
-	metrics := telemetry.NewMetrics(buildVersion(), db.SQL, hub.Subscribers)
-	ping := db.SQL.PingContext
-	var primary *database.Primary
-	if db.Dialect == dialect.Postgres {
-		// Which node writes go to, checked every second: readiness
-		// and metrics follow a failover.
-		primary = db.WatchPrimary(logger)
-		go primary.Run(ctx, time.Second)
-		ping = primary.Check
-		metrics.Registry.MustRegister(primary.Collectors()...)
-		metrics.Registry.MustRegister(lostPrimaryCollectors(svc)...)
-	}
-	replicas, err := openReplicas(ctx, cfg, db, logger)
+// seedCommand loads the legacy seed data into an empty database.
+func seedCommand(ctx context.Context, svc *core.Service, dialect string, stdout io.Writer) error {
+	n, seeded, err := seed.LoadIfEmpty(ctx, svc, dialect)
 	if err != nil {
 		return err
 	}
-	if replicas != nil {
-		defer replicas.Close()
-		go replicas.Run(ctx)
-		metrics.Registry.MustRegister(replicas.Collectors()...)
+	if !seeded {
+		fmt.Fprintln(stdout, "the database already holds factories or sprockets: nothing seeded")
+		return nil
 	}
-	gopts := gqlhttp.OptionsFromConfig(cfg)
-	gopts.Tokens, gopts.Metrics, gopts.Replicas = tokens, metrics, replicas
-	// The points waiting for subscribers share the streams' memory.
-	gopts.Streams = gqlhttp.NewStreamBudget(gopts)
-	hub.SetBudget(gopts.Streams)
-	var draining atomic.Bool
-	deps := server.Deps{
-		Config:  cfg,
-		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
-		Ping: func(ctx context.Context) error {
-			if draining.Load() {
-				return errors.New("shutting down")
-			}
-			return ping(ctx)
-		},
-		Logger:       logger,
-		Metrics:      metrics,
-		Tokens:       tokens,
-		ProtectReads: cfg.ProtectReads,
-		Replicas:     replicas,
-	}
-	if primary != nil {
-		deps.Primary = primary
-	}
-	h := server.New(deps)
-	return serve(ctx, cfg, h, logger, listening, func() {
-		// Readiness fails first, so load balancers stop sending; open
-		// subscriptions are completed so their clients reconnect elsewhere.
-		draining.Store(true)
-		_ = hub.Close()
-	})
-}
-
-// openReplicas connects to the hot standbys of DATABASE_READ_URL, whose
-// pools take the primary's settings; nil when there are none.
-func openReplicas(ctx context.Context, cfg config.Config, db *database.DB, logger *slog.Logger) (*replica.Set, error) {
-	if len(cfg.DatabaseReadURLs) == 0 {
-		return nil, nil
-	}
-	set, err := replica.Open(ctx, db, cfg.DatabaseReadURLs, replica.Options{
-		MaxLag:   cfg.DatabaseReadMaxLag,
-		Wait:     cfg.DatabaseReadWait,
-		Interval: cfg.DatabaseReadCheckInterval,
-		Timeout:  cfg.DatabaseReadTimeout,
-		Pool:     database.Options{MaxConns: cfg.DBMaxConns, Stall: cfg.DBTimeout + 2*time.Second, StatementTimeout: cfg.DBTimeout},
-		Logger:   logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_READ_URL: %w", err)
-	}
-	logger.Info("read replicas", "standbys", len(set.Standbys()), "max_lag", cfg.DatabaseReadMaxLag, "wait", cfg.DatabaseReadWait)
-	return set, nil
-}
-
-// lostPrimaryCollectors count the writes that lost the primary (see
-// core.Service.LostPrimary).
-func lostPrimaryCollectors(svc *core.Service) []prometheus.Collector {
-	return []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "sprocket_write_retries_total",
-			Help: "Write transactions run again because the connection to the primary was lost before their COMMIT (a failover).",
-		}, func() float64 { r, _ := svc.LostPrimary(); return float64(r) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "sprocket_write_commits_unknown_total",
-			Help: "Writes answered 503 because the connection to the primary was lost during their COMMIT: they may or may not be stored.",
-		}, func() float64 { _, u := svc.LostPrimary(); return float64(u) }),
-	}
-}
-
-// loadTokens builds the token set from API_TOKENS and API_TOKENS_FILE.
-func loadTokens(cfg config.Config) (*auth.Tokens, error) {
-	var hashes []string
-	if cfg.APITokensFile != "" {
-		f, err := os.Open(cfg.APITokensFile)
-		if err != nil {
-			return nil, fmt.Errorf("API_TOKENS_FILE: %w", err)
-		}
-		defer f.Close()
-		if hashes, err = auth.ReadHashes(f); err != nil {
-			return nil, fmt.Errorf("API_TOKENS_FILE: %w", err)
-		}
-		if len(hashes) == 0 {
-			return nil, fmt.Errorf("API_TOKENS_FILE: %s holds no token hash", cfg.APITokensFile)
-		}
-	}
-	t, err := auth.NewTokens(cfg.APITokens, hashes)
-	if err != nil {
-		return nil, fmt.Errorf("API_TOKENS/API_TOKENS_FILE: %w", err)
-	}
-	return t, nil
+	fmt.Fprintf(stdout, "seeded %d factories (%d points) and %d sprockets\n", n.Factories, n.Points, n.Sprockets)
+	return nil
 }
 
 // serve runs the HTTP server until ctx ends, then shuts it down gracefully.

@@ -18,12 +18,10 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/bench"
-	"github.com/sprocketapi/sprocket/internal/config"
-	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
@@ -38,27 +36,22 @@ type serverOptions struct {
 // over HTTP, as internal/server's tests build it.
 func newServer(t *testing.T, d string, so serverOptions) string {
 	t.Helper()
-	db := testdb.Open(t, d)
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := db.Client()
-	svc := core.New(client, db.SQL, db.Dialect)
-	opts := gqlhttp.DefaultOptions()
-	deps := server.Deps{Config: cfg, Service: svc}
+	cfg := apptest.Config(t, nil)
+	var opts app.Options
 	if so.token != "" {
 		tokens, err := auth.NewTokens(nil, []string{auth.Hash(so.token)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts.Tokens, opts.ProtectReads = tokens, true
-		deps.Tokens, deps.ProtectReads = tokens, true
+		opts.Tokens, cfg.ProtectReads = tokens, true
 	}
-	if !so.restOnly {
-		deps.GraphQL = gqlhttp.NewHandler(&graph.Resolver{Service: svc}, opts)
+	a := apptest.New(t, cfg, testdb.Open(t, d), opts)
+	h := a.Handler
+	if so.restOnly {
+		// The legacy service's surface: the router without /graphql.
+		h = server.New(server.Deps{Config: cfg, Service: a.Service, Tokens: a.Tokens, ProtectReads: cfg.ProtectReads})
 	}
-	hs := httptest.NewServer(server.New(deps))
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return hs.URL
 }

@@ -12,15 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/bench"
-	"github.com/sprocketapi/sprocket/internal/config"
-	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/replica"
-	"github.com/sprocketapi/sprocket/internal/server"
-	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -45,17 +41,8 @@ func TestRunCountsTheReadsStandbysServe(t *testing.T) {
 	}
 	t.Cleanup(set.Close)
 	go set.Run(ctx)
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := core.New(db.Client(), db.SQL, db.Dialect)
-	metrics := telemetry.NewMetrics("test", db.SQL, nil)
-	metrics.Registry.MustRegister(set.Collectors()...)
-	opts := gqlhttp.DefaultOptions()
-	opts.Replicas = set
-	hs := httptest.NewServer(server.New(server.Deps{Config: cfg, Service: svc, Metrics: metrics, Replicas: set,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, opts)}))
+	a := apptest.New(t, apptest.Config(t, nil), db, app.Options{Replicas: set})
+	hs := httptest.NewServer(a.Handler)
 	t.Cleanup(hs.Close)
 
 	out := mustRun(t, "run", "--url", hs.URL, "--state", filepath.Join(t.TempDir(), "state.json"), "--json",

@@ -185,6 +185,17 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	return &DB{SQL: db, Dialect: t.Dialect, url: rawURL, idle: maxConns}, nil
 }
 
+// PostgresDSN is the connection string of a PostgreSQL pool's server, for
+// a connection of another kind on the same server (the live hub's
+// LISTEN); an error for SQLite.
+func (db *DB) PostgresDSN() (string, error) {
+	if db.Dialect != dialect.Postgres {
+		return "", fmt.Errorf("not a PostgreSQL database")
+	}
+	t, err := Parse(db.url)
+	return t.DSN, err
+}
+
 // DropIdle closes the pool's idle connections, so that the next ones are
 // dialled afresh: with a multi-host URL, to the host its
 // target_session_attrs accepts now (a connection made to a standby stays

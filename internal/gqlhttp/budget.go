@@ -12,8 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-
-	"github.com/sprocketapi/sprocket/graph/gid"
 )
 
 // CodeResponseTooLarge refuses an operation whose answer outgrew
@@ -42,8 +40,9 @@ const CodeResponseTooLarge = "RESPONSE_TOO_LARGE"
 // answers: an operation that finds the pool empty fails the same way, with
 // SERVICE_UNAVAILABLE (and Retry-After) instead.
 type answerBudget struct {
-	limit int64
-	pool  *answerPool
+	limit   int64
+	pool    *answerPool
+	pricing Pricing // the sizes of the schema's own scalars; nil: none
 }
 
 // answerPool is the bytes all operations' answers may hold at once.
@@ -88,7 +87,7 @@ type budgetKey struct{}
 // response interceptor replaces every such error with one.
 var errOverBudget = errors.New("graphql: the answer is over its budget")
 
-// overBudgetPresented is presentError's answer for errOverBudget; never
+// overBudgetPresented is the presenter's answer for errOverBudget; never
 // shown, since the response interceptor replaces the errors.
 var overBudgetPresented = codedError(CodeResponseTooLarge, "The answer is over its budget.")
 
@@ -141,7 +140,7 @@ func (b answerBudget) InterceptResponse(ctx context.Context, next graphql.Respon
 	return resp
 }
 
-func (answerBudget) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+func (b answerBudget) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	st, _ := ctx.Value(budgetKey{}).(*budgetState)
 	if st == nil {
 		return next(ctx)
@@ -155,7 +154,7 @@ func (answerBudget) InterceptField(ctx context.Context, next graphql.Resolver) (
 		share += int64(len(fc.Field.Alias))
 	}
 	if err == nil {
-		share += answerShare(res)
+		share += answerShare(res, b.pricing)
 	}
 	over := 0
 	if st.used.Add(share) > st.limit {
@@ -176,8 +175,9 @@ func (answerBudget) InterceptField(ctx context.Context, next graphql.Resolver) (
 // answerShare is what a resolved value adds besides fieldOverhead: the
 // JSON of a leaf, the brackets of an object; for a list, the JSON and
 // elemOverhead of each leaf element, or fieldOverhead for each object
-// (whose fields count as they resolve).
-func answerShare(v any) int64 {
+// (whose fields count as they resolve). pricing sizes the schema's own
+// scalars (nil: none).
+func answerShare(v any, pricing Pricing) int64 {
 	var scratch [32]byte
 	switch x := v.(type) {
 	case nil:
@@ -197,8 +197,6 @@ func answerShare(v any) int64 {
 		return 24
 	case time.Time, *time.Time:
 		return 29
-	case gid.ID, *gid.ID:
-		return 48
 	case []float64:
 		n := int64(2)
 		for _, f := range x {
@@ -213,6 +211,9 @@ func answerShare(v any) int64 {
 		return n
 	}
 	rv := reflect.ValueOf(v)
+	if n := valueSize(rv.Type(), pricing); n > 0 {
+		return n
+	}
 	for rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
 			return 4
@@ -225,7 +226,7 @@ func answerShare(v any) int64 {
 		if n == 0 {
 			return 2
 		}
-		if leaf := elemShare(rv.Type().Elem()); leaf > 0 {
+		if leaf := elemShare(rv.Type().Elem(), pricing); leaf > 0 {
 			return 2 + n*(1+elemOverhead+leaf)
 		}
 		return 2 + n*(1+fieldOverhead)
@@ -243,16 +244,16 @@ func answerShare(v any) int64 {
 }
 
 // elemShare is the JSON of one element of a list of leaves (time, enum,
-// string, number), or 0 for objects.
-func elemShare(t reflect.Type) int64 {
+// string, number, a scalar of the schema's), or 0 for objects.
+func elemShare(t reflect.Type, pricing Pricing) int64 {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch {
-	case t == reflect.TypeFor[time.Time]():
+	if t == reflect.TypeFor[time.Time]() {
 		return 29
-	case t == reflect.TypeFor[gid.ID]():
-		return 48
+	}
+	if n := valueSize(t, pricing); n > 0 {
+		return n
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -266,4 +267,16 @@ func elemShare(t reflect.Type) int64 {
 		return 20
 	}
 	return 0
+}
+
+// valueSize is pricing's size of a value of type t or of what t points to,
+// nil or not; 0 without pricing.
+func valueSize(t reflect.Type, pricing Pricing) int64 {
+	if pricing == nil {
+		return 0
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return pricing.ValueSize(t)
 }

@@ -11,11 +11,10 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/sprocketapi/sprocket/graph"
-	"github.com/sprocketapi/sprocket/graph/generated"
 )
 
 func testCompactor() compactor {
-	schema := generated.NewExecutableSchema(generated.Config{Resolvers: &graph.Resolver{}}).Schema()
+	schema := graph.NewSchema(nil, nil).Schema()
 	return compactor{schema: schema, tokenLimit: DefaultTokenLimit}
 }
 

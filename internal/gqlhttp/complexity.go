@@ -2,18 +2,12 @@ package gqlhttp
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"reflect"
-	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"golang.org/x/sync/semaphore"
-
-	"github.com/sprocketapi/sprocket/graph/model"
-	"github.com/sprocketapi/sprocket/internal/core"
 )
 
 // costLimit refuses, before execution, operations whose cost is over
@@ -21,35 +15,27 @@ import (
 //
 //	cost(field) = (1 + cost of its selections) × the list size it can return
 //
-// The list size is 1 for every field but these:
-//
-//   - factories, sprockets and Factory.points: first, else last, else the
-//     default page (core.DefaultPageSize);
-//   - nodes: the number of ids;
-//   - Factory.series: the most values its arguments can answer
-//     (core.SeriesQuery.MaxValues: maxDataPoints, default
-//     core.DefaultDataPoints, or the buckets interval cuts [from, to)
-//     into, at most core.MaxDataPoints; four a bucket for M4);
-//   - arguments that the resolver refuses (first over core.MaxPageSize,
-//     interval 0) make the size 1: nothing comes back;
-//   - introspection lists: __Schema.types and directives their number in
-//     the schema; __Type.fields, inputFields, enumValues, interfaces and
-//     possibleTypes, and the args of fields and directives, the largest
-//     such list of any type or field in the schema.
+// The list size of the schema's own fields comes from its Pricing (1 when
+// it prices none); that of introspection's lists is the largest such list
+// in the schema: __Schema.types and directives their number; __Type.fields,
+// inputFields, enumValues, interfaces and possibleTypes, and the args of
+// fields and directives, the largest such list of any type or field.
 //
 // Each alias is a field of its own, and __schema and __type cost like any
 // other field. A field of an interface type costs as its costliest
-// implementation (the selections that apply to it). GraphiQL's
-// introspection query costs 281,552 (TestCosts): its lists are counted at
-// their largest in the schema, so the cost bounds the answer from above.
+// implementation (the selections that apply to it). Introspection's lists
+// are counted at their largest, so the cost bounds the answer from above
+// (the costs of GraphiQL's introspection query and of the dashboard's
+// queries are in TestCosts).
 //
 // gqlgen's own walker (extension.ComplexityLimit with the generated
 // Complexity functions) cannot do this: it skips __schema altogether, and
 // no complexity function is asked for the fields of the introspection
 // types. The refusal has the code COMPLEXITY_LIMIT_EXCEEDED.
 type costLimit struct {
-	limit  int
-	bounds *introspectionBounds
+	limit   int
+	pricing Pricing
+	bounds  *introspectionBounds
 }
 
 var _ interface {
@@ -68,7 +54,7 @@ func (c *costLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Doc == nil || oc.Operation == nil {
 		return nil
 	}
-	cost := operationCost(oc.Operation, oc.Variables, c.bounds)
+	cost := operationCost(oc.Operation, oc.Variables, c.bounds, c.pricing)
 	oc.Stats.SetExtension(costStats, cost)
 	if cost <= c.limit {
 		return nil
@@ -127,11 +113,11 @@ func (c costShare) InterceptOperation(ctx context.Context, next graphql.Operatio
 	}
 }
 
-// operationCost is the cost of op (see costLimit) with the variables vars.
-// A schema without a definition for a field's type (which validation
-// refuses) counts the field as 1.
-func operationCost(op *ast.OperationDefinition, vars map[string]any, b *introspectionBounds) int {
-	w := costWalker{vars: vars, b: b, memo: map[costKey]int{}, active: map[costKey]bool{}}
+// operationCost is the cost of op (see costLimit) with the variables vars
+// and the list sizes of pricing (nil: none). A schema without a definition
+// for a field's type (which validation refuses) counts the field as 1.
+func operationCost(op *ast.OperationDefinition, vars map[string]any, b *introspectionBounds, pricing Pricing) int {
+	w := costWalker{vars: vars, b: b, pricing: pricing, memo: map[costKey]int{}, active: map[costKey]bool{}}
 	var root *ast.Definition
 	switch op.Operation {
 	case ast.Mutation:
@@ -147,10 +133,11 @@ func operationCost(op *ast.OperationDefinition, vars map[string]any, b *introspe
 type costKey struct{ fragment, on string }
 
 type costWalker struct {
-	vars   map[string]any
-	b      *introspectionBounds
-	memo   map[costKey]int // fragment spread on a type: its cost
-	active map[costKey]bool
+	vars    map[string]any
+	b       *introspectionBounds
+	pricing Pricing
+	memo    map[costKey]int // fragment spread on a type: its cost
+	active  map[costKey]bool
 }
 
 // set is the cost of a selection set on the concrete type on (or on the
@@ -241,71 +228,15 @@ func (w costWalker) field(f *ast.Field) int {
 
 // listSize is how many items the field f of the type parent can return.
 func (w costWalker) listSize(parent string, f *ast.Field) int {
-	key := parent + "." + f.Name
-	switch key {
-	case "Query.factories", "Query.sprockets", "Factory.points":
-		return pageCost(w.intArg(f, "first"), w.intArg(f, "last"))
-	case "Query.nodes":
-		v := w.arg(f, "ids")
-		if rv := reflect.ValueOf(v); v != nil && (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) {
-			return max(1, rv.Len())
+	if w.pricing != nil {
+		if n, ok := w.pricing.ListSize(parent, f.Name, func(name string) any { return w.arg(f, name) }); ok {
+			return n
 		}
-		return 1
-	case "Factory.series":
-		return w.seriesSize(f)
 	}
-	if n, ok := w.b.lists[key]; ok {
+	if n, ok := w.b.lists[parent+"."+f.Name]; ok {
 		return n
 	}
 	return 1
-}
-
-// pageCost is the size of a page asked with first and last (nil: not
-// given), as the connections' resolvers cut it; at least 1, so that every
-// field costs something. A size the resolver refuses costs 1.
-func pageCost(first, last *int64) int {
-	n := int64(core.DefaultPageSize)
-	for _, v := range []*int64{first, last} {
-		if v != nil && (*v < 0 || *v > core.MaxPageSize) {
-			return 1 // core.CheckPage refuses it
-		}
-	}
-	switch {
-	case first != nil && last != nil:
-		n = min(*first, *last)
-	case first != nil:
-		n = *first
-	case last != nil:
-		n = *last
-	}
-	return int(max(1, n))
-}
-
-// seriesSize is the number of values a series can have (core's
-// SeriesQuery.MaxValues of its arguments); arguments that the resolver
-// refuses cost 1.
-func (w costWalker) seriesSize(f *ast.Field) int {
-	var win core.Window
-	if t, ok := w.timeArg(f, "from"); ok {
-		win.From = &t
-	}
-	if t, ok := w.timeArg(f, "to"); ok {
-		win.To = &t
-	}
-	var points *int
-	if p := w.intArg(f, "maxDataPoints"); p != nil {
-		if *p < math.MinInt32 || *p > math.MaxInt32 {
-			return 1
-		}
-		n := int(*p)
-		points = &n
-	}
-	agg, _ := w.arg(f, "aggregate").(string)
-	q, err := core.SeriesArgs(win, points, w.intArg(f, "interval"), core.Aggregate(agg))
-	if err != nil {
-		return 1
-	}
-	return q.MaxValues()
 }
 
 // arg is the value of the argument name of f, with the variables; nil when
@@ -325,50 +256,6 @@ func (w costWalker) arg(f *ast.Field, name string) (v any) {
 		return nil
 	}
 	return v
-}
-
-// intArg reads a whole-number argument; nil when absent or not a number.
-func (w costWalker) intArg(f *ast.Field, name string) *int64 {
-	var n int64
-	switch v := w.arg(f, name).(type) {
-	case int64:
-		n = v
-	case int:
-		n = int64(v)
-	case float64:
-		if v != math.Trunc(v) || math.Abs(v) > 1<<62 {
-			return nil
-		}
-		n = int64(v)
-	case json.Number:
-		x, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return nil
-		}
-		n = x
-	case string: // Int64 literals the number rewrite turned into text
-		x, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return nil
-		}
-		n = x
-	default:
-		return nil
-	}
-	return &n
-}
-
-// timeArg reads a Time argument as epoch seconds.
-func (w costWalker) timeArg(f *ast.Field, name string) (int64, bool) {
-	s, ok := w.arg(f, name).(string)
-	if !ok {
-		return 0, false
-	}
-	t, err := model.ParseTime(s)
-	if err != nil {
-		return 0, false
-	}
-	return t.Unix(), true
 }
 
 // introspectionBounds are the list sizes of introspection, from the

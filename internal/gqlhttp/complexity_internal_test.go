@@ -13,7 +13,6 @@ import (
 
 	"github.com/sprocketapi/sprocket/graph"
 
-	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/web/graphiql"
 )
 
@@ -35,12 +34,12 @@ func dashboardQuery(t *testing.T, name string) string {
 
 func costOf(t *testing.T, query string, vars map[string]any) int {
 	t.Helper()
-	es := generated.NewExecutableSchema(generated.Config{Resolvers: &graph.Resolver{}})
+	es := graph.NewSchema(nil, nil)
 	doc, err := gqlparser.LoadQueryWithRules(es.Schema(), query, rules.NewDefaultRules())
 	if err != nil {
 		t.Fatalf("%.80s: %v", query, err)
 	}
-	return operationCost(doc.Operations[0], vars, boundsOf(es.Schema()))
+	return operationCost(doc.Operations[0], vars, boundsOf(es.Schema()), graph.Pricing{})
 }
 
 func aliased(n int, field string) string {

@@ -11,7 +11,6 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/sprocketapi/sprocket/graph"
-	"github.com/sprocketapi/sprocket/graph/generated"
 )
 
 // TestDocumentBytesIsRealistic: for documents of several shapes, parsed
@@ -19,7 +18,7 @@ import (
 // each holds: at least three quarters of it (it is a budget's charge), at
 // most twice.
 func TestDocumentBytesIsRealistic(t *testing.T) {
-	schema := generated.NewExecutableSchema(generated.Config{Resolvers: &graph.Resolver{}}).Schema()
+	schema := graph.NewSchema(nil, nil).Schema()
 	shapes := map[string]func(tag int) string{
 		"the dashboard's query": func(tag int) string {
 			return fmt.Sprintf("%s\n# %d", dashboardQuery(t, "DASHBOARD"), tag)

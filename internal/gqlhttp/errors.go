@@ -57,7 +57,7 @@ func internalError(path ast.Path) *gqlerror.Error {
 
 // presentApplicationError presents ae, the application error in err's
 // chain: its code, its client-safe message, and its input field.
-func presentApplicationError(ctx context.Context, err error, ae *apperr.Error, path ast.Path, locations []gqlerror.Location) *gqlerror.Error {
+func (p presenter) presentApplicationError(ctx context.Context, err error, ae *apperr.Error, path ast.Path, locations []gqlerror.Location) *gqlerror.Error {
 	if ae.Code == apperr.Internal {
 		return logInternal(ctx, err, path, locations)
 	}
@@ -72,12 +72,12 @@ func presentApplicationError(ctx context.Context, err error, ae *apperr.Error, p
 	e.Path, e.Locations = path, locations
 	e.Err = err // never shown (json:"-"); the transactioner reads it
 	if ae.Field != "" {
-		e.Extensions["field"] = argumentField(ctx, ae.Field)
+		e.Extensions["field"] = p.argumentField(ctx, ae.Field)
 	}
 	return e
 }
 
-// presentError is the one error presenter: every error a client sees
+// presenter is the one error presenter: every error a client sees
 // passes here (except the transports' own, which are coded already) and
 // leaves with an extensions.code.
 //
@@ -90,7 +90,13 @@ func presentApplicationError(ctx context.Context, err error, ae *apperr.Error, p
 //     written for clients): BAD_REQUEST before execution, BAD_USER_INPUT
 //     during it;
 //   - anything else is logged once and shown as an internal error.
-func presentError(ctx context.Context, err error) *gqlerror.Error {
+//
+// schema is the schema served, whose input types name the fields of
+// arguments (argumentField).
+type presenter struct{ schema *ast.Schema }
+
+// present presents err (see presenter).
+func (p presenter) present(ctx context.Context, err error) *gqlerror.Error {
 	if err == nil {
 		return nil
 	}
@@ -113,7 +119,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		return e
 	}
 	if ae, ok := apperr.As(err); ok {
-		return presentApplicationError(ctx, err, ae, path, locations)
+		return p.presentApplicationError(ctx, err, ae, path, locations)
 	}
 	if isGQL && isArgumentError(ctx, gqlErr) {
 		// Before Classify: a value that a scalar refused is the client's,
@@ -140,7 +146,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 	// classify them the same way.
 	classified := core.Classify(err)
 	if ae, ok := apperr.As(classified); ok && ae.Code == apperr.Unavailable {
-		return presentApplicationError(ctx, classified, ae, path, locations)
+		return p.presentApplicationError(ctx, classified, ae, path, locations)
 	}
 	if !isGQL {
 		return logInternal(ctx, err, path, locations)
@@ -224,14 +230,14 @@ func logInternal(ctx context.Context, err error, path ast.Path, locations []gqle
 }
 
 // recoverPanic turns a panic in a resolver into an internal error: logged
-// here with its stack, shown by presentError without detail.
+// here with its stack, shown by the presenter without detail.
 func recoverPanic(ctx context.Context, v any) error {
 	slog.ErrorContext(ctx, "graphql: panic", "path", graphql.GetPath(ctx).String(),
 		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	return errRecovered
 }
 
-// errorGuard makes sure no error leaves without having passed presentError:
+// errorGuard makes sure no error leaves without having passed the presenter:
 // an extension may answer with a graphql.Response of its own, whose
 // uncoded errors can carry a cause in their message (entgql.Transactioner's
 // "cannot create transaction: <driver error>" did, before transactioner

@@ -66,7 +66,7 @@ func TestTheErrorPresenterShowsCodesAndHidesCauses(t *testing.T) {
 		if strings.HasPrefix(c.name, "an uncoded error during") {
 			ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Name: "sprockets", Alias: "sprockets"}}})
 		}
-		got := presentError(ctx, c.err)
+		got := presenter{}.present(ctx, c.err)
 		if got.Extensions["code"] != c.code || got.Message != c.message {
 			t.Errorf("%s: got %q %v", c.name, got.Message, got.Extensions)
 		}
@@ -90,7 +90,10 @@ func TestTheErrorPresenterShowsCodesAndHidesCauses(t *testing.T) {
 func TestAPanicInAResolverBecomesAnInternalError(t *testing.T) {
 	db := testdb.Open(t, testdb.Dialects[0])
 	client := db.Client()
-	srv := newServer(&graph.Resolver{Service: core.New(client, db.SQL, db.Dialect)}, DefaultOptions())
+	svc := core.New(client, db.SQL, db.Dialect)
+	opts := DefaultOptions()
+	opts.Pricing, opts.Extensions, opts.Transactions = graph.Pricing{}, graph.Extensions(), svc
+	srv := newServer(graph.NewSchema(svc, nil), opts)
 	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
 		if graphql.GetFieldContext(ctx).Field.Name == "sprockets" {
 			panic("boom: a secret detail")

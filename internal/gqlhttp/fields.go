@@ -9,8 +9,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-
-	"github.com/sprocketapi/sprocket/graph/generated"
 )
 
 // extensions.field names the input an error is about, always in one form:
@@ -26,15 +24,13 @@ import (
 // the schema. Errors of scalar
 // coercion come with gqlgen's path, which fieldName writes in the same form.
 
-// schema is the GraphQL schema, for argumentField.
-var schema = generated.NewExecutableSchema(generated.Config{}).Schema()
-
 // argumentField returns field, a path relative to the inputs of the field
 // being resolved in ctx, as a path from one of its arguments: unchanged
 // when it starts with an argument's name, prefixed with the name of the
-// first input-object argument whose type has a field of that name
-// otherwise ("teeth" → "input.teeth"), and unchanged when neither fits.
-func argumentField(ctx context.Context, field string) string {
+// first input-object argument whose type (in p's schema) has a field of
+// that name otherwise ("teeth" → "input.teeth"), and unchanged when
+// neither fits.
+func (p presenter) argumentField(ctx context.Context, field string) string {
 	fc := graphql.GetFieldContext(ctx)
 	if field == "" || fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil {
 		return field
@@ -48,8 +44,11 @@ func argumentField(ctx context.Context, field string) string {
 	if args.ForName(head) != nil {
 		return field
 	}
+	if p.schema == nil {
+		return field
+	}
 	for _, arg := range args {
-		def := schema.Types[arg.Type.Name()]
+		def := p.schema.Types[arg.Type.Name()]
 		if def != nil && def.Kind == ast.InputObject && def.Fields.ForName(head) != nil {
 			return arg.Name + "." + field
 		}
@@ -117,7 +116,7 @@ func isCursorArgument(ctx context.Context, argPath ast.Path) bool {
 // maxMessage caps the characters of a presented message. Messages written
 // here quote client values with apperr.Quote; gqlparser's validation
 // messages repeat a name or literal whole ("Expected value of type …,
-// found …"), and a document may hold one of megabytes: presentError
+// found …"), and a document may hold one of megabytes: the presenter
 // shortens their quoted runs (apperr.QuoteRuns), and caps the rest.
 const maxMessage = 500
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
@@ -51,7 +51,7 @@ func FuzzGraphQLEndpoint(f *testing.F) {
 	if _, err := svc.CreateFactory(ctx, core.FactoryInput{Points: []core.Point{{Time: 1_700_000_000, Actual: 3, Goal: 4}, {Time: 1_700_000_060, Actual: 5, Goal: 4}}}); err != nil {
 		f.Fatal(err)
 	}
-	h := gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.DefaultOptions())
+	h := app.GraphQL(svc, nil, gqlhttp.DefaultOptions())
 	f.Fuzz(func(t *testing.T, body, accept string) {
 		req := httptest.NewRequest("POST", "/graphql", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

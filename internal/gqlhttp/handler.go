@@ -14,8 +14,6 @@ import (
 	coderws "github.com/coder/websocket"
 	"golang.org/x/sync/semaphore"
 
-	"github.com/sprocketapi/sprocket/graph"
-	"github.com/sprocketapi/sprocket/graph/generated"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/origin"
@@ -146,10 +144,22 @@ type Options struct {
 	// Replicas are the hot standbys that query operations read from
 	// (DATABASE_READ_URL); nil: the primary serves every read.
 	Replicas *replica.Set
+
+	// What is particular to the schema served, from its package.
+	//
+	// Pricing sizes its lists and scalars for the cost limit and the
+	// answer budget (graph.Pricing); nil: every field counts once.
+	Pricing Pricing
+	// Extensions are its own extensions (graph.Extensions), used after
+	// the transport's: innermost, next to the resolvers.
+	Extensions []graphql.HandlerExtension
+	// Transactions runs each mutation in one transaction (the core's
+	// service); nil: a mutation's calls are not grouped.
+	Transactions Transactor
 }
 
 // OptionsFromConfig returns the settings the configuration gives; tokens,
-// metrics and replicas are set by the caller.
+// metrics, replicas and the schema's parts are set by the caller.
 func OptionsFromConfig(c config.Config) Options {
 	return Options{
 		Introspection:   c.GraphQLIntrospection,
@@ -237,13 +247,13 @@ func orDefault[T int | int64 | time.Duration](v *T, d T) {
 	}
 }
 
-// NewHandler returns the /graphql handler: GET (queries only), POST
-// (application/json), SSE and WebSocket (graphql-transport-ws, and the
-// older graphql-ws) over one executor with the limits, caches and error
-// presentation of opts. Each mutation runs in one transaction, which the
-// core finds in the context.
-func NewHandler(r *graph.Resolver, opts Options) http.Handler {
-	srv := newServer(r, opts)
+// NewHandler returns the /graphql handler of schema: GET (queries only),
+// POST (application/json), SSE and WebSocket (graphql-transport-ws, and
+// the older graphql-ws) over one executor with the limits, caches and
+// error presentation of opts. Each mutation runs in one transaction of
+// opts.Transactions, which the resolvers find in the context.
+func NewHandler(schema graphql.ExecutableSchema, opts Options) http.Handler {
+	srv := newServer(schema, opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodPost {
 			w.Header().Set("Allow", "GET, POST")
@@ -256,10 +266,10 @@ func NewHandler(r *graph.Resolver, opts Options) http.Handler {
 }
 
 // newServer is the gqlgen server behind NewHandler.
-func newServer(r *graph.Resolver, opts Options) *handler.Server {
+func newServer(es graphql.ExecutableSchema, opts Options) *handler.Server {
 	opts = opts.withDefaults()
-	es := generated.NewExecutableSchema(generated.Config{Resolvers: r})
 	srv := handler.New(es)
+	present := presenter{schema: es.Schema()}.present
 	compact := compactor{schema: es.Schema(), tokenLimit: opts.TokenLimit}
 	streams := opts.Streams
 	if streams == nil {
@@ -305,7 +315,7 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	srv.AddTransport(getTransport{maxValues: opts.MaxVariableValues})
 	srv.AddTransport(postTransport{maxBody: opts.MaxBodyBytes, maxValues: opts.MaxVariableValues, maxString: opts.MaxStringBytes})
 
-	srv.SetErrorPresenter(presentError)
+	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(recoverPanic)
 	documents, persisted := newDocumentCache(opts.QueryCacheBytes), newPersistedQueries(opts.APQCacheBytes)
 	opts.Metrics.ObserveCache("query", documents.lru.Stats)
@@ -324,16 +334,15 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 	// calculation would panic on the literals it rewrites.
 	srv.Use(numberLiterals{})
 	srv.Use(depthLimit{limit: opts.DepthLimit})
-	srv.Use(&costLimit{limit: opts.ComplexityLimit})
+	srv.Use(&costLimit{limit: opts.ComplexityLimit, pricing: opts.Pricing})
 	// errorGuard must come before the extensions whose answers it checks.
 	srv.Use(errorGuard{})
 	// First of the operation interceptors: a refused operation does no
 	// work.
 	srv.Use(streamLimits{budget: streams})
-	srv.Use(answerBudget{limit: opts.MaxResponseBytes, pool: &answerPool{limit: opts.ResponsePoolBytes}})
+	srv.Use(answerBudget{limit: opts.MaxResponseBytes, pool: &answerPool{limit: opts.ResponsePoolBytes}, pricing: opts.Pricing})
 	srv.Use(WriteGuard{})
 	srv.Use(operations{metrics: opts.Metrics, names: metricNames(opts.MetricOperations)})
-	srv.Use(graph.StreamEnds{})
 	srv.Use(operationDeadline{timeout: opts.OperationTimeout})
 	// After the deadline, which bounds the wait for a turn.
 	srv.Use(costShare{sem: semaphore.NewWeighted(opts.CostInFlight), capacity: opts.CostInFlight})
@@ -344,10 +353,12 @@ func newServer(r *graph.Resolver, opts Options) *handler.Server {
 		// commit.
 		srv.Use(readRouter{set: opts.Replicas})
 	}
-	srv.Use(transactioner{svc: r.Service})
-	// Per-operation cache that batches series/summary across sibling
-	// factories (see graph/loader.go). Required for the no-N+1 guarantee.
-	srv.Use(graph.Loaders{})
+	if opts.Transactions != nil {
+		srv.Use(transactioner{tx: opts.Transactions, present: present})
+	}
+	for _, ext := range opts.Extensions {
+		srv.Use(ext)
+	}
 	return srv
 }
 

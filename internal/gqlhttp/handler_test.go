@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/sprocketapi/sprocket/app"
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
@@ -50,7 +51,7 @@ func newLiveEndpoint(t *testing.T, dialect string, opts gqlhttp.Options, live gr
 	db := testdb.Open(t, dialect)
 	client := db.Client()
 	svc := core.New(client, db.SQL, db.Dialect)
-	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: live}, opts))
+	srv := httptest.NewServer(app.GraphQL(svc, live, opts))
 	t.Cleanup(srv.Close)
 	return &endpoint{t: t, db: db, svc: svc, url: srv.URL}
 }

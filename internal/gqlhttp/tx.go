@@ -26,7 +26,8 @@ import (
 // fresh execution of the operation, with its own response context (and
 // the extensions after this one, such as the loaders, their own state).
 type transactioner struct {
-	svc *core.Service
+	tx      Transactor
+	present func(context.Context, error) *gqlerror.Error
 }
 
 var _ interface {
@@ -64,7 +65,7 @@ func (t transactioner) InterceptOperation(ctx context.Context, next graphql.Oper
 	return func(ctx context.Context) *graphql.Response {
 		handler := first
 		var resp *graphql.Response
-		err := t.svc.InTx(ctx, func(txCtx context.Context) error {
+		err := t.tx.InTx(ctx, func(txCtx context.Context) error {
 			txCtx = context.WithValue(txCtx, attemptKey{}, &attempt{})
 			if handler == nil {
 				handler = next(txCtx) // a new attempt
@@ -88,7 +89,7 @@ func (t transactioner) InterceptOperation(ctx context.Context, next graphql.Oper
 			// BEGIN or COMMIT failed, or the attempts ran out: the
 			// fields' answers are void (a COMMIT whose connection was
 			// lost may have stored the mutation; its error says so).
-			return &graphql.Response{Errors: gqlerror.List{presentError(ctx, err)}}
+			return &graphql.Response{Errors: gqlerror.List{t.present(ctx, err)}}
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/sprocketapi/sprocket/app"
 	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/auth"
 	"github.com/sprocketapi/sprocket/internal/config"
@@ -190,7 +191,7 @@ func newHubEndpoint(t *testing.T, d string, opts gqlhttp.Options) *hubEndpoint {
 	}
 	t.Cleanup(func() { h.hub.Close() })
 	svc.SetNotifier(h.hub)
-	srv := httptest.NewServer(gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: h.hub}, opts))
+	srv := httptest.NewServer(app.GraphQL(svc, h.hub, opts))
 	t.Cleanup(srv.Close)
 	h.endpoint = &endpoint{t: t, db: db, svc: svc, url: srv.URL}
 	f, err := svc.CreateFactory(context.Background(), core.FactoryInput{Name: "North"})

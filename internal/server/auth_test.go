@@ -6,11 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/auth"
-	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
-	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -24,17 +22,11 @@ func authServer(t *testing.T, protectReads bool) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := db.Client()
-	svc := core.New(client, db.SQL, db.Dialect)
-	opts := gqlhttp.DefaultOptions()
-	opts.Tokens, opts.ProtectReads = tokens, protectReads
-	h := server.New(server.Deps{
-		Config: cfg, Service: svc, Tokens: tokens, ProtectReads: protectReads,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, opts),
-	})
-	hs := httptest.NewServer(h)
+	cfg.ProtectReads = protectReads
+	a := apptest.New(t, cfg, db, app.Options{Tokens: tokens})
+	hs := httptest.NewServer(a.Handler)
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, handler: h, svc: svc, url: hs.URL}
+	return &testServer{t: t, handler: a.Handler, svc: a.Service, url: hs.URL}
 }
 
 // TestWritesNeedATokenWhenTokensAreConfigured: REST writes and GraphQL

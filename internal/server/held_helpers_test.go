@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -16,16 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
-	"github.com/sprocketapi/sprocket/internal/live"
-	"github.com/sprocketapi/sprocket/internal/server"
-	"github.com/sprocketapi/sprocket/internal/telemetry"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -34,13 +29,7 @@ import (
 // the metrics on.
 type liveServer struct {
 	*testServer
-	hub interface {
-		graph.Live
-		core.Notifier
-		Subscribers() int
-		SetBudget(live.Budget)
-		Close() error
-	}
+	hub       app.Hub
 	factory   int    // a factory's row id
 	factoryID string // and its global id
 }
@@ -48,36 +37,12 @@ type liveServer struct {
 func newLiveServer(t *testing.T, d string, env map[string]string) *liveServer {
 	t.Helper()
 	url := testdb.URL(t, d)
-	db := testdb.OpenURL(t, url, 8)
-	cfg := testConfigWith(t, env)
-	client := db.Client()
-	svc := core.New(client, db.SQL, db.Dialect)
-	s := &liveServer{}
-	if d == dialect.Postgres {
-		p, err := live.NewPostgres(url, client, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.hub = p
-	} else {
-		s.hub = live.NewLocal()
-	}
-	t.Cleanup(func() { s.hub.Close() })
-	svc.SetNotifier(s.hub)
-	metrics := telemetry.NewMetrics("test", db.SQL, s.hub.Subscribers)
-	opts := gqlhttp.OptionsFromConfig(cfg)
-	opts.Metrics, opts.Streams = metrics, gqlhttp.NewStreamBudget(opts)
-	s.hub.SetBudget(opts.Streams)
-	h := server.New(server.Deps{
-		Config:  cfg,
-		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: s.hub}, opts),
-		Ping:    db.SQL.PingContext,
-		Metrics: metrics,
-	})
-	hs := httptest.NewServer(h)
+	a := apptest.New(t, testConfigWith(t, env), testdb.OpenURL(t, url, 8), app.Options{Version: "test"})
+	s := &liveServer{hub: a.Hub}
+	svc := a.Service
+	hs := httptest.NewServer(a.Handler)
 	t.Cleanup(hs.Close)
-	s.testServer = &testServer{t: t, handler: h, svc: svc, url: hs.URL}
+	s.testServer = &testServer{t: t, handler: a.Handler, svc: svc, url: hs.URL}
 	f, err := svc.CreateFactory(context.Background(), core.FactoryInput{Name: "North"})
 	if err != nil {
 		t.Fatal(err)

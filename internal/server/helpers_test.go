@@ -8,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
-	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -26,19 +25,10 @@ type testServer struct {
 
 func newTestServer(t testing.TB, dialect string, env map[string]string) *testServer {
 	t.Helper()
-	db := testdb.Open(t, dialect)
-	cfg := testConfigWith(t, env)
-	client := db.Client()
-	svc := core.New(client, db.SQL, db.Dialect)
-	h := server.New(server.Deps{
-		Config:  cfg,
-		Service: svc,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.OptionsFromConfig(cfg)),
-		Ping:    db.SQL.PingContext,
-	})
-	hs := httptest.NewServer(h)
+	a := apptest.New(t, testConfigWith(t, env), testdb.Open(t, dialect), app.Options{})
+	hs := httptest.NewServer(a.Handler)
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, handler: h, svc: svc, url: hs.URL}
+	return &testServer{t: t, handler: a.Handler, svc: a.Service, url: hs.URL}
 }
 
 type response struct {
@@ -86,14 +76,5 @@ func testConfig(t testing.TB) config.Config {
 // testConfigWith is the configuration of ENV=testing and env.
 func testConfigWith(t testing.TB, env map[string]string) config.Config {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string {
-		if k == "ENV" {
-			return config.Testing
-		}
-		return env[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return apptest.Config(t, env)
 }

@@ -16,11 +16,9 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/sprocketapi/sprocket/graph"
-	"github.com/sprocketapi/sprocket/internal/core"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/database"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
-	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 )
 
@@ -54,11 +52,8 @@ func outage(t *testing.T, cut func(*testdb.Proxy)) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t)
-	client0 := db.Client()
-	svc := core.New(client0, db.SQL, dialect.Postgres)
-	h := server.New(server.Deps{Config: cfg, Service: svc, Ping: db.SQL.PingContext, RequestTimeout: requestTimeout,
-		GraphQL: gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.DefaultOptions())})
-	srv := httptest.NewServer(h)
+	a := apptest.New(t, cfg, db, app.Options{RequestTimeout: requestTimeout})
+	srv := httptest.NewServer(a.Handler)
 	defer srv.Close()
 	client := &http.Client{Timeout: 30 * time.Second}
 

@@ -23,16 +23,13 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sprocketapi/sprocket/graph"
+	"github.com/sprocketapi/sprocket/app"
+	"github.com/sprocketapi/sprocket/app/apptest"
 	"github.com/sprocketapi/sprocket/internal/auth"
-	"github.com/sprocketapi/sprocket/internal/config"
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/database"
-	"github.com/sprocketapi/sprocket/internal/gqlhttp"
-	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/replica"
 	"github.com/sprocketapi/sprocket/internal/seed"
-	"github.com/sprocketapi/sprocket/internal/server"
 	"github.com/sprocketapi/sprocket/internal/testdb"
 	"github.com/sprocketapi/sprocket/internal/web/dashboard"
 	"github.com/sprocketapi/sprocket/internal/web/webtest"
@@ -323,7 +320,7 @@ func TestTheBundleIsPinnedAndLicensed(t *testing.T) {
 type fixture struct {
 	url, host string
 	svc       *core.Service
-	hub       *live.Local
+	hub       app.Hub
 	ops       *opLog
 	handler   http.Handler
 
@@ -343,32 +340,14 @@ func newFixture(t *testing.T, tokens *auth.Tokens, seeded bool) *fixture {
 // when it is not nil.
 func newFixtureOn(t *testing.T, db *database.DB, replicas *replica.Set, tokens *auth.Tokens, seeded bool) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	client := db.Client()
-	svc := core.New(client, db.SQL, db.Dialect)
-	hub := live.NewLocal()
-	t.Cleanup(func() { _ = hub.Close() })
-	svc.SetNotifier(hub)
+	a := apptest.New(t, apptest.Config(t, nil), db, app.Options{Tokens: tokens, Replicas: replicas})
 	if seeded {
-		if _, err := seed.Load(ctx, svc); err != nil {
+		if _, err := seed.Load(context.Background(), a.Service); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Load(func(k string) string { return map[string]string{"ENV": "testing"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	gopts := gqlhttp.DefaultOptions()
-	gopts.Tokens, gopts.Replicas = tokens, replicas
-	h := server.New(server.Deps{
-		Config:   cfg,
-		Service:  svc,
-		GraphQL:  gqlhttp.NewHandler(&graph.Resolver{Service: svc, Live: hub}, gopts),
-		Tokens:   tokens,
-		Replicas: replicas,
-	})
-	f := &fixture{svc: svc, hub: hub, ops: &opLog{}, conns: map[net.Conn]struct{}{}}
-	f.handler = f.ops.wrap(h)
+	f := &fixture{svc: a.Service, hub: a.Hub, ops: &opLog{}, conns: map[net.Conn]struct{}{}}
+	f.handler = f.ops.wrap(a.Handler)
 	f.serve(t, "")
 	t.Cleanup(f.stop)
 	return f

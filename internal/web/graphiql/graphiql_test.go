@@ -345,7 +345,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := newMux(defaultOptions())
-	mux.Handle("/graphql", gqlhttp.NewHandler(&graph.Resolver{Service: svc}, gqlhttp.DefaultOptions()))
+	// app.GraphQL's wiring (this package's tests cannot import app, which
+	// serves this package).
+	opts := gqlhttp.DefaultOptions()
+	opts.Pricing, opts.Extensions, opts.Transactions = graph.Pricing{}, graph.Extensions(), svc
+	mux.Handle("/graphql", gqlhttp.NewHandler(graph.NewSchema(svc, nil), opts))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close) // after the browser's, which NewBrowser registers
 	host := srv.Listener.Addr().String()

@@ -1,8 +1,8 @@
-// Command gen writes the published GraphQL schema (api/schema.graphql)
+// Command sdlgen writes the published GraphQL schema (api/schema.graphql)
 // from the executable schema; `go generate ./...` runs it after gqlgen
 // (ent/generate.go), and CI fails when the committed file differs.
 //
-//	go run ./internal/sdl/gen -o api/schema.graphql
+//	go run ./graph/sdlgen -o api/schema.graphql
 package main
 
 import (
@@ -10,14 +10,14 @@ import (
 	"log"
 	"os"
 
-	"github.com/sprocketapi/sprocket/graph/generated"
+	"github.com/sprocketapi/sprocket/graph"
 	"github.com/sprocketapi/sprocket/internal/sdl"
 )
 
 func main() {
 	out := flag.String("o", "api/schema.graphql", "the file to write")
 	flag.Parse()
-	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	schema := graph.NewSchema(nil, nil).Schema()
 	if err := os.WriteFile(*out, sdl.Render(schema), 0o644); err != nil {
 		log.Fatalf("sdl: %v", err)
 	}
