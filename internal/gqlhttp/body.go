@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/jsonbody"
 )
 
 // streamBody decodes a POST body of at most limit bytes and maxValues JSON
@@ -32,7 +33,7 @@ func streamBody(w http.ResponseWriter, r *http.Request, limit int64, maxValues, 
 		if _, err = dec.Token(); err == io.EOF {
 			return params, 0, nil
 		} else if err == nil {
-			err = errTrailingData
+			err = jsonbody.ErrTrailingData
 		}
 	}
 	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -177,37 +178,11 @@ func jsonKind(v any) string {
 	return "value"
 }
 
-// decodeStrict decodes one JSON value into v, as gqlgen does (numbers stay
-// json.Number), and refuses trailing data.
-func decodeStrict(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errTrailingData
-	}
-	return nil
-}
-
-var errTrailingData = errors.New("trailing data after the JSON value")
-
 // malformedBody describes a JSON decoding error by position and JSON kind
 // only: never with the body's text.
 func malformedBody(err error) string {
-	const prefix = "The request body is not a GraphQL request: "
-	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Sprintf("%smalformed JSON at byte %d.", prefix, e.Offset)
+	if d, ok := jsonbody.Malformed(err); ok {
+		return "The request body is not valid JSON: " + d + "."
 	}
-	if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		if e.Field == "" {
-			return prefix + "it must be a JSON object."
-		}
-		return fmt.Sprintf("%s%s must not be a JSON %s.", prefix, apperr.Quote(e.Field), e.Value)
-	}
-	if errors.Is(err, errTrailingData) {
-		return prefix + "there is data after the JSON object."
-	}
-	return prefix + "malformed JSON (the body ends early)."
+	return "The request body is not valid JSON."
 }

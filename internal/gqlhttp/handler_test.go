@@ -217,6 +217,8 @@ func TestStatusCodesAndMediaTypesFollowTheGraphQLOverHTTPSpec(t *testing.T) {
 			json: want{400, "BAD_REQUEST", false}, response: want{400, "BAD_REQUEST", false}},
 		{name: "a text/plain body", method: "POST", body: `{"query":"{ __typename }"}`, contentType: "text/plain",
 			json: want{415, "UNSUPPORTED_MEDIA_TYPE", false}, response: want{415, "UNSUPPORTED_MEDIA_TYPE", false}},
+		{name: "a JSON type of the +json family", method: "POST", body: `{"query":"{ sprockets(first: 1) { totalCount } }"}`, contentType: "application/graphql+json",
+			json: want{200, "", true}, response: want{200, "", true}},
 		{name: "no content type", method: "POST", body: `{"query":"{ __typename }"}`,
 			json: want{415, "UNSUPPORTED_MEDIA_TYPE", false}, response: want{415, "UNSUPPORTED_MEDIA_TYPE", false}},
 		{name: "a query over GET", method: "GET", target: "?query=" + url.QueryEscape("{ sprockets(first: 1) { totalCount } }"),

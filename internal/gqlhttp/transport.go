@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/sprocketapi/sprocket/internal/jsonbody"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -31,10 +31,10 @@ import (
 //   - a POST body is read through http.MaxBytesReader and answers 413 when
 //     it is too large; a malformed body answers 400 without echoing it
 //     (gqlgen copies the raw body into the error message);
-//   - a POST that is not application/json answers 415 (gqlgen: 400
+//   - a POST that is not JSON (jsonbody.IsJSON) answers 415 (gqlgen: 400
 //     "transport not supported").
 
-// postTransport runs application/json POST requests. It claims every POST
+// postTransport runs POST requests of JSON. It claims every POST
 // that is not a WebSocket upgrade (SSE comes first in the list), so that
 // other content types get a 415 rather than gqlgen's 400.
 type postTransport struct {
@@ -51,9 +51,9 @@ func (postTransport) Supports(r *http.Request) bool {
 
 func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	serve(w, r, exec, false, func(media string) *graphql.RawParams {
-		if !isJSON(r) {
+		if !jsonbody.IsJSON(r.Header.Get("Content-Type")) {
 			writeRequestError(w, http.StatusUnsupportedMediaType, media, CodeUnsupportedMediaType,
-				"A GraphQL POST request must have Content-Type: application/json.")
+				"A GraphQL POST request must have Content-Type: application/json (or another JSON type, application/*+json).")
 			return nil
 		}
 		params, status, gqlErr := streamBody(w, r, t.maxBody, t.maxValues, t.maxString)
@@ -111,7 +111,7 @@ func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 					writeRequestError(w, http.StatusRequestEntityTooLarge, media, CodePayloadTooLarge, tooManyValues(name, t.maxValues))
 					return nil
 				}
-				if err := decodeStrict(strings.NewReader(v), p.dst); err != nil {
+				if err := jsonbody.Decode(strings.NewReader(v), p.dst); err != nil {
 					writeRequestError(w, http.StatusBadRequest, media, CodeBadRequest,
 						fmt.Sprintf("The %s parameter must be a JSON object.", name))
 					return nil
@@ -134,6 +134,13 @@ type sseTransport struct {
 	maxString int
 	compactor compactor
 	budget    *StreamBudget
+}
+
+// Supports claims the POSTs of JSON (jsonbody.IsJSON, as the POST
+// transport reads it) that accept text/event-stream.
+func (sseTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream") &&
+		jsonbody.IsJSON(r.Header.Get("Content-Type"))
 }
 
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -195,11 +202,6 @@ func (c *countedBody) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n += n
 	return n, err
-}
-
-func isJSON(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == mediaJSON
 }
 
 func tooManyValues(what string, limit int) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/sprocketapi/sprocket/internal/config"
+	"github.com/sprocketapi/sprocket/internal/jsonbody"
 )
 
 // The WebSocket budgets' defaults: the numbers are internal/config's.
@@ -250,7 +251,7 @@ func (c *wsConn) compactMessage(data []byte) []byte {
 		Type    string             `json:"type"`
 		Payload *graphql.RawParams `json:"payload"`
 	}
-	if decodeStrict(bytes.NewReader(data), &m) != nil || m.Payload == nil || !c.compactor.compact(m.Payload) {
+	if jsonbody.Decode(bytes.NewReader(data), &m) != nil || m.Payload == nil || !c.compactor.compact(m.Payload) {
 		return data
 	}
 	out, err := json.Marshal(m)

@@ -7,33 +7,23 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
+	"github.com/sprocketapi/sprocket/internal/jsonbody"
 )
 
 // errUnsupportedMedia is answered 415.
 var errUnsupportedMedia = errors.New("unsupported media type")
 
-// isJSONMediaType accepts application/json and the application/*+json
-// family (with any parameters), as the legacy service did.
-func isJSONMediaType(header string) bool {
-	mt, _, err := mime.ParseMediaType(header)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
-
 // readJSON checks the content type and reads and parses the whole body as
 // one JSON value; numbers stay json.Number so that nothing is rounded
 // before validation.
 func readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
-	if !isJSONMediaType(r.Header.Get("Content-Type")) {
+	if !jsonbody.IsJSON(r.Header.Get("Content-Type")) {
 		return nil, errUnsupportedMedia
 	}
 	body, err := io.ReadAll(r.Body)
@@ -66,27 +56,14 @@ func parseJSON(body []byte) (any, error) {
 		}
 		return nil, apperr.Errorf(apperr.Invalid, "Request body is not valid UTF-8 (at byte %d).", at)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, malformed(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: unexpected data after the JSON value.")
+	if err := jsonbody.Decode(bytes.NewReader(body), &v); err != nil {
+		if d, ok := jsonbody.Malformed(err); ok {
+			return nil, apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: %s.", d)
+		}
+		return nil, apperr.Errorf(apperr.Invalid, "Request body is not valid JSON.")
 	}
 	return v, nil
-}
-
-func malformed(err error) error {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: %s (at byte %d).", syn.Error(), syn.Offset)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return apperr.Errorf(apperr.Invalid, "Request body is not valid JSON: it ends too early.")
-	}
-	return apperr.Errorf(apperr.Invalid, "Request body is not valid JSON.")
 }
 
 // numberFrom reads a JSON number or, when allowString, a string holding one
