@@ -8,6 +8,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an application error.
@@ -52,6 +53,24 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Renamed returns a copy of e with its field named name: in Field, and in
+// the message, which names its field first when it names it at all
+// ("points[3].time must be …"). The core names fields as /v1 names a
+// sprocket's ("pitch_diameter") and its own inputs ("points[3].time"); each
+// interface that names them otherwise renames them with this, from one
+// function of its own.
+func (e *Error) Renamed(name string) *Error {
+	out := *e
+	if e.Field == "" || name == e.Field {
+		return &out
+	}
+	if rest, ok := strings.CutPrefix(e.Message, e.Field); ok && (rest == "" || rest[0] == ' ') {
+		out.Message = name + rest
+	}
+	out.Field = name
+	return &out
 }
 
 // InvalidField returns an Invalid error about one input field.

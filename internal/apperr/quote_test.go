@@ -44,3 +44,21 @@ func TestQuoteRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestRenamedNamesTheFieldInTheMessageToo: the field, and the message
+// that starts with it, take the new name; a message that does not start
+// with the field, or names a longer one, keeps its words.
+func TestRenamedNamesTheFieldInTheMessageToo(t *testing.T) {
+	for _, c := range []struct{ field, message, name, wantMessage string }{
+		{"points[3].time", "points[3].time must be from 0.", "factory.chart_data.time[3]", "factory.chart_data.time[3] must be from 0."},
+		{"points[3].time", "Time values must be unique: 5 appears at positions 1 and 3.", "factory.chart_data.time[3]", "Time values must be unique: 5 appears at positions 1 and 3."},
+		{"to", "to must be after from.", "window.to", "window.to must be after from."},
+		{"name", "names must be …", "factory.name", "names must be …"},
+	} {
+		e := InvalidField(c.field, "%s", c.message)
+		got := e.Renamed(c.name)
+		if got.Field != c.name || got.Message != c.wantMessage || e.Field != c.field || e.Message != c.message {
+			t.Errorf("%q %q renamed %q: %q %q (the original now %q %q)", c.field, c.message, c.name, got.Field, got.Message, e.Field, e.Message)
+		}
+	}
+}

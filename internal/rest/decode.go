@@ -68,7 +68,10 @@ func parseJSON(body []byte) (any, error) {
 
 // numberFrom reads a JSON number or, when allowString, a string holding one
 // (the legacy service took "4.5" for a sprocket's 4.5, so clients may send
-// it). It refuses everything else, and values that are not finite.
+// it). It refuses everything else. A number beyond float64 (1e400) comes
+// back infinite, with no error: whether a value must be finite, and the
+// message that says so, is the core's (core.ValidatePoints,
+// SprocketInput.Validate).
 func numberFrom(v any, name string, allowString bool) (float64, error) {
 	var text string
 	switch x := v.(type) {
@@ -86,8 +89,8 @@ func numberFrom(v any, name string, allowString bool) (float64, error) {
 		return 0, apperr.InvalidField(name, "%s must be a number, not %s.", name, kindOf(v))
 	}
 	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, apperr.InvalidField(name, "%s is out of range: it must be a finite number.", name)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, apperr.InvalidField(name, "%s must be a number.", name)
 	}
 	return f, nil
 }

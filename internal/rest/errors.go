@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/sprocketapi/sprocket/internal/apperr"
 )
@@ -54,5 +55,30 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
-	WriteMessage(w, status, apperr.MessageOf(err))
+	msg := apperr.MessageOf(err)
+	if e, ok := apperr.As(err); ok && e.Code != apperr.Internal && e.Field != "" {
+		msg = e.Renamed(fieldName(e.Field)).Message
+	}
+	WriteMessage(w, status, msg)
+}
+
+// fieldName is /v1's name of an input field that the core names field:
+// a factory's points are the columns of its chart_data
+// ("points[3].time" → "factory.chart_data.time[3]", "points[3].actual" →
+// "factory.chart_data.sprocket_production_actual[3]") and its name is
+// "factory.name"; a sprocket's fields have the same names in both.
+func fieldName(field string) string {
+	if field == "name" {
+		return "factory.name"
+	}
+	rest, ok := strings.CutPrefix(field, "points[")
+	if !ok {
+		return field
+	}
+	index, member, ok := strings.Cut(rest, "].")
+	column := map[string]string{"time": colTime, "actual": colActual, "goal": colGoal}[member]
+	if !ok || column == "" {
+		return field
+	}
+	return "factory.chart_data." + column + "[" + index + "]"
 }

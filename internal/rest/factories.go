@@ -2,8 +2,8 @@ package rest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -157,15 +157,16 @@ func decodeFactory(w http.ResponseWriter, r *http.Request) (core.FactoryInput, e
 	return in, nil
 }
 
-// fastNumber reads a finite JSON number, the common case, without
-// building an error.
+// fastNumber reads a JSON number, the common case, without building an
+// error; as numberFrom, a number beyond float64 is infinite, for the core
+// to refuse.
 func fastNumber(v any) (float64, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
-	return f, err == nil && !math.IsInf(f, 0)
+	return f, err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 // fastInt reads a JSON integer that fits int64.

@@ -78,14 +78,14 @@ func TestTheValueDomainIsTheSameOnRESTAndGraphQL(t *testing.T) {
 		}
 		longKey := strings.Repeat("k", 20000)
 		for _, c := range []struct{ name, method, path, body, message string }{
-			{"two points of 1e308 in one hour", "POST", "/v1/factories", factoryBody("[1e308, 1e308]", "[1, 1]", "[7200, 7201]"), "points[0].actual must be from -9007199254740992 to 9007199254740992"},
-			{"a goal just past 2^53", "POST", "/v1/factories", factoryBody("[1]", "[9007199254740994]", "[7200]"), "points[0].goal must be from -9007199254740992 to 9007199254740992"},
-			{"an actual just below -2^53", "POST", "/v1/factories", factoryBody("[1, -9007199254740994]", "[1, 1]", "[7200, 7201]"), "points[1].actual must be from -9007199254740992 to 9007199254740992"},
-			{"time MaxInt64", "POST", "/v1/factories", factoryBody("[1]", "[1]", "[9223372036854775807]"), "points[0].time must be from -8640000000000"},
-			{"time MinInt64", "POST", "/v1/factories", factoryBody("[1]", "[1]", "[-9223372036854775808]"), "points[0].time must be from -8640000000000"},
-			{"time one past the end", "POST", "/v1/factories", factoryBody("[1, 1]", "[1, 1]", "[0, 8640000000001]"), "points[1].time must be from -8640000000000 (-271821-04-20T00:00:00Z) to 8640000000000 (+275760-09-13T00:00:00Z)"},
-			{"time one before the start", "POST", "/v1/factories", factoryBody("[1, 1]", "[1, 1]", "[0, -8640000000001]"), "points[1].time must be from -8640000000000 (-271821-04-20T00:00:00Z) to 8640000000000 (+275760-09-13T00:00:00Z)"},
-			{"time 1e20, beyond int64", "POST", "/v1/factories", factoryBody("[1]", "[1]", "[1e20]"), "points[0].time must be from -8640000000000"},
+			{"two points of 1e308 in one hour", "POST", "/v1/factories", factoryBody("[1e308, 1e308]", "[1, 1]", "[7200, 7201]"), "factory.chart_data.sprocket_production_actual[0] must be from -9007199254740992 to 9007199254740992"},
+			{"a goal just past 2^53", "POST", "/v1/factories", factoryBody("[1]", "[9007199254740994]", "[7200]"), "factory.chart_data.sprocket_production_goal[0] must be from -9007199254740992 to 9007199254740992"},
+			{"an actual just below -2^53", "POST", "/v1/factories", factoryBody("[1, -9007199254740994]", "[1, 1]", "[7200, 7201]"), "factory.chart_data.sprocket_production_actual[1] must be from -9007199254740992 to 9007199254740992"},
+			{"time MaxInt64", "POST", "/v1/factories", factoryBody("[1]", "[1]", "[9223372036854775807]"), "factory.chart_data.time[0] must be from -8640000000000"},
+			{"time MinInt64", "POST", "/v1/factories", factoryBody("[1]", "[1]", "[-9223372036854775808]"), "factory.chart_data.time[0] must be from -8640000000000"},
+			{"time one past the end", "POST", "/v1/factories", factoryBody("[1, 1]", "[1, 1]", "[0, 8640000000001]"), "factory.chart_data.time[1] must be from -8640000000000 (-271821-04-20T00:00:00Z) to 8640000000000 (+275760-09-13T00:00:00Z)"},
+			{"time one before the start", "POST", "/v1/factories", factoryBody("[1, 1]", "[1, 1]", "[0, -8640000000001]"), "factory.chart_data.time[1] must be from -8640000000000 (-271821-04-20T00:00:00Z) to 8640000000000 (+275760-09-13T00:00:00Z)"},
+			{"time 1e20, beyond int64", "POST", "/v1/factories", factoryBody("[1]", "[1]", "[1e20]"), "factory.chart_data.time[0] must be from -8640000000000"},
 			{"teeth 1e308", "POST", "/v1/sprockets", `{"teeth": 1e308, "pitch_diameter": 1, "outside_diameter": 1, "pitch": 1}`, "teeth must be a whole number from 1 to 2147483647"},
 			{"teeth -1e308", "PUT", "/v1/sprockets/1", `{"teeth": -1e308, "pitch_diameter": 1, "outside_diameter": 1, "pitch": 1}`, "teeth must be a whole number from 1 to 2147483647"},
 			{"teeth 2^63", "POST", "/v1/sprockets", `{"teeth": 9223372036854775808, "pitch_diameter": 1, "outside_diameter": 1, "pitch": 1}`, "teeth must be a whole number from 1 to 2147483647"},
