@@ -118,13 +118,10 @@ func (p presenter) present(ctx context.Context, err error) *gqlerror.Error {
 		e.Locations = locations
 		return e
 	}
-	if ae, ok := apperr.As(err); ok {
-		return p.presentApplicationError(ctx, err, ae, path, locations)
+	if ae, cause, ok := applicationError(ctx, err, gqlErr); ok {
+		return p.presentApplicationError(ctx, cause, ae, path, locations)
 	}
 	if isGQL && isArgumentError(ctx, gqlErr) {
-		// Before Classify: a value that a scalar refused is the client's,
-		// whatever its error wraps (entgql's cursor decoding wraps io.EOF
-		// for an empty cursor).
 		fieldPath := graphql.GetPath(ctx)
 		argPath := gqlErr.Path[len(fieldPath):]
 		message := coercionMessage(gqlErr)
@@ -140,13 +137,6 @@ func (p presenter) present(ctx context.Context, err error) *gqlerror.Error {
 			e.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
 		}
 		return e
-	}
-	// Errors of ent queries made directly by resolvers (pagination) have
-	// not been through the core, and gqlgen may have wrapped them:
-	// classify them the same way.
-	classified := core.Classify(err)
-	if ae, ok := apperr.As(classified); ok && ae.Code == apperr.Unavailable {
-		return p.presentApplicationError(ctx, classified, ae, path, locations)
 	}
 	if !isGQL {
 		return logInternal(ctx, err, path, locations)
@@ -174,6 +164,28 @@ func (p presenter) present(ctx context.Context, err error) *gqlerror.Error {
 		return gqlErr
 	}
 	return logInternal(ctx, err, path, locations)
+}
+
+// applicationError returns the application error of err and the error it
+// is presented with (its cause, for the log): the *apperr.Error err is or
+// wraps, or, for an error that did not pass the core (an ent query a
+// resolver makes directly, for pagination, which gqlgen may have wrapped),
+// what core.Classify makes of it when that says the database is
+// unavailable. A value that a scalar refused is never one: it is the
+// client's, whatever its error wraps (entgql's cursor decoding wraps
+// io.EOF for an empty cursor). ok is false for anything else.
+func applicationError(ctx context.Context, err error, gqlErr *gqlerror.Error) (ae *apperr.Error, cause error, ok bool) {
+	if ae, ok := apperr.As(err); ok {
+		return ae, err, true
+	}
+	if gqlErr != nil && isArgumentError(ctx, gqlErr) {
+		return nil, nil, false
+	}
+	classified := core.Classify(err)
+	if ae, ok := apperr.As(classified); ok && ae.Code == apperr.Unavailable {
+		return ae, classified, true
+	}
+	return nil, nil, false
 }
 
 // isArgumentError reports whether err was raised while an argument or input
