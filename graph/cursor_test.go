@@ -83,10 +83,7 @@ func TestTamperedCursorsAreBadUserInputOnEveryConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var logs testlog.Buffer
-		prev := slog.Default()
-		slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-		defer slog.SetDefault(prev)
+		logs := testlog.Capture(t, slog.LevelDebug)
 
 		var conns []connection
 		rows := func(field, typ string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/sprocketapi/sprocket/graph/gid"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
 // TestNumberLiteralsBeyondGoRangeAreBadUserInput: a number literal that
@@ -28,7 +30,7 @@ func TestNumberLiteralsBeyondGoRangeAreBadUserInput(t *testing.T) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
 			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
-			logs := recordLogs(t)
+			logs := testlog.Capture(t, slog.LevelDebug)
 			cases := []struct {
 				name, query string
 				vars        map[string]any

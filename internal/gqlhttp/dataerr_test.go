@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/core"
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
 // TestAFactoryWithDataOutOfRangeFailsAlone: a factory whose stored points
@@ -45,7 +47,7 @@ func TestAFactoryWithDataOutOfRangeFailsAlone(t *testing.T) {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
-		logs := recordLogs(t)
+		logs := testlog.Capture(t, slog.LevelDebug)
 		queries := map[string]string{
 			"whole series": `{ factories(first: 10) { edges { node { rowId
 				series(maxDataPoints: 10) { actual } summary { count totalActual } } } } }`,

@@ -23,14 +23,6 @@ import (
 	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
-func captureLogs(t *testing.T) *testlog.Buffer {
-	buf := &testlog.Buffer{}
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(buf, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return buf
-}
-
 // TestTheErrorPresenterShowsCodesAndHidesCauses: every presented error has
 // a code; application errors keep their message and field; anything else
 // becomes "internal server error", logged once with its cause.
@@ -61,7 +53,7 @@ func TestTheErrorPresenterShowsCodesAndHidesCauses(t *testing.T) {
 			"BAD_USER_INPUT", "Passing both `first` and `last` to paginate a connection is not supported.", "", false},
 	}
 	for _, c := range cases {
-		logs := captureLogs(t)
+		logs := testlog.Capture(t, slog.LevelInfo)
 		ctx := context.Background()
 		if strings.HasPrefix(c.name, "an uncoded error during") {
 			ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Name: "sprockets", Alias: "sprockets"}}})
@@ -102,7 +94,7 @@ func TestAPanicInAResolverBecomesAnInternalError(t *testing.T) {
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	logs := captureLogs(t)
+	logs := testlog.Capture(t, slog.LevelInfo)
 
 	post := func(q string) string {
 		res, err := http.Post(hs.URL, "application/json", strings.NewReader(fmt.Sprintf(`{"query":%q}`, q)))

@@ -1,7 +1,6 @@
 package gqlhttp_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +28,7 @@ import (
 	"github.com/sprocketapi/sprocket/internal/gqlhttp"
 	"github.com/sprocketapi/sprocket/internal/live"
 	"github.com/sprocketapi/sprocket/internal/testdb"
+	"github.com/sprocketapi/sprocket/internal/testlog"
 )
 
 // endpoint is NewHandler over a fresh database, served by httptest.
@@ -451,32 +450,6 @@ func TestAutomaticPersistedQueriesRoundTrip(t *testing.T) {
 	}
 }
 
-// logRecorder captures the default slog logger's records for a test.
-type logRecorder struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logRecorder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logRecorder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func recordLogs(t *testing.T) *logRecorder {
-	l := &logRecorder{}
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return l
-}
-
 // TestInternalErrorsAreLoggedAndNotShown: with the database closed, a
 // query and a mutation (whose transaction cannot start) answer a generic
 // error with a code; the cause is logged once per error, never shown.
@@ -486,7 +459,7 @@ func TestInternalErrorsAreLoggedAndNotShown(t *testing.T) {
 			e := newEndpoint(t, d, gqlhttp.DefaultOptions())
 			e.seed()
 			e.mustQuery("{ sprockets(first: 1) { edges { node { id } } } }")
-			logs := recordLogs(t)
+			logs := testlog.Capture(t, slog.LevelDebug)
 			if err := e.db.Close(); err != nil {
 				t.Fatal(err)
 			}

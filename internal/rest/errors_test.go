@@ -17,10 +17,7 @@ import (
 // retrying does not help), and logged at WARN with its cause, as GraphQL
 // logs it.
 func TestStoredDataOutOfRangeIs422AndLogged(t *testing.T) {
-	var logs testlog.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(prev)
+	logs := testlog.Capture(t, slog.LevelInfo)
 	err := core.DataOutOfRangeError(errors.New("pq: value out of range: overflow"))
 	rec := httptest.NewRecorder()
 	WriteError(rec, httptest.NewRequest(http.MethodGet, "/v1/factories/2", nil), err)

@@ -18,10 +18,7 @@ func panickingHandler(http.ResponseWriter, *http.Request) { panic("boom in the h
 // recoverer logs the panic's value and the handler's stack, not only the
 // middleware's.
 func TestAPanicIsLoggedWithTheHandlersStack(t *testing.T) {
-	var logs testlog.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(prev)
+	logs := testlog.Capture(t, slog.LevelInfo)
 	h := recoverer(deadline(fixed(time.Second))(http.HandlerFunc(panickingHandler)))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/sprockets/1", nil))
