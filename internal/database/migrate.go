@@ -149,8 +149,8 @@ func (db *DB) migrateUpTo(ctx context.Context, stop string) ([]string, error) {
 	return applied, nil
 }
 
-// migrationFiles lists the dialect's forward (.up.sql) files in version
-// order; the .down.sql files are there for operators who roll back by hand.
+// migrationFiles lists the dialect's migration files (forward only:
+// .up.sql) in version order.
 func migrationFiles(d string) ([]string, error) {
 	dir := MigrationDir(d)
 	entries, err := fs.ReadDir(Migrations, dir)

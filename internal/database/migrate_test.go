@@ -3,8 +3,10 @@ package database_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	atlas "ariga.io/atlas/sql/migrate"
@@ -47,6 +49,25 @@ func TestMigrationFilesAreUnedited(t *testing.T) {
 		}
 		if err := atlas.Validate(dir); err != nil {
 			t.Errorf("%s: %v", d, err)
+		}
+	}
+}
+
+// TestMigrationsAreForwardOnly: every migration is a forward (.up.sql)
+// file. The reverse files atlas wrote for SQLite dropped the tables that
+// a rebuild copies to (new_rollups), gone once the forward file has run,
+// and no hand-written migration had one: a rollback restores a backup, or
+// is a new forward migration.
+func TestMigrationsAreForwardOnly(t *testing.T) {
+	for _, d := range testdb.Dialects {
+		entries, err := os.ReadDir(database.MigrationDir(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() != "atlas.sum" && !strings.HasSuffix(e.Name(), ".up.sql") {
+				t.Errorf("%s: %s is not a forward migration", d, e.Name())
+			}
 		}
 	}
 }

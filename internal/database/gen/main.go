@@ -21,6 +21,7 @@ import (
 	"time"
 
 	atlas "ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/sqltool"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/schema"
@@ -104,9 +105,9 @@ func run(ctx context.Context, name, root string) error {
 			db.Close()
 			return err
 		}
-		dir := upOnly{local}
 		m, err := schema.NewMigrate(entsql.OpenDB(t.dialect, db), append(database.SchemaOptions(t.dialect),
-			schema.WithDir(dir),
+			schema.WithDir(local),
+			schema.WithFormatter(forwardOnly{}),
 			schema.WithMigrationMode(schema.ModeReplay),
 			schema.WithDialect(t.dialect),
 			schema.WithDropColumn(true),
@@ -125,20 +126,20 @@ func run(ctx context.Context, name, root string) error {
 	return nil
 }
 
-// upOnly shows the replay only the forward (.up.sql) files: replaying a
-// .down.sql after its .up.sql would undo it. The checksum still covers
-// every file, as atlas.sum does.
-type upOnly struct {
-	*atlas.LocalDir
-}
+// forwardOnly writes a plan as golang-migrate's forward file alone
+// (<version>_<name>.up.sql): the migrations are applied forward only (see
+// migrations/README.md). The reverse atlas plans for SQLite undoes a
+// table's rebuild by dropping the table it copied to (new_rollups), which
+// no longer exists once the forward file has run.
+type forwardOnly struct{}
 
-func (d upOnly) Files() ([]atlas.File, error) {
-	all, err := d.LocalDir.Files()
+func (forwardOnly) Format(plan *atlas.Plan) ([]atlas.File, error) {
+	files, err := sqltool.GolangMigrateFormatter.Format(plan)
 	if err != nil {
 		return nil, err
 	}
 	var out []atlas.File
-	for _, f := range all {
+	for _, f := range files {
 		if !strings.HasSuffix(f.Name(), ".down.sql") {
 			out = append(out, f)
 		}

@@ -1,4 +1,0 @@
--- reverse: create index "rollup_factory_id_width_bucket" to table: "rollups"
-DROP INDEX "rollup_factory_id_width_bucket";
--- reverse: create "rollups" table
-DROP TABLE "rollups";

@@ -1,2 +1,0 @@
--- reverse: modify "factories" table
-ALTER TABLE "factories" DROP COLUMN "series_version";

@@ -1,2 +1,0 @@
--- reverse: create "new_factories" table
-DROP TABLE `new_factories`;
