@@ -13,10 +13,10 @@ import (
 // value filter or not. Without a filter that is the page. With one the
 // daily rollups cannot say where need matching points end, so the scan
 // goes on over spans sixteen times as long as the last, up to the last stored
-// time in the page's bounds, until it has need points. (One statement
-// bounded by the window alone planned every month: 20 ms against 3 ms for
-// the ten first points below goal of a 229-month factory.) scan reads the
-// next points in [lo, hi), at most limit, and says how many it found.
+// time in the page's bounds, until it has need points (one statement
+// bounded by the window alone is planned over every month of the window:
+// docs/performance.md, "Pages of points with a value filter"). scan reads
+// the next points in [lo, hi), at most limit, and says how many it found.
 func (s *Service) scanInSpans(ctx context.Context, id int, p PointsQuery, need int, scan func(lo, hi int64, limit int) (int, error)) error {
 	sp, err := s.pageSpan(ctx, id, p, need)
 	if err != nil || sp.lo >= sp.hi {

@@ -201,8 +201,8 @@ type pointRow struct {
 // CountPoints counts factory id's points in the page's window and filter.
 // Without a value filter the count is read as Summaries reads it: whole
 // days from the daily rollups, the window's edges from raw points, so it
-// costs a day's points at most, not the factory's (a count of 10,000,000
-// points took 1.5 to 2.7 s on PostgreSQL). A value filter counts the raw
+// costs a day's points at most, not the factory's (docs/performance.md,
+// "Counts of points from the rollups"). A value filter counts the raw
 // points.
 func (s *Service) CountPoints(ctx context.Context, id int, p PointsQuery) (int64, error) {
 	if err := p.Window.Validate(); err != nil {

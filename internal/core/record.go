@@ -214,9 +214,9 @@ func (s *Service) recordPostgres(ctx context.Context, id int, points []Point, up
 		// writers out).
 		// The batch's times that are stored are found by a semi-join of
 		// the array with chart_data, within the batch's span as
-		// constants: "time" = ANY(the array) made the planner expand the
-		// array into one partition-pruning step per element (about 100 ms
-		// of planning for 10,000 points).
+		// constants: "time" = ANY(the array) makes the planner expand the
+		// array into one partition-pruning step per element (its cost:
+		// docs/performance.md, "Pages of points and small writes, mended").
 		lo, hi := points[0].Time, points[0].Time
 		for _, p := range points {
 			lo, hi = min(lo, p.Time), max(hi, p.Time)

@@ -156,8 +156,8 @@ func rollupRefreshSQL(where string) string {
 // -time, goal]; likewise [goal, time] and [goal, -time]. Times fit a
 // double exactly (|time| <= MaxTime < 2^53). Besides reading each point
 // once instead of probing the index ten times a bucket, it names
-// chart_data once: on a partitioned table each subquery was planned over
-// the refreshed run's months on every write.
+// chart_data once: on a partitioned table each subquery would be planned
+// over the refreshed run's months on every write.
 func rollupRefreshPostgresSQL(where string) string {
 	const t = `CAST("time" AS DOUBLE PRECISION)`
 	return `WITH g AS (SELECT factory_id AS fid, "time" - ((("time" % $1) + $1) % $1) AS b, COUNT(*) AS n, ` +

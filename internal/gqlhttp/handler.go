@@ -25,11 +25,10 @@ import (
 // the reasons for them are here.
 const (
 	// DefaultComplexityLimit bounds what an operation can return (see
-	// costLimit): the dashboard's query (100 factories, a series of up to
-	// 1,997 values each: 999,700) and GraphiQL's introspection query
-	// (281,552) pass; 300 aliases of points(first: 1000) (1,800,001) and
-	// 1,000 aliases of __schema { types { name fields { name } } }
-	// (1,201,000) do not (TestCosts).
+	// costLimit): the dashboard's query (100 factories with a series of up
+	// to 1,997 values each) and GraphiQL's introspection query pass;
+	// hundreds of aliases of a large page or of __schema do not (TestCosts;
+	// the costs are in docs/performance.md, "The GraphQL limits").
 	DefaultComplexityLimit = config.DefaultGraphQLComplexityLimit
 	// DefaultMaxResponseBytes is the answer budget of one operation, and
 	// DefaultResponsePoolBytes that of all operations at once (see
@@ -41,19 +40,19 @@ const (
 	DefaultCostInFlight = config.DefaultGraphQLCostInFlight
 	// DefaultMaxVariableValues bounds the JSON values of a request body:
 	// a recordProduction or createFactory of 10,000 points (4 values
-	// each; one costs about 14 MB to decode and run, so that sixteen at
-	// once stay under 300 MB) and room for the rest. The core takes up
-	// to core.MaxRecordBatch points a call from REST.
+	// each) and room for the rest, so that a few large calls at once fit
+	// the memory a server is given (docs/performance.md, "Targets"). The
+	// core takes up to core.MaxRecordBatch points a call from REST.
 	DefaultMaxVariableValues = config.DefaultGraphQLMaxVariableValues
 	// DefaultDepthLimit fits the deepest useful query today,
 	// node → points → edges → node → field (5), with room to spare.
 	DefaultDepthLimit = config.DefaultGraphQLDepthLimit
-	// DefaultTokenLimit is about 80 times the 180 tokens of the introspection
+	// DefaultTokenLimit is many times the tokens of the introspection
 	// query: room for large documents, not for megabytes of them.
 	DefaultTokenLimit = config.DefaultGraphQLTokenLimit
 	// DefaultQueryCacheBytes holds thousands of the documents clients
-	// send (the dashboard's is about 8 KB parsed); DefaultAPQCacheBytes
-	// as many query texts, which are smaller.
+	// send, the dashboard's among them; DefaultAPQCacheBytes as many query
+	// texts, which are smaller.
 	DefaultQueryCacheBytes = config.DefaultGraphQLQueryCacheBytes
 	DefaultAPQCacheBytes   = config.DefaultGraphQLAPQCacheBytes
 	DefaultMaxBodyBytes    = config.DefaultMaxBody

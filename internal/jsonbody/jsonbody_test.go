@@ -36,13 +36,13 @@ func TestJSONMediaTypes(t *testing.T) {
 func TestMalformedTextsAreDescribedWithoutTheirText(t *testing.T) {
 	const secret = "s3cr3t"
 	for body, want := range map[string]string{
-		`{"a": ` + secret + `}`:  "malformed at byte 7",
-		`{"a": 1,`:               "it ends too early",
-		`{"a": "` + secret:       "it ends too early",
-		`{"a": 1} ` + secret:     "unexpected data after the JSON value",
-		`{"a": 1} {"b": 2}`:      "unexpected data after the JSON value",
-		`{'` + secret + `': 1}`:  "malformed at byte 2",
-		`[1, 2, NaN]`:            "malformed at byte 8",
+		`{"a": ` + secret + `}`: "malformed at byte 7",
+		`{"a": 1,`:              "it ends too early",
+		`{"a": "` + secret:      "it ends too early",
+		`{"a": 1} ` + secret:    "unexpected data after the JSON value",
+		`{"a": 1} {"b": 2}`:     "unexpected data after the JSON value",
+		`{'` + secret + `': 1}`: "malformed at byte 2",
+		`[1, 2, NaN]`:           "malformed at byte 8",
 	} {
 		var v any
 		err := jsonbody.Decode(strings.NewReader(body), &v)
